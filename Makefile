@@ -1,0 +1,138 @@
+# MediFlow -- `make run` and `make test` are all a newcomer needs.
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+CC	?= cc
+O	?= build
+
+SERVER_PKGS	= libevent libevent_pthreads msgpack sqlite3 libsodium libcurl jansson pwquality
+CLIENT_PKGS	= libevent msgpack libsodium ncursesw jansson
+TEST_PKGS	= cmocka
+ALL_PKGS	= $(sort $(SERVER_PKGS) $(CLIENT_PKGS) $(TEST_PKGS))
+DEB_PKGS	= build-essential pkg-config libevent-dev libmsgpack-dev libsqlite3-dev \
+		  libsodium-dev libcurl4-openssl-dev libjansson-dev libpwquality-dev \
+		  cracklib-runtime libncurses-dev libcmocka-dev sqlite3 tmux
+
+WARN	= -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -Wstrict-prototypes \
+	  -Wpointer-arith -Wformat=2
+CSTD	= -std=gnu11 -D_GNU_SOURCE
+OPT	?= -O2 -g
+ifeq ($(SAN),1)
+OPT	= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+PKG_CFLAGS_SERVER := $(shell pkg-config --cflags $(SERVER_PKGS) 2>/dev/null)
+PKG_LIBS_SERVER   := $(shell pkg-config --libs $(SERVER_PKGS) 2>/dev/null)
+PKG_CFLAGS_CLIENT := $(shell pkg-config --cflags $(CLIENT_PKGS) 2>/dev/null)
+PKG_LIBS_CLIENT   := $(shell pkg-config --libs $(CLIENT_PKGS) 2>/dev/null)
+PKG_CFLAGS_TEST   := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+PKG_LIBS_TEST     := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -Icommon -Iserver -Iclient -I$(O) \
+	     $(PKG_CFLAGS_SERVER) $(PKG_CFLAGS_CLIENT) $(PKG_CFLAGS_TEST) $(CFLAGS)
+LDFLAGS_ALL = $(OPT) -pthread $(LDFLAGS)
+
+COMMON_SRC	= common/util.c common/log.c common/clock.c common/proto.c \
+		  common/frame.c common/mp.c common/json.c
+SERVER_LIB_SRC	= server/server.c server/config.c server/db.c server/session.c server/ratelimit.c \
+		  server/worker.c server/audit.c server/users.c server/password.c \
+		  server/ops.c server/conn.c server/op-auth.c server/op-users.c \
+		  server/op-audit.c server/op-misc.c server/demo.c
+SERVER_SRC	= server/main.c
+CLIENT_LIB_SRC	= client/net.c
+CLIENT_SRC	= client/main.c client/call.c
+MIGRATIONS	= $(sort $(wildcard data/migrations/*.sql))
+
+obj = $(patsubst %.c,$(O)/%.o,$(1))
+COMMON_OBJ	= $(call obj,$(COMMON_SRC))
+SERVER_LIB_OBJ	= $(call obj,$(SERVER_LIB_SRC)) $(O)/migrations.o
+CLIENT_LIB_OBJ	= $(call obj,$(CLIENT_LIB_SRC))
+
+UNIT_TESTS	= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+INTEG_TESTS	= $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
+TEST_HELPERS	= $(O)/tests/integration/harness.o
+
+.PHONY: all deps test unit integration run asan bench install clean check-deps fmt
+
+all: check-deps $(O)/mediflowd $(O)/mediflow
+
+# Installs Debian's -dev packages when pkg-config cannot find them.
+deps:
+	@if pkg-config --exists $(ALL_PKGS) 2>/dev/null && \
+	    [ -e /var/cache/cracklib/cracklib_dict.pwd ] && command -v tmux >/dev/null; then \
+		echo "deps: all libraries found"; \
+	else \
+		echo "deps: installing $(DEB_PKGS)"; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS); \
+	fi
+
+check-deps:
+	@pkg-config --exists $(ALL_PKGS) || { echo "missing libraries: run 'make deps'"; exit 1; }
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	@$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(O)/migrations.c: server/gen-migrations.sh $(MIGRATIONS)
+	@mkdir -p $(O)
+	sh server/gen-migrations.sh $(MIGRATIONS) > $@
+
+$(O)/migrations.o: $(O)/migrations.c
+	$(CC) $(CFLAGS_ALL) -Wno-overlength-strings -c $< -o $@
+
+$(O)/mediflowd: $(call obj,$(SERVER_SRC)) $(SERVER_LIB_OBJ) $(COMMON_OBJ)
+	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER)
+
+$(O)/mediflow: $(call obj,$(CLIENT_SRC)) $(CLIENT_LIB_OBJ) $(COMMON_OBJ)
+	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_CLIENT)
+
+# Unit tests link the server and common objects they test.
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(SERVER_LIB_OBJ) $(COMMON_OBJ)
+	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER) $(PKG_LIBS_TEST)
+
+$(O)/tests/integration/%: $(O)/tests/integration/%.o $(TEST_HELPERS) $(CLIENT_LIB_OBJ) $(COMMON_OBJ)
+	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER) $(PKG_LIBS_TEST)
+
+test: deps
+	@$(MAKE) --no-print-directory check-tests
+
+check-tests: all $(UNIT_TESTS) $(INTEG_TESTS)
+	@O=$(O) sh tests/run.sh $(UNIT_TESTS) $(INTEG_TESTS)
+
+unit: all $(UNIT_TESTS)
+	@O=$(O) sh tests/run.sh $(UNIT_TESTS)
+
+integration: all $(INTEG_TESTS)
+	@O=$(O) sh tests/run.sh $(INTEG_TESTS)
+
+# The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan: deps
+	@$(MAKE) --no-print-directory O=build-asan SAN=1 check-tests
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@rm -rf data/demo
+	@echo "Starting mediflowd with a fresh demo database in data/demo."
+	@echo "Demo logins (password: password123): admin@test.com receptionist@test.com"
+	@echo "  doctor@test.com patient@test.com"
+	@echo "In another terminal:  $(O)/mediflow login   then   $(O)/mediflow call auth.me"
+	$(O)/mediflowd --demo --data-dir data/demo --listen 127.0.0.1:7400
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(O)/bench/loadgen
+	sh bench/run.sh $(O)
+
+$(O)/bench/loadgen: $(O)/bench/loadgen.o $(COMMON_OBJ)
+	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(O)/mediflowd $(O)/mediflow $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

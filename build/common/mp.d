@@ -1,0 +1,2 @@
+build/common/mp.o: common/mp.c common/mp.h
+common/mp.h:

@@ -1,0 +1,42 @@
+/* audit.h -- the append-only, hash-chained audit log.
+ *
+ * Each row's hash is BLAKE2b-256 over the previous row's hash and this row's
+ * fields, so editing, inserting or deleting a row in the middle breaks every
+ * link after it; audit_verify finds the first broken one. */
+#ifndef MF_AUDIT_H
+#define MF_AUDIT_H
+
+#include <stdint.h>
+
+#define AUDIT_HASH_BYTES	32
+
+struct audit_entry {
+	int64_t		 ts;
+	int64_t		 actor_id;	/* 0: none (anonymous or system) */
+	const char	*actor_role;
+	const char	*action;
+	int64_t		 patient_id;	/* 0: none */
+	const char	*target;
+	const char	*detail;
+	const char	*addr;
+};
+
+/* Appends one row (inside the caller's transaction, if any); 0 or -1. */
+int	audit_append(const struct audit_entry *);
+/*
+ * Walks the chain. Returns 0 with *rows checked and *first_broken = 0 when
+ * intact, or the id of the first row whose link does not hold.
+ */
+int	audit_verify(int64_t *rows, int64_t *first_broken);
+
+/* The row hash; exposed for the unit tests. */
+void	audit_hash(const unsigned char *prev, int64_t id,
+	    const struct audit_entry *, unsigned char *out);
+
+struct req;
+/* An audit row for the caller of a request. */
+void	audit_req(struct req *, const char *action, int64_t patient_id,
+	    const char *target, const char *detail_fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,53 @@
+/* conn.h -- the net layer: listener, bufferevents, framing, per-connection limits. */
+#ifndef MF_CONN_H
+#define MF_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/bufferevent.h>
+
+struct session;
+
+struct conn {
+	uint64_t		 id;
+	struct bufferevent	*bev;
+	char			 addr[64];
+	int			 is_local;	/* loopback or unix socket */
+	int			 refs;
+	int			 dead;		/* closed; freed when refs drop */
+	int			 closing;	/* flush then close */
+	int			 hello_done;
+	int			 pending;	/* an OP_PENDING request is running */
+	struct session		*session;
+	struct event		*login_timer;
+	TAILQ_ENTRY(conn)	 entry;
+};
+TAILQ_HEAD(conn_list, conn);
+
+extern struct conn_list	conns;
+
+int	conn_listen(const char *hostport, char **cause);
+/* The port the listener is bound to (after listening on port 0). */
+int	conn_bound_port(void);
+/* Stops accepting and closes every connection. */
+void	conn_shutdown(void);
+int	conn_count(void);
+
+void	conn_ref(struct conn *);
+void	conn_unref(struct conn *);
+/* Frames and queues a packed msgpack body; cuts off a peer over the high-water mark. */
+void	conn_send(struct conn *, const char *body, size_t len);
+/* Sends an error reply with a zero id (for frames that had none) then closes. */
+void	conn_fail(struct conn *, const char *code, const char *message);
+/* Flushes what is queued, then closes. */
+void	conn_close_after_flush(struct conn *);
+/* Drops the peer now. */
+void	conn_drop(struct conn *, const char *why);
+/* Called by dispatch when a pending request finished: resumes reading. */
+void	conn_resume(struct conn *);
+/* Called when the connection logs in or out. */
+void	conn_set_session(struct conn *, struct session *);
+
+#endif

@@ -1,0 +1,51 @@
+/* db.h -- the store: one SQLite writer connection on the loop thread. */
+#ifndef MF_DB_H
+#define MF_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+struct migration {
+	int		 version;
+	const char	*name;
+	const char	*sql;
+};
+
+/* Generated from data/migrations/NNN_*.sql at build time. */
+extern const struct migration	migrations[];
+extern const size_t		migrations_count;
+
+/* Opens (creating) the database file and applies pending migrations. */
+int	 db_open(const char *path, int synchronous_full, char **cause);
+void	 db_close(void);
+sqlite3	*db_handle(void);
+
+/* Applies pending migrations to any handle; used by db_open and the tests. */
+int	 db_migrate(sqlite3 *, const struct migration *, size_t, char **cause);
+int	 db_user_version(sqlite3 *);
+
+/*
+ * Returns a reset, cleared prepared statement for a static SQL string; the
+ * statement is cached by the string's address, so pass literals only.
+ */
+sqlite3_stmt *db_prepare(const char *sql);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1 (logged). */
+int	 db_begin(void);
+int	 db_commit(void);
+void	 db_rollback(void);
+
+/* Runs a statement that returns no rows after binding; SQLITE_DONE or the error. */
+int	 db_step_done(sqlite3_stmt *);
+int64_t	 db_last_id(void);
+int	 db_changes(void);
+/* Text column as a NUL-terminated string or NULL. */
+const char *db_col_text(sqlite3_stmt *, int);
+/* Binds a string or NULL. */
+void	 db_bind_text(sqlite3_stmt *, int, const char *);
+/* Binds an int64, or NULL when has is 0. */
+void	 db_bind_opt_int(sqlite3_stmt *, int, int has, int64_t);
+
+#endif

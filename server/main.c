@@ -1,0 +1,249 @@
+/* main.c -- mediflowd: flags, config, start-up and clean shutdown. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <sodium.h>
+
+#include "clock.h"
+#include "conn.h"
+#include "db.h"
+#include "demo.h"
+#include "log.h"
+#include "ops.h"
+#include "password.h"
+#include "ratelimit.h"
+#include "server.h"
+#include "util.h"
+#include "worker.h"
+
+
+extern struct ratelimit	*api_limits;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: mediflowd [options]\n"
+	    "  -l, --listen HOST:PORT   protocol address (default 127.0.0.1:7400; port 0 picks one)\n"
+	    "      --http HOST:PORT     HTTP adapter address (not built yet: see README)\n"
+	    "  -d, --data-dir DIR       database and attachments (default ./data)\n"
+	    "  -c, --config FILE        INI-style settings (key = value)\n"
+	    "      --tz ZONE            the clinic's time zone (default UTC)\n"
+	    "      --demo               seed demo data into a new, empty database\n"
+	    "      --test-clock         enable the test.clock op (tests only)\n"
+	    "  -v, --verbose            log debug lines\n"
+	    "  -h, --help               this text\n"
+	    "  -V, --version            print the version\n"
+	    "Every setting can also come from MEDIFLOW_<KEY> in the environment.\n");
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	log_info("signal %d: draining", (int)sig);
+	server.draining = 1;
+	conn_shutdown();
+	event_base_loopexit(server.base, NULL);
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	ratelimit_sweep(api_limits, clock_now_precise());
+}
+
+static int
+tz_valid(const char *tz)
+{
+	char	path[512];
+
+	if (strcmp(tz, "UTC") == 0)
+		return 1;
+	if (strstr(tz, "..") != NULL || tz[0] == '/')
+		return 0;
+	snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+	return access(path, R_OK) == 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "http", required_argument, NULL, 'H' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "tz", required_argument, NULL, 'z' },
+		{ "demo", no_argument, NULL, 'D' },
+		{ "test-clock", no_argument, NULL, 'T' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct event	*sigint_ev, *sigterm_ev, *sweep_ev;
+	struct timeval	 sweep_tv = { 60, 0 };
+	const char	*config_path = getenv("MEDIFLOW_CONFIG");
+	char		*cause = NULL, *db_path;
+	int		 ch, i;
+
+	log_set_name("mediflowd");
+	config_defaults(&server.cfg);
+
+	/* The config file comes first, so flags override it. */
+	for (i = 1; i < argc - 1; i++) {
+		if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0)
+			config_path = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config_path = argv[i] + 9;
+	}
+	if (config_path != NULL &&
+	    config_load_file(&server.cfg, config_path, &cause) != 0)
+		goto fatal;
+	if (config_load_env(&server.cfg, &cause) != 0)
+		goto fatal;
+
+	while ((ch = getopt_long(argc, argv, "l:d:c:vhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			if (config_set(&server.cfg, "listen", optarg, &cause) != 0)
+				goto fatal;
+			break;
+		case 'H':
+			if (config_set(&server.cfg, "http", optarg, &cause) != 0)
+				goto fatal;
+			break;
+		case 'd':
+			if (config_set(&server.cfg, "data_dir", optarg, &cause) != 0)
+				goto fatal;
+			break;
+		case 'c':
+			break;
+		case 'z':
+			if (config_set(&server.cfg, "tz", optarg, &cause) != 0)
+				goto fatal;
+			break;
+		case 'D':
+			server.cfg.demo = 1;
+			break;
+		case 'T':
+			server.cfg.test_clock = 1;
+			break;
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("mediflowd %s (protocol %d)\n", MEDIFLOWD_VERSION,
+			    PROTO_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (server.cfg.http != NULL) {
+		cause = xstrdup("--http: the HTTP adapter is not part of this build yet");
+		goto fatal;
+	}
+	if (server.cfg.tz == NULL || !tz_valid(server.cfg.tz)) {
+		cause = xasprintf("unknown time zone: %s",
+		    server.cfg.tz ? server.cfg.tz : "");
+		goto fatal;
+	}
+	if (server.cfg.max_frame < 64 || server.cfg.max_frame > 64 * 1024 * 1024) {
+		cause = xstrdup("max_frame must be between 64 bytes and 64 MiB");
+		goto fatal;
+	}
+	frame_limits_default(&server.limits);
+	server.limits.max_frame = server.cfg.max_frame;
+	if (server.limits.max_str > server.cfg.max_frame)
+		server.limits.max_str = server.cfg.max_frame;
+
+	if (sodium_init() < 0) {
+		cause = xstrdup("libsodium failed to initialise");
+		goto fatal;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+	if ((server.base = event_base_new()) == NULL) {
+		cause = xstrdup("cannot create the event loop");
+		goto fatal;
+	}
+	if (mkdir_p(server.cfg.data_dir, 0700) != 0) {
+		cause = xasprintf("%s: %s", server.cfg.data_dir, strerror(errno));
+		goto fatal;
+	}
+	db_path = xasprintf("%s/mediflow.db", server.cfg.data_dir);
+	if (db_open(db_path, server.cfg.db_synchronous_full, &cause) != 0) {
+		free(db_path);
+		goto fatal;
+	}
+	free(db_path);
+	ops_init(server.cfg.test_clock);
+	password_init();
+	if (server.cfg.demo && demo_seed() < 0) {
+		cause = xstrdup("cannot seed demo data");
+		goto fatal;
+	}
+	server.started_at = clock_now();
+	if (worker_start(server.base, server.cfg.workers) != 0) {
+		cause = xstrdup("cannot start worker threads");
+		goto fatal;
+	}
+	if (conn_listen(server.cfg.listen, &cause) != 0)
+		goto fatal;
+
+	sigint_ev = evsignal_new(server.base, SIGINT, signal_cb, NULL);
+	sigterm_ev = evsignal_new(server.base, SIGTERM, signal_cb, NULL);
+	evsignal_add(sigint_ev, NULL);
+	evsignal_add(sigterm_ev, NULL);
+	sweep_ev = event_new(server.base, -1, EV_PERSIST, sweep_cb, NULL);
+	event_add(sweep_ev, &sweep_tv);
+
+	/* Tests and scripts read this line to learn the port. */
+	printf("mediflowd listening on %s port %d\n", server.cfg.listen,
+	    conn_bound_port());
+	fflush(stdout);
+	log_info("mediflowd %s ready (data %s, tz %s)", MEDIFLOWD_VERSION,
+	    server.cfg.data_dir, server.cfg.tz);
+
+	event_base_dispatch(server.base);
+
+	conn_shutdown();
+	worker_stop();
+	event_free(sigint_ev);
+	event_free(sigterm_ev);
+	event_free(sweep_ev);
+	ratelimit_free(api_limits);
+	db_close();
+	event_base_free(server.base);
+	config_free(&server.cfg);
+	log_info("stopped");
+	return 0;
+
+fatal:
+	log_err("%s", cause != NULL ? cause : "start-up failed");
+	free(cause);
+	return 1;
+}

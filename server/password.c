@@ -1,0 +1,205 @@
+/* password.c -- argon2id on the worker pool, and the password policy
+ * (length, then libpwquality with the cracklib dictionary). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pwquality.h>
+#include <sodium.h>
+
+#include "ops.h"
+#include "password.h"
+#include "server.h"
+#include "util.h"
+#include "worker.h"
+
+#define PW_OPSLIMIT	crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define PW_MEMLIMIT	crypto_pwhash_MEMLIMIT_INTERACTIVE
+
+static char		dummy_hash[PW_HASH_MAX];
+/* cracklib keeps static state: one check at a time. */
+static pthread_mutex_t	policy_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int
+password_hash(const char *pw, char *out)
+{
+	return crypto_pwhash_str(out, pw, strlen(pw), PW_OPSLIMIT, PW_MEMLIMIT);
+}
+
+void
+password_init(void)
+{
+	char	junk[33];
+
+	randombytes_buf(junk, 32);
+	junk[32] = '\0';
+	for (int i = 0; i < 32; i++)
+		junk[i] = (char)('a' + (unsigned char)junk[i] % 26);
+	if (password_hash(junk, dummy_hash) != 0)
+		abort();
+}
+
+const char *
+password_dummy_hash(void)
+{
+	return dummy_hash;
+}
+
+void
+password_generate(char *out)
+{
+	static const char alphabet[] = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	int	i;
+
+	for (i = 0; i < 16; i++)
+		out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
+	out[16] = '\0';
+}
+
+/*
+ * cracklib lets "password1234" through: check the word left after trailing
+ * digits and symbols are cut off, too.
+ */
+static int
+dictionary_base(pwquality_settings_t *pwq, const char *pw)
+{
+	char	 base[PASSWORD_MAX_CHARS * 4 + 1];
+	size_t	 n;
+	void	*aux = NULL;
+
+	strlcpy_mf(base, pw, sizeof base);
+	n = strlen(base);
+	while (n > 0 && !((base[n - 1] >= 'a' && base[n - 1] <= 'z') ||
+	    (base[n - 1] >= 'A' && base[n - 1] <= 'Z')))
+		base[--n] = '\0';
+	if (n == strlen(pw) || n < 4)
+		return 0;
+	pwquality_set_int_value(pwq, PWQ_SETTING_MIN_LENGTH, 6);
+	return pwquality_check(pwq, base, NULL, NULL, &aux) ==
+	    PWQ_ERROR_CRACKLIB_CHECK;
+}
+
+char *
+password_policy(const char *pw, const char *email)
+{
+	pwquality_settings_t	*pwq;
+	void			*aux = NULL;
+	char			 buf[PWQ_MAX_ERROR_MESSAGE_LEN], user[EMAIL_MAX + 1], *at;
+	size_t			 chars;
+	int			 rc;
+
+	if (!utf8_valid(pw, strlen(pw)))
+		return xstrdup("password must be valid UTF-8");
+	chars = utf8_length(pw, strlen(pw));
+	if (chars < PASSWORD_MIN_CHARS)
+		return xasprintf("password must have at least %d characters",
+		    PASSWORD_MIN_CHARS);
+	if (chars > PASSWORD_MAX_CHARS)
+		return xasprintf("password must have at most %d characters",
+		    PASSWORD_MAX_CHARS);
+	strlcpy_mf(user, email != NULL ? email : "", sizeof user);
+	if ((at = strchr(user, '@')) != NULL)
+		*at = '\0';
+
+	pthread_mutex_lock(&policy_lock);
+	pwq = pwquality_default_settings();
+	pwquality_set_int_value(pwq, PWQ_SETTING_MIN_LENGTH, PASSWORD_MIN_CHARS);
+	pwquality_set_int_value(pwq, PWQ_SETTING_DICT_CHECK, 1);
+	pwquality_set_int_value(pwq, PWQ_SETTING_USER_CHECK, 1);
+	rc = pwquality_check(pwq, pw, NULL, user[0] != '\0' ? user : NULL, &aux);
+	if (rc < 0)
+		/* It may return a static string rather than fill buf. */
+		strlcpy_mf(buf, pwquality_strerror(buf, sizeof buf, rc, aux),
+		    sizeof buf);
+	else if (dictionary_base(pwq, pw)) {
+		rc = PWQ_ERROR_CRACKLIB_CHECK;
+		strlcpy_mf(buf, "it is a dictionary word with digits or symbols added",
+		    sizeof buf);
+	}
+	pwquality_free_settings(pwq);
+	pthread_mutex_unlock(&policy_lock);
+	if (rc < 0)
+		return xasprintf("password refused: %s", buf);
+	return NULL;
+}
+
+struct pw_job *
+pw_job_new(enum pw_kind kind, const char *password, const char *new_password,
+    const char *hash, const char *email)
+{
+	struct pw_job	*j = xcalloc(1, sizeof *j);
+
+	j->kind = kind;
+	j->password = password != NULL ? xstrdup(password) : NULL;
+	j->new_password = new_password != NULL ? xstrdup(new_password) : NULL;
+	if (hash != NULL)
+		strlcpy_mf(j->hash, hash, sizeof j->hash);
+	if (email != NULL)
+		strlcpy_mf(j->email, email, sizeof j->email);
+	return j;
+}
+
+static void
+pw_job_free(void *arg)
+{
+	struct pw_job	*j = arg;
+
+	if (j->password != NULL) {
+		sodium_memzero(j->password, strlen(j->password));
+		free(j->password);
+	}
+	if (j->new_password != NULL) {
+		sodium_memzero(j->new_password, strlen(j->new_password));
+		free(j->new_password);
+	}
+	free(j->policy_error);
+	free(j);
+}
+
+static void
+pw_job_work(void *arg)
+{
+	struct pw_job	*j = arg;
+
+	if (j->kind == PW_VERIFY || j->kind == PW_CHANGE) {
+		j->verified = crypto_pwhash_str_verify(j->hash, j->password,
+		    strlen(j->password)) == 0;
+		if (!j->verified)
+			return;
+		if (j->kind == PW_VERIFY && crypto_pwhash_str_needs_rehash(j->hash,
+		    PW_OPSLIMIT, PW_MEMLIMIT) != 0) {
+			if (password_hash(j->password, j->newhash) == 0)
+				j->rehashed = 1;
+		}
+		if (j->kind == PW_VERIFY)
+			return;
+	}
+	if ((j->policy_error = password_policy(j->new_password, j->email)) != NULL)
+		return;
+	if (password_hash(j->new_password, j->newhash) != 0)
+		j->failed = 1;
+}
+
+static void
+pw_job_done(void *arg)
+{
+	struct pw_job	*j = arg;
+
+	j->then(j->req, j);
+}
+
+int
+pw_job_submit(struct req *r, struct pw_job *j,
+    void (*then)(struct req *, struct pw_job *))
+{
+	j->req = r;
+	j->then = then;
+	r->data = j;
+	r->free_data = pw_job_free;
+	if (worker_submit(pw_job_work, pw_job_done, j,
+	    server.cfg.hash_queue_max) != 0) {
+		r->retry_after = 1;
+		return req_fail(r, ERR_UNAVAILABLE, "server busy; try again");
+	}
+	return OP_PENDING;
+}

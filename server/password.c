@@ -85,6 +85,7 @@ password_policy(const char *pw, const char *email)
 	pwquality_settings_t	*pwq;
 	void			*aux = NULL;
 	char			 buf[PWQ_MAX_ERROR_MESSAGE_LEN], user[EMAIL_MAX + 1], *at;
+	const char		*msg = NULL;
 	size_t			 chars;
 	int			 rc;
 
@@ -109,17 +110,15 @@ password_policy(const char *pw, const char *email)
 	rc = pwquality_check(pwq, pw, NULL, user[0] != '\0' ? user : NULL, &aux);
 	if (rc < 0)
 		/* It may return a static string rather than fill buf. */
-		strlcpy_mf(buf, pwquality_strerror(buf, sizeof buf, rc, aux),
-		    sizeof buf);
+		msg = pwquality_strerror(buf, sizeof buf, rc, aux);
 	else if (dictionary_base(pwq, pw)) {
 		rc = PWQ_ERROR_CRACKLIB_CHECK;
-		strlcpy_mf(buf, "it is a dictionary word with digits or symbols added",
-		    sizeof buf);
+		msg = "it is a dictionary word with digits or symbols added";
 	}
 	pwquality_free_settings(pwq);
 	pthread_mutex_unlock(&policy_lock);
 	if (rc < 0)
-		return xasprintf("password refused: %s", buf);
+		return xasprintf("password refused: %s", msg);
 	return NULL;
 }
 

@@ -11,7 +11,7 @@ TEST_PKGS	= cmocka
 ALL_PKGS	= $(sort $(SERVER_PKGS) $(CLIENT_PKGS) $(TEST_PKGS))
 DEB_PKGS	= build-essential pkg-config libevent-dev libmsgpack-dev libsqlite3-dev \
 		  libsodium-dev libcurl4-openssl-dev libjansson-dev libpwquality-dev \
-		  cracklib-runtime libncurses-dev libcmocka-dev sqlite3 tmux
+		  cracklib-runtime tzdata libncurses-dev libcmocka-dev sqlite3 tmux
 
 WARN	= -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -Wstrict-prototypes \
 	  -Wpointer-arith -Wformat=2
@@ -37,7 +37,10 @@ COMMON_SRC	= common/util.c common/log.c common/clock.c common/proto.c \
 SERVER_LIB_SRC	= server/server.c server/config.c server/db.c server/session.c server/ratelimit.c \
 		  server/worker.c server/audit.c server/users.c server/password.c \
 		  server/ops.c server/conn.c server/op-auth.c server/op-users.c \
-		  server/op-audit.c server/op-misc.c server/demo.c
+		  server/op-audit.c server/op-misc.c server/demo.c \
+		  server/clinic-time.c server/doctors.c server/availability.c \
+		  server/appointments.c server/op-doctors.c server/op-appt.c \
+		  server/patients.c server/op-patients.c
 SERVER_SRC	= server/main.c
 CLIENT_LIB_SRC	= client/net.c
 CLIENT_SRC	= client/main.c client/call.c

@@ -37,6 +37,7 @@ static const struct config_key {
 	{ "workers", K_INT, offsetof(struct config, workers) },
 	{ "hash_queue_max", K_INT, offsetof(struct config, hash_queue_max) },
 	{ "db_synchronous_full", K_BOOL, offsetof(struct config, db_synchronous_full) },
+	{ "cancel_cutoff", K_DURATION, offsetof(struct config, cancel_cutoff) },
 };
 
 void
@@ -63,6 +64,7 @@ config_defaults(struct config *c)
 	c->workers = 1;
 	c->hash_queue_max = 256;
 	c->db_synchronous_full = 1;
+	c->cancel_cutoff = 2 * 3600;
 }
 
 void

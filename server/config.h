@@ -38,6 +38,7 @@ struct config {
 	int		 workers;		/* password hashing threads */
 	int		 hash_queue_max;
 	int		 db_synchronous_full;
+	int		 cancel_cutoff;		/* seconds before start a patient may still cancel */
 };
 
 void	config_defaults(struct config *);

@@ -271,6 +271,31 @@ conn_send(struct conn *c, const char *body, size_t len)
 }
 
 void
+conn_push_event(const char *event, const char *data, size_t len,
+    int (*want)(const struct session *, void *), void *arg)
+{
+	struct conn	*c, *next;
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	mp_pack_kv_str(&pk, "event", event);
+	mp_pack_str(&pk, "data");
+	msgpack_sbuffer_write(&sb, data, len);
+	/* conn_send may drop a slow reader: take the next one first. */
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->session == NULL || c->session->revoked || c->closing)
+			continue;
+		if (want == NULL || want(c->session, arg))
+			conn_send(c, sb.data, sb.size);
+	}
+	msgpack_sbuffer_destroy(&sb);
+}
+
+void
 conn_fail(struct conn *c, const char *code, const char *message)
 {
 	msgpack_sbuffer	sb;

@@ -45,6 +45,12 @@ void	conn_fail(struct conn *, const char *code, const char *message);
 void	conn_close_after_flush(struct conn *);
 /* Drops the peer now. */
 void	conn_drop(struct conn *, const char *why);
+/*
+ * Sends {event, data} to every logged-in connection whose session `want`
+ * accepts; data is one packed msgpack object.
+ */
+void	conn_push_event(const char *event, const char *data, size_t len,
+	    int (*want)(const struct session *, void *), void *arg);
 /* Called by dispatch when a pending request finished: resumes reading. */
 void	conn_resume(struct conn *);
 /* Called when the connection logs in or out. */

@@ -223,3 +223,23 @@ db_bind_opt_int(sqlite3_stmt *st, int idx, int has, int64_t v)
 	else
 		sqlite3_bind_null(st, idx);
 }
+
+char *
+db_like_contains(const char *q)
+{
+	char	*pattern, *p;
+
+	if (q == NULL || *q == '\0')
+		return NULL;
+	pattern = xmalloc(strlen(q) * 2 + 3);
+	p = pattern;
+	*p++ = '%';
+	for (; *q != '\0'; q++) {
+		if (*q == '%' || *q == '_' || *q == '\\')
+			*p++ = '\\';
+		*p++ = *q;
+	}
+	*p++ = '%';
+	*p = '\0';
+	return pattern;
+}

@@ -48,4 +48,7 @@ void	 db_bind_text(sqlite3_stmt *, int, const char *);
 /* Binds an int64, or NULL when has is 0. */
 void	 db_bind_opt_int(sqlite3_stmt *, int, int has, int64_t);
 
+/* An allocated LIKE pattern matching q anywhere (ESCAPE '\\'), or NULL for empty q. */
+char	*db_like_contains(const char *q);
+
 #endif

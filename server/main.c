@@ -13,6 +13,7 @@
 #include <event2/thread.h>
 #include <sodium.h>
 
+#include "clinic-time.h"
 #include "clock.h"
 #include "conn.h"
 #include "db.h"
@@ -173,6 +174,10 @@ main(int argc, char **argv)
 	}
 	if (server.cfg.max_frame < 64 || server.cfg.max_frame > 64 * 1024 * 1024) {
 		cause = xstrdup("max_frame must be between 64 bytes and 64 MiB");
+		goto fatal;
+	}
+	if (clinic_tz_set(server.cfg.tz) != 0) {
+		cause = xasprintf("cannot set time zone %s", server.cfg.tz);
 		goto fatal;
 	}
 	frame_limits_default(&server.limits);

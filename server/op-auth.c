@@ -10,10 +10,12 @@
 #include "clock.h"
 #include "conn.h"
 #include "db.h"
+#include "doctors.h"
 #include "log.h"
 #include "mp.h"
 #include "ops.h"
 #include "password.h"
+#include "patients.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "session.h"
@@ -248,6 +250,12 @@ register_done(struct req *r, struct pw_job *j)
 		    req_fail(r, ERR_UNAVAILABLE, "store unavailable"));
 		return;
 	}
+	/* A record made at the desk with this e-mail is claimed, or one is made. */
+	if (patients_attach_user(u.id, u.email, u.full_name, u.phone, r->now) < 0) {
+		db_rollback();
+		req_finish(r, req_fail(r, ERR_UNAVAILABLE, "store unavailable"));
+		return;
+	}
 	status = auth_start_session(r, &u);
 	if (status == OP_OK) {
 		audit_req(r, "auth.register", 0, u.email, "user %lld", (long long)u.id);
@@ -332,15 +340,28 @@ int
 op_auth_me(struct req *r)
 {
 	struct user	u;
+	struct patient	p;
+	int64_t		doctor_id;
 
 	if (args_only(r, NULL) != 0)
 		return OP_FAIL;
 	if (users_by_id(req_user_id(r), &u) != 0)
 		return req_fail(r, ERR_NOT_FOUND, "user not found");
-	msgpack_pack_map(&r->pk, 2);
+	msgpack_pack_map(&r->pk, 4);
 	mp_pack_str(&r->pk, "user");
 	users_pack(&r->pk, &u);
 	mp_pack_kv_int(&r->pk, "session_expires_at", r->session->expires_at);
+	/* A patient's login names its record; a doctor's, its profile. */
+	mp_pack_str(&r->pk, "patient_id");
+	if (u.role == ROLE_PATIENT && patients_by_user(u.id, &p) == 0)
+		msgpack_pack_int64(&r->pk, p.id);
+	else
+		msgpack_pack_nil(&r->pk);
+	mp_pack_str(&r->pk, "doctor_id");
+	if (u.role == ROLE_DOCTOR && doctors_id_for_user(u.id, &doctor_id) == 0)
+		msgpack_pack_int64(&r->pk, doctor_id);
+	else
+		msgpack_pack_nil(&r->pk);
 	return OP_OK;
 }
 

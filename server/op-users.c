@@ -9,9 +9,11 @@
 #include "audit.h"
 #include "clock.h"
 #include "db.h"
+#include "doctors.h"
 #include "mp.h"
 #include "ops.h"
 #include "password.h"
+#include "patients.h"
 #include "server.h"
 #include "session.h"
 #include "users.h"
@@ -26,6 +28,23 @@ static const enum role role_values[] = {
 
 #define LIST_LIMIT_MAX	200
 
+/* A doctor login gets a profile, a patient login a patient record. */
+static int
+users_ensure_profile(const struct user *u, int64_t now)
+{
+	if (u->role == ROLE_DOCTOR)
+		return doctors_ensure(u->id, now) < 0 ? -1 : 0;
+	if (u->role == ROLE_PATIENT) {
+		struct patient	p;
+
+		if (patients_by_user(u->id, &p) == 0)
+			return 0;
+		return patients_attach_user(u->id, u->email, u->full_name,
+		    u->phone, now) < 0 ? -1 : 0;
+	}
+	return 0;
+}
+
 int
 op_users_list(struct req *r)
 {
@@ -37,7 +56,7 @@ op_users_list(struct req *r)
 	    "(?1 IS NULL OR role = ?1) AND (?2 IS NULL OR active = ?2) AND "
 	    "(?3 IS NULL OR full_name LIKE ?3 ESCAPE '\\' OR email LIKE ?3 ESCAPE '\\')";
 	const char	*q = NULL;
-	char		*pattern = NULL, *p;
+	char		*pattern;
 	int		 role = -1, has_role = 0, active = 0, has_active = 0;
 	int64_t		 limit = 50, offset = 0, total = 0, ids[LIST_LIMIT_MAX];
 	size_t		 n = 0, i;
@@ -51,19 +70,7 @@ op_users_list(struct req *r)
 	    arg_int(r, "limit", ARG_NULLABLE, 1, LIST_LIMIT_MAX, &limit, NULL) != 0 ||
 	    arg_int(r, "offset", ARG_NULLABLE, 0, INT32_MAX, &offset, NULL) != 0)
 		return OP_FAIL;
-	if (q != NULL && *q != '\0') {
-		/* Substring match; escape LIKE's own wildcards. */
-		pattern = xmalloc(strlen(q) * 2 + 3);
-		p = pattern;
-		*p++ = '%';
-		for (; *q != '\0'; q++) {
-			if (*q == '%' || *q == '_' || *q == '\\')
-				*p++ = '\\';
-			*p++ = *q;
-		}
-		*p++ = '%';
-		*p = '\0';
-	}
+	pattern = db_like_contains(q);
 	st = db_prepare(count_sql);
 	if (has_role)
 		db_bind_text(st, 1, role_names[role]);
@@ -175,6 +182,11 @@ create_done(struct req *r, struct pw_job *j)
 		    req_fail(r, ERR_UNAVAILABLE, "store unavailable"));
 		return;
 	}
+	if (users_ensure_profile(&u, r->now) != 0) {
+		db_rollback();
+		req_finish(r, req_fail(r, ERR_UNAVAILABLE, "store unavailable"));
+		return;
+	}
 	audit_req(r, "users.create", 0, u.email, "user %lld role %s",
 	    (long long)u.id, role_name(u.role));
 	if (db_commit() != 0) {
@@ -266,6 +278,10 @@ op_users_update(struct req *r)
 		return rc == -1 ?
 		    req_fail(r, ERR_CONFLICT, "an account with this e-mail already exists") :
 		    req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	if (old.role != u.role && users_ensure_profile(&u, r->now) != 0) {
+		db_rollback();
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
 	if (!u.active && old.active)
 		session_revoke_user(u.id, r->now);

@@ -1,0 +1,464 @@
+/* appointments.c -- appointments and their status workflow. Other modules
+ * call these, not its SQL. */
+#include <string.h>
+
+#include "appointments.h"
+#include "db.h"
+#include "mp.h"
+#include "util.h"
+
+static const char *status_names[APPT__COUNT] = {
+	[APPT_REQUESTED] = "requested",
+	[APPT_APPROVED] = "approved",
+	[APPT_REJECTED] = "rejected",
+	[APPT_CANCELLED] = "cancelled",
+	[APPT_CHECKED_IN] = "checked_in",
+	[APPT_IN_PROGRESS] = "in_progress",
+	[APPT_COMPLETED] = "completed",
+	[APPT_NO_SHOW] = "no_show",
+	[APPT_RESCHEDULED] = "rescheduled",
+};
+
+/* The workflow: transitions[from] is the set of statuses it may move to. */
+#define T(s)	(1u << (s))
+static const unsigned transitions[APPT__COUNT] = {
+	[APPT_REQUESTED] = T(APPT_APPROVED) | T(APPT_REJECTED) | T(APPT_CANCELLED) |
+	    T(APPT_RESCHEDULED),
+	[APPT_APPROVED] = T(APPT_CHECKED_IN) | T(APPT_CANCELLED) | T(APPT_NO_SHOW) |
+	    T(APPT_RESCHEDULED),
+	[APPT_CHECKED_IN] = T(APPT_IN_PROGRESS) | T(APPT_CANCELLED),
+	[APPT_IN_PROGRESS] = T(APPT_COMPLETED),
+	/* rejected, cancelled, completed, no_show and rescheduled are final. */
+};
+#undef T
+
+const char *
+appt_status_name(enum appt_status s)
+{
+	return (unsigned)s < APPT__COUNT ? status_names[s] : "unknown";
+}
+
+int
+appt_status_from_name(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < APPT__COUNT; i++) {
+		if (strcmp(status_names[i], name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+int
+appt_status_active(enum appt_status s)
+{
+	return s == APPT_REQUESTED || s == APPT_APPROVED || s == APPT_CHECKED_IN ||
+	    s == APPT_IN_PROGRESS;
+}
+
+int
+appt_transition_allowed(enum appt_status from, enum appt_status to)
+{
+	if ((unsigned)from >= APPT__COUNT || (unsigned)to >= APPT__COUNT)
+		return 0;
+	return (transitions[from] & (1u << to)) != 0;
+}
+
+#define APPT_SELECT "SELECT a.id, a.doctor_id, a.patient_id, a.starts_at, " \
+	"a.ends_at, a.status, a.reason, a.status_note, a.created_by, a.created_at, " \
+	"a.updated_at, a.checked_in_at, a.checked_in_by, a.started_at, " \
+	"a.completed_at, a.rescheduled_from, a.rescheduled_to, du.full_name, " \
+	"p.full_name, d.user_id, p.user_id FROM appointments a " \
+	"JOIN doctors d ON d.id = a.doctor_id JOIN users du ON du.id = d.user_id " \
+	"JOIN patients p ON p.id = a.patient_id "
+
+static void
+appt_from_row(sqlite3_stmt *st, struct appt *a)
+{
+	const char	*s;
+
+	memset(a, 0, sizeof *a);
+	a->id = sqlite3_column_int64(st, 0);
+	a->doctor_id = sqlite3_column_int64(st, 1);
+	a->patient_id = sqlite3_column_int64(st, 2);
+	a->starts_at = sqlite3_column_int64(st, 3);
+	a->ends_at = sqlite3_column_int64(st, 4);
+	a->status = (enum appt_status)appt_status_from_name(db_col_text(st, 5));
+	strlcpy_mf(a->reason, db_col_text(st, 6), sizeof a->reason);
+	if ((s = db_col_text(st, 7)) != NULL)
+		strlcpy_mf(a->status_note, s, sizeof a->status_note);
+	a->created_by = sqlite3_column_int64(st, 8);
+	a->created_at = sqlite3_column_int64(st, 9);
+	a->updated_at = sqlite3_column_int64(st, 10);
+	a->checked_in_at = sqlite3_column_int64(st, 11);
+	a->checked_in_by = sqlite3_column_int64(st, 12);
+	a->started_at = sqlite3_column_int64(st, 13);
+	a->completed_at = sqlite3_column_int64(st, 14);
+	a->rescheduled_from = sqlite3_column_int64(st, 15);
+	a->rescheduled_to = sqlite3_column_int64(st, 16);
+	strlcpy_mf(a->doctor_name, db_col_text(st, 17), sizeof a->doctor_name);
+	strlcpy_mf(a->patient_name, db_col_text(st, 18), sizeof a->patient_name);
+	a->doctor_user_id = sqlite3_column_int64(st, 19);
+	a->patient_user_id = sqlite3_column_int64(st, 20);
+}
+
+int
+appt_by_id(int64_t id, struct appt *a)
+{
+	static const char *sql = APPT_SELECT "WHERE a.id = ?";
+	sqlite3_stmt	*st = db_prepare(sql);
+	int		 found = 0;
+
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		appt_from_row(st, a);
+		found = 1;
+	}
+	sqlite3_reset(st);
+	return found ? 0 : -1;
+}
+
+static int64_t
+overlap_doctor(int64_t doctor_id, int64_t from, int64_t to, int64_t except)
+{
+	static const char *sql = "SELECT id FROM appointments WHERE doctor_id = ?1 "
+	    "AND starts_at > ?2 - 86400 AND starts_at < ?3 AND ends_at > ?2 "
+	    "AND status IN ('requested', 'approved', 'checked_in', 'in_progress') "
+	    "AND id != ?4 LIMIT 1";
+	sqlite3_stmt	*st = db_prepare(sql);
+	int64_t		 id = 0;
+
+	sqlite3_bind_int64(st, 1, doctor_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, except);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return id;
+}
+
+static int64_t
+overlap_patient(int64_t patient_id, int64_t from, int64_t to, int64_t except)
+{
+	static const char *sql = "SELECT id FROM appointments WHERE patient_id = ?1 "
+	    "AND starts_at > ?2 - 86400 AND starts_at < ?3 AND ends_at > ?2 "
+	    "AND status IN ('requested', 'approved', 'checked_in', 'in_progress') "
+	    "AND id != ?4 LIMIT 1";
+	sqlite3_stmt	*st = db_prepare(sql);
+	int64_t		 id = 0;
+
+	sqlite3_bind_int64(st, 1, patient_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, except);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return id;
+}
+
+static int
+appt_record_event(int64_t appt_id, int64_t now, int64_t actor_id,
+    const char *from, const char *to, const char *note)
+{
+	static const char *sql = "INSERT INTO appointment_events (appointment_id, "
+	    "ts, actor_id, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?)";
+	sqlite3_stmt	*st = db_prepare(sql);
+
+	sqlite3_bind_int64(st, 1, appt_id);
+	sqlite3_bind_int64(st, 2, now);
+	db_bind_opt_int(st, 3, actor_id != 0, actor_id);
+	db_bind_text(st, 4, from);
+	db_bind_text(st, 5, to);
+	db_bind_text(st, 6, note != NULL && *note != '\0' ? note : NULL);
+	return db_step_done(st) == SQLITE_DONE ? 0 : -1;
+}
+
+int
+appt_insert(struct appt *a, int64_t *conflict_id)
+{
+	static const char *sql = "INSERT INTO appointments (doctor_id, patient_id, "
+	    "starts_at, ends_at, status, reason, created_by, created_at, updated_at, "
+	    "rescheduled_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*conflict_id = 0;
+	if (appt_status_active(a->status)) {
+		if ((*conflict_id = overlap_doctor(a->doctor_id, a->starts_at,
+		    a->ends_at, 0)) != 0)
+			return -1;
+		if ((*conflict_id = overlap_patient(a->patient_id, a->starts_at,
+		    a->ends_at, 0)) != 0)
+			return -1;
+	}
+	st = db_prepare(sql);
+	sqlite3_bind_int64(st, 1, a->doctor_id);
+	sqlite3_bind_int64(st, 2, a->patient_id);
+	sqlite3_bind_int64(st, 3, a->starts_at);
+	sqlite3_bind_int64(st, 4, a->ends_at);
+	db_bind_text(st, 5, appt_status_name(a->status));
+	db_bind_text(st, 6, a->reason);
+	db_bind_opt_int(st, 7, a->created_by != 0, a->created_by);
+	sqlite3_bind_int64(st, 8, a->created_at);
+	sqlite3_bind_int64(st, 9, a->updated_at);
+	db_bind_opt_int(st, 10, a->rescheduled_from != 0, a->rescheduled_from);
+	rc = db_step_done(st);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return -1;	/* the partial unique index: same doctor, same start */
+	if (rc != SQLITE_DONE)
+		return -2;
+	a->id = db_last_id();
+	if (appt_record_event(a->id, a->created_at, a->created_by, NULL,
+	    appt_status_name(a->status), NULL) != 0)
+		return -2;
+	return 0;
+}
+
+int
+appt_set_status(struct appt *a, enum appt_status to, int64_t actor_id,
+    const char *note, int64_t now)
+{
+	static const char *sql = "UPDATE appointments SET status = ?, "
+	    "status_note = ?, updated_at = ? WHERE id = ? AND status = ?";
+	sqlite3_stmt	*st;
+	enum appt_status from = a->status;
+
+	if (!appt_transition_allowed(from, to))
+		return -1;
+	st = db_prepare(sql);
+	db_bind_text(st, 1, appt_status_name(to));
+	db_bind_text(st, 2, note != NULL && *note != '\0' ? note : NULL);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, a->id);
+	db_bind_text(st, 5, appt_status_name(from));
+	if (db_step_done(st) != SQLITE_DONE)
+		return -2;
+	if (db_changes() != 1)
+		return -1;	/* moved on under us */
+	if (appt_record_event(a->id, now, actor_id, appt_status_name(from),
+	    appt_status_name(to), note) != 0)
+		return -2;
+	a->status = to;
+	a->updated_at = now;
+	strlcpy_mf(a->status_note, note != NULL ? note : "", sizeof a->status_note);
+	return 0;
+}
+
+int
+appt_save_times(const struct appt *a)
+{
+	static const char *sql = "UPDATE appointments SET checked_in_at = ?, "
+	    "checked_in_by = ?, started_at = ?, completed_at = ?, "
+	    "rescheduled_to = ? WHERE id = ?";
+	sqlite3_stmt	*st = db_prepare(sql);
+
+	db_bind_opt_int(st, 1, a->checked_in_at != 0, a->checked_in_at);
+	db_bind_opt_int(st, 2, a->checked_in_by != 0, a->checked_in_by);
+	db_bind_opt_int(st, 3, a->started_at != 0, a->started_at);
+	db_bind_opt_int(st, 4, a->completed_at != 0, a->completed_at);
+	db_bind_opt_int(st, 5, a->rescheduled_to != 0, a->rescheduled_to);
+	sqlite3_bind_int64(st, 6, a->id);
+	return db_step_done(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+pack_opt_int(msgpack_packer *pk, const char *k, int64_t v)
+{
+	mp_pack_str(pk, k);
+	if (v != 0)
+		msgpack_pack_int64(pk, v);
+	else
+		msgpack_pack_nil(pk);
+}
+
+void
+appt_pack(msgpack_packer *pk, const struct appt *a)
+{
+	msgpack_pack_map(pk, 18);
+	mp_pack_kv_int(pk, "id", a->id);
+	mp_pack_kv_int(pk, "doctor_id", a->doctor_id);
+	mp_pack_kv_str(pk, "doctor_name", a->doctor_name);
+	mp_pack_kv_int(pk, "patient_id", a->patient_id);
+	mp_pack_kv_str(pk, "patient_name", a->patient_name);
+	mp_pack_kv_int(pk, "starts_at", a->starts_at);
+	mp_pack_kv_int(pk, "ends_at", a->ends_at);
+	mp_pack_kv_str(pk, "status", appt_status_name(a->status));
+	mp_pack_kv_str(pk, "reason", a->reason);
+	mp_pack_kv_str(pk, "status_note", a->status_note[0] ? a->status_note : NULL);
+	pack_opt_int(pk, "created_by", a->created_by);
+	mp_pack_kv_int(pk, "created_at", a->created_at);
+	mp_pack_kv_int(pk, "updated_at", a->updated_at);
+	pack_opt_int(pk, "checked_in_at", a->checked_in_at);
+	pack_opt_int(pk, "started_at", a->started_at);
+	pack_opt_int(pk, "completed_at", a->completed_at);
+	pack_opt_int(pk, "rescheduled_from", a->rescheduled_from);
+	pack_opt_int(pk, "rescheduled_to", a->rescheduled_to);
+}
+
+void
+appt_busy(int64_t doctor_id, int64_t from, int64_t to,
+    void (*fn)(int64_t, int64_t, void *), void *arg)
+{
+	static const char *sql = "SELECT starts_at, ends_at FROM appointments "
+	    "WHERE doctor_id = ?1 AND starts_at > ?2 - 86400 AND starts_at < ?3 "
+	    "AND ends_at > ?2 AND status IN ('requested', 'approved', "
+	    "'checked_in', 'in_progress')";
+	sqlite3_stmt	*st = db_prepare(sql);
+
+	sqlite3_bind_int64(st, 1, doctor_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), arg);
+	sqlite3_reset(st);
+}
+
+int
+appt_doctor_has_patient(int64_t doctor_id, int64_t patient_id)
+{
+	static const char *sql = "SELECT 1 FROM appointments WHERE patient_id = ? "
+	    "AND doctor_id = ? LIMIT 1";
+	sqlite3_stmt	*st = db_prepare(sql);
+	int		 yes;
+
+	sqlite3_bind_int64(st, 1, patient_id);
+	sqlite3_bind_int64(st, 2, doctor_id);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return yes;
+}
+
+static void
+appt_list_bind(sqlite3_stmt *st, const struct appt_filter *f, int64_t key)
+{
+	sqlite3_bind_int64(st, 1, key);
+	sqlite3_bind_int64(st, 2, f->from);
+	sqlite3_bind_int64(st, 3, f->to);
+	if (f->status >= 0)
+		db_bind_text(st, 4, appt_status_name((enum appt_status)f->status));
+}
+
+int64_t
+appt_list(const struct appt_filter *f, void (*fn)(const struct appt *, void *),
+    void *arg)
+{
+	/* One statement per access path, so each uses its own index. */
+	static const char *by_doctor = APPT_SELECT "WHERE a.doctor_id = ?1 AND "
+	    "a.starts_at >= ?2 AND a.starts_at < ?3 AND (?4 IS NULL OR a.status = ?4) "
+	    "AND (?7 IS NULL OR a.patient_id = ?7) "
+	    "ORDER BY a.starts_at, a.id LIMIT ?5 OFFSET ?6";
+	static const char *by_patient = APPT_SELECT "WHERE a.patient_id = ?1 AND "
+	    "a.starts_at >= ?2 AND a.starts_at < ?3 AND (?4 IS NULL OR a.status = ?4) "
+	    "ORDER BY a.starts_at, a.id LIMIT ?5 OFFSET ?6";
+	static const char *by_time = APPT_SELECT "WHERE ?1 = 0 AND "
+	    "a.starts_at >= ?2 AND a.starts_at < ?3 AND (?4 IS NULL OR a.status = ?4) "
+	    "ORDER BY a.starts_at, a.id LIMIT ?5 OFFSET ?6";
+	sqlite3_stmt	*st;
+	struct appt	 a;
+	int64_t		 n = 0;
+
+	if (f->doctor_id != 0) {
+		st = db_prepare(by_doctor);
+		appt_list_bind(st, f, f->doctor_id);
+		db_bind_opt_int(st, 7, f->patient_id != 0, f->patient_id);
+	} else if (f->patient_id != 0) {
+		st = db_prepare(by_patient);
+		appt_list_bind(st, f, f->patient_id);
+	} else {
+		st = db_prepare(by_time);
+		appt_list_bind(st, f, 0);
+	}
+	sqlite3_bind_int64(st, 5, f->limit);
+	sqlite3_bind_int64(st, 6, f->offset);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		appt_from_row(st, &a);
+		fn(&a, arg);
+		n++;
+	}
+	sqlite3_reset(st);
+	return n;
+}
+
+int64_t
+appt_events(int64_t appt_id, void (*fn)(const struct appt_event *, void *),
+    void *arg)
+{
+	static const char *sql = "SELECT e.id, e.ts, e.actor_id, u.full_name, "
+	    "e.from_status, e.to_status, e.note FROM appointment_events e "
+	    "LEFT JOIN users u ON u.id = e.actor_id WHERE e.appointment_id = ? "
+	    "ORDER BY e.id";
+	sqlite3_stmt		*st = db_prepare(sql);
+	struct appt_event	 ev;
+	int64_t			 n = 0;
+
+	sqlite3_bind_int64(st, 1, appt_id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		ev.id = sqlite3_column_int64(st, 0);
+		ev.ts = sqlite3_column_int64(st, 1);
+		ev.actor_id = sqlite3_column_int64(st, 2);
+		ev.actor_name = db_col_text(st, 3);
+		ev.from_status = db_col_text(st, 4);
+		ev.to_status = db_col_text(st, 5);
+		ev.note = db_col_text(st, 6);
+		fn(&ev, arg);
+		n++;
+	}
+	sqlite3_reset(st);
+	return n;
+}
+
+void
+appt_stats(int64_t from, int64_t to, struct appt_stats *s,
+    void (*per_doctor)(int64_t doctor_id, const char *name, const char *status,
+    int64_t count, void *), void (*per_day)(int64_t starts_at, void *), void *arg)
+{
+	static const char *by_status = "SELECT status, count(*) FROM appointments "
+	    "WHERE starts_at >= ? AND starts_at < ? GROUP BY status";
+	static const char *by_doctor = "SELECT a.doctor_id, u.full_name, a.status, "
+	    "count(*) FROM appointments a JOIN doctors d ON d.id = a.doctor_id "
+	    "JOIN users u ON u.id = d.user_id WHERE a.starts_at >= ? AND "
+	    "a.starts_at < ? GROUP BY a.doctor_id, a.status ORDER BY a.doctor_id";
+	static const char *starts = "SELECT starts_at FROM appointments "
+	    "WHERE starts_at >= ? AND starts_at < ? ORDER BY starts_at";
+	static const char *wait = "SELECT avg(started_at - checked_in_at), count(*) "
+	    "FROM appointments WHERE starts_at >= ? AND starts_at < ? AND "
+	    "started_at IS NOT NULL AND checked_in_at IS NOT NULL";
+	sqlite3_stmt	*st;
+	int		 i;
+
+	memset(s, 0, sizeof *s);
+	st = db_prepare(by_status);
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if ((i = appt_status_from_name(db_col_text(st, 0))) >= 0) {
+			s->by_status[i] = sqlite3_column_int64(st, 1);
+			s->total += s->by_status[i];
+		}
+	}
+	sqlite3_reset(st);
+	st = db_prepare(by_doctor);
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		per_doctor(sqlite3_column_int64(st, 0), db_col_text(st, 1),
+		    db_col_text(st, 2), sqlite3_column_int64(st, 3), arg);
+	sqlite3_reset(st);
+	st = db_prepare(starts);
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		per_day(sqlite3_column_int64(st, 0), arg);
+	sqlite3_reset(st);
+	st = db_prepare(wait);
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 1) > 0) {
+		s->avg_wait = sqlite3_column_double(st, 0);
+		s->waits = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+}

@@ -1,0 +1,422 @@
+/* availability.c -- weekly hours, breaks, exceptions, and free slots. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "appointments.h"
+#include "availability.h"
+#include "db.h"
+#include "util.h"
+
+static const char *kind_names[] = { "leave", "holiday", "extra" };
+
+const char *
+exception_kind_name(enum exception_kind k)
+{
+	return (unsigned)k < nitems(kind_names) ? kind_names[k] : "unknown";
+}
+
+void
+availability_template(int64_t doctor_id, struct avail_template *t)
+{
+	static const char *sessions_sql = "SELECT weekday, start_min, end_min, "
+	    "slot_minutes FROM availability WHERE doctor_id = ? "
+	    "ORDER BY weekday, start_min";
+	static const char *breaks_sql = "SELECT weekday, start_min, end_min "
+	    "FROM availability_breaks WHERE doctor_id = ? ORDER BY weekday, start_min";
+	sqlite3_stmt	*st;
+
+	memset(t, 0, sizeof *t);
+	st = db_prepare(sessions_sql);
+	sqlite3_bind_int64(st, 1, doctor_id);
+	while (t->nsessions < AVAIL_MAX && sqlite3_step(st) == SQLITE_ROW) {
+		struct avail_session *s = &t->sessions[t->nsessions++];
+
+		s->weekday = sqlite3_column_int(st, 0);
+		s->start_min = sqlite3_column_int(st, 1);
+		s->end_min = sqlite3_column_int(st, 2);
+		s->slot_minutes = sqlite3_column_int(st, 3);
+	}
+	sqlite3_reset(st);
+	st = db_prepare(breaks_sql);
+	sqlite3_bind_int64(st, 1, doctor_id);
+	while (t->nbreaks < AVAIL_MAX && sqlite3_step(st) == SQLITE_ROW) {
+		struct avail_session *b = &t->breaks[t->nbreaks++];
+
+		b->weekday = sqlite3_column_int(st, 0);
+		b->start_min = sqlite3_column_int(st, 1);
+		b->end_min = sqlite3_column_int(st, 2);
+	}
+	sqlite3_reset(st);
+}
+
+const char *
+availability_template_error(const struct avail_template *t)
+{
+	int	i, j;
+
+	for (i = 0; i < t->nsessions; i++) {
+		const struct avail_session *a = &t->sessions[i];
+
+		if (a->weekday < 1 || a->weekday > 7)
+			return "weekday must be 1 (Monday) to 7 (Sunday)";
+		if (a->start_min < 0 || a->end_min > 1440 || a->end_min <= a->start_min)
+			return "a session must end after it starts, within the day";
+		if (a->slot_minutes < 5 || a->slot_minutes > 240)
+			return "slot_minutes must be between 5 and 240";
+		if (a->end_min - a->start_min < a->slot_minutes)
+			return "a session must be at least one slot long";
+		for (j = 0; j < i; j++) {
+			const struct avail_session *b = &t->sessions[j];
+
+			if (a->weekday == b->weekday && a->start_min < b->end_min &&
+			    b->start_min < a->end_min)
+				return "two sessions on the same weekday overlap";
+		}
+	}
+	for (i = 0; i < t->nbreaks; i++) {
+		const struct avail_session *b = &t->breaks[i];
+
+		if (b->weekday < 1 || b->weekday > 7)
+			return "weekday must be 1 (Monday) to 7 (Sunday)";
+		if (b->start_min < 0 || b->end_min > 1440 || b->end_min <= b->start_min)
+			return "a break must end after it starts, within the day";
+	}
+	return NULL;
+}
+
+int
+availability_replace(int64_t doctor_id, const struct avail_template *t)
+{
+	static const char *del_s = "DELETE FROM availability WHERE doctor_id = ?";
+	static const char *del_b = "DELETE FROM availability_breaks WHERE doctor_id = ?";
+	static const char *ins_s = "INSERT INTO availability (doctor_id, weekday, "
+	    "start_min, end_min, slot_minutes) VALUES (?, ?, ?, ?, ?)";
+	static const char *ins_b = "INSERT INTO availability_breaks (doctor_id, "
+	    "weekday, start_min, end_min) VALUES (?, ?, ?, ?)";
+	sqlite3_stmt	*st;
+	int		 i;
+
+	st = db_prepare(del_s);
+	sqlite3_bind_int64(st, 1, doctor_id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return -1;
+	st = db_prepare(del_b);
+	sqlite3_bind_int64(st, 1, doctor_id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return -1;
+	for (i = 0; i < t->nsessions; i++) {
+		st = db_prepare(ins_s);
+		sqlite3_bind_int64(st, 1, doctor_id);
+		sqlite3_bind_int(st, 2, t->sessions[i].weekday);
+		sqlite3_bind_int(st, 3, t->sessions[i].start_min);
+		sqlite3_bind_int(st, 4, t->sessions[i].end_min);
+		sqlite3_bind_int(st, 5, t->sessions[i].slot_minutes);
+		if (db_step_done(st) != SQLITE_DONE)
+			return -1;
+	}
+	for (i = 0; i < t->nbreaks; i++) {
+		st = db_prepare(ins_b);
+		sqlite3_bind_int64(st, 1, doctor_id);
+		sqlite3_bind_int(st, 2, t->breaks[i].weekday);
+		sqlite3_bind_int(st, 3, t->breaks[i].start_min);
+		sqlite3_bind_int(st, 4, t->breaks[i].end_min);
+		if (db_step_done(st) != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
+#define EXC_COLUMNS "id, doctor_id, date, kind, start_min, end_min, " \
+	"slot_minutes, reason, created_by, created_at"
+
+static void
+exception_from_row(sqlite3_stmt *st, struct avail_exception *e)
+{
+	const char	*kind = db_col_text(st, 3);
+	size_t		 i;
+
+	memset(e, 0, sizeof *e);
+	e->id = sqlite3_column_int64(st, 0);
+	e->doctor_id = sqlite3_column_int64(st, 1);
+	strlcpy_mf(e->date, db_col_text(st, 2), sizeof e->date);
+	for (i = 0; i < nitems(kind_names); i++) {
+		if (strcmp(kind, kind_names[i]) == 0)
+			e->kind = (enum exception_kind)i;
+	}
+	e->start_min = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int(st, 4);
+	e->end_min = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int(st, 5);
+	e->slot_minutes = sqlite3_column_int(st, 6);
+	strlcpy_mf(e->reason, db_col_text(st, 7), sizeof e->reason);
+	e->created_by = sqlite3_column_int64(st, 8);
+	e->created_at = sqlite3_column_int64(st, 9);
+}
+
+int
+availability_exceptions(int64_t doctor_id, const char *from, const char *to,
+    void (*fn)(const struct avail_exception *, void *), void *arg)
+{
+	static const char *sql = "SELECT " EXC_COLUMNS " FROM availability_exceptions "
+	    "WHERE date >= ?2 AND date <= ?3 AND (doctor_id = ?1 OR doctor_id IS NULL) "
+	    "ORDER BY date, start_min";
+	sqlite3_stmt		*st = db_prepare(sql);
+	struct avail_exception	 e;
+	int			 n = 0;
+
+	sqlite3_bind_int64(st, 1, doctor_id);
+	db_bind_text(st, 2, from);
+	db_bind_text(st, 3, to);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		exception_from_row(st, &e);
+		fn(&e, arg);
+		n++;
+	}
+	sqlite3_reset(st);
+	return n;
+}
+
+int
+availability_add_exception(struct avail_exception *e)
+{
+	static const char *sql = "INSERT INTO availability_exceptions (doctor_id, "
+	    "date, kind, start_min, end_min, slot_minutes, reason, created_by, "
+	    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	sqlite3_stmt	*st = db_prepare(sql);
+
+	db_bind_opt_int(st, 1, e->doctor_id != 0, e->doctor_id);
+	db_bind_text(st, 2, e->date);
+	db_bind_text(st, 3, exception_kind_name(e->kind));
+	db_bind_opt_int(st, 4, e->start_min >= 0, e->start_min);
+	db_bind_opt_int(st, 5, e->start_min >= 0, e->end_min);
+	db_bind_opt_int(st, 6, e->kind == EXC_EXTRA, e->slot_minutes);
+	db_bind_text(st, 7, e->reason);
+	db_bind_opt_int(st, 8, e->created_by != 0, e->created_by);
+	sqlite3_bind_int64(st, 9, e->created_at);
+	if (db_step_done(st) != SQLITE_DONE)
+		return -1;
+	e->id = db_last_id();
+	return 0;
+}
+
+int
+availability_exception_by_id(int64_t id, struct avail_exception *e)
+{
+	static const char *sql = "SELECT " EXC_COLUMNS " FROM availability_exceptions "
+	    "WHERE id = ?";
+	sqlite3_stmt	*st = db_prepare(sql);
+	int		 found = 0;
+
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		exception_from_row(st, e);
+		found = 1;
+	}
+	sqlite3_reset(st);
+	return found ? 0 : -1;
+}
+
+int
+availability_remove_exception(int64_t id)
+{
+	static const char *sql = "DELETE FROM availability_exceptions WHERE id = ?";
+	sqlite3_stmt	*st = db_prepare(sql);
+
+	sqlite3_bind_int64(st, 1, id);
+	return db_step_done(st) == SQLITE_DONE ? 0 : -1;
+}
+
+/* --- one day --- */
+
+struct day_plan {
+	struct avail_session	sessions[AVAIL_MAX];
+	int			nsessions;
+	struct avail_session	breaks[AVAIL_MAX * 2];
+	int			nbreaks;
+	int			closed;
+};
+
+static void
+day_plan_exception(const struct avail_exception *e, void *arg)
+{
+	struct day_plan	*p = arg;
+
+	if (e->kind == EXC_EXTRA) {
+		if (p->nsessions < AVAIL_MAX) {
+			p->sessions[p->nsessions].start_min = e->start_min;
+			p->sessions[p->nsessions].end_min = e->end_min;
+			p->sessions[p->nsessions].slot_minutes = e->slot_minutes;
+			p->nsessions++;
+		}
+	} else if (e->start_min < 0)
+		p->closed = 1;	/* whole-day leave or holiday */
+	else if (p->nbreaks < (int)nitems(p->breaks)) {
+		p->breaks[p->nbreaks].start_min = e->start_min;
+		p->breaks[p->nbreaks].end_min = e->end_min;
+		p->nbreaks++;
+	}
+}
+
+static void
+day_plan(int64_t doctor_id, const struct civil_date *d, struct day_plan *p)
+{
+	struct avail_template	t;
+	char			date[11];
+	int			wd = date_weekday(d), i;
+
+	memset(p, 0, sizeof *p);
+	availability_template(doctor_id, &t);
+	for (i = 0; i < t.nsessions; i++) {
+		if (t.sessions[i].weekday == wd)
+			p->sessions[p->nsessions++] = t.sessions[i];
+	}
+	for (i = 0; i < t.nbreaks; i++) {
+		if (t.breaks[i].weekday == wd)
+			p->breaks[p->nbreaks++] = t.breaks[i];
+	}
+	date_format(d, date);
+	availability_exceptions(doctor_id, date, date, day_plan_exception, p);
+}
+
+struct busy {
+	struct slot	items[SLOTS_MAX];
+	int		n;
+};
+
+static void
+busy_add(int64_t starts_at, int64_t ends_at, void *arg)
+{
+	struct busy	*b = arg;
+
+	if (b->n < SLOTS_MAX) {
+		b->items[b->n].starts_at = starts_at;
+		b->items[b->n].ends_at = ends_at;
+		b->n++;
+	}
+}
+
+static int
+slot_cmp(const void *a, const void *b)
+{
+	const struct slot	*x = a, *y = b;
+
+	return x->starts_at < y->starts_at ? -1 : x->starts_at > y->starts_at;
+}
+
+static int
+in_break(const struct day_plan *p, const struct civil_date *d, int64_t s, int64_t e)
+{
+	int	i;
+
+	for (i = 0; i < p->nbreaks; i++) {
+		int64_t	bs = local_to_utc(d, p->breaks[i].start_min);
+		int64_t	be = local_to_utc(d, p->breaks[i].end_min);
+
+		if (s < be && bs < e)
+			return 1;
+	}
+	return 0;
+}
+
+/* Every slot of the day's plan, busy or not, sorted. */
+static int
+day_slots(const struct day_plan *p, const struct civil_date *d, struct slot *out,
+    int max)
+{
+	int	i, n = 0;
+
+	if (p->closed)
+		return 0;
+	for (i = 0; i < p->nsessions; i++) {
+		int64_t	t = local_to_utc(d, p->sessions[i].start_min);
+		int64_t	end = local_to_utc(d, p->sessions[i].end_min);
+		int64_t	step = (int64_t)p->sessions[i].slot_minutes * 60;
+
+		/* Step in real seconds, so a DST change inside a session
+		 * gives the hours that really pass. */
+		for (; t + step <= end && n < max; t += step) {
+			if (in_break(p, d, t, t + step))
+				continue;
+			out[n].starts_at = t;
+			out[n].ends_at = t + step;
+			n++;
+		}
+	}
+	qsort(out, (size_t)n, sizeof *out, slot_cmp);
+	return n;
+}
+
+int
+availability_slots(int64_t doctor_id, const struct civil_date *d, int64_t now,
+    struct slot *out, int max)
+{
+	struct day_plan	 plan;
+	struct busy	*busy;
+	struct slot	*all;
+	int		 n, i, j, kept = 0;
+
+	day_plan(doctor_id, d, &plan);
+	all = xcalloc(SLOTS_MAX, sizeof *all);
+	n = day_slots(&plan, d, all, SLOTS_MAX);
+	if (n == 0) {
+		free(all);
+		return 0;
+	}
+	busy = xcalloc(1, sizeof *busy);
+	appt_busy(doctor_id, all[0].starts_at, all[n - 1].ends_at, busy_add, busy);
+	for (i = 0; i < n && kept < max; i++) {
+		int	taken = 0;
+
+		if (all[i].starts_at <= now)
+			continue;
+		for (j = 0; j < busy->n && !taken; j++) {
+			taken = all[i].starts_at < busy->items[j].ends_at &&
+			    busy->items[j].starts_at < all[i].ends_at;
+		}
+		if (!taken)
+			out[kept++] = all[i];
+	}
+	free(busy);
+	free(all);
+	return kept;
+}
+
+int
+availability_check(int64_t doctor_id, int64_t starts_at, int exact,
+    int64_t *ends_at)
+{
+	struct day_plan		 plan;
+	struct civil_date	 d;
+	struct slot		*all;
+	int			 n, i, rc = -1;
+
+	utc_to_local(starts_at, &d, NULL);
+	day_plan(doctor_id, &d, &plan);
+	if (plan.closed)
+		return -1;
+	if (exact) {
+		all = xcalloc(SLOTS_MAX, sizeof *all);
+		n = day_slots(&plan, &d, all, SLOTS_MAX);
+		for (i = 0; i < n; i++) {
+			if (all[i].starts_at == starts_at) {
+				*ends_at = all[i].ends_at;
+				rc = 0;
+				break;
+			}
+		}
+		free(all);
+		return rc;
+	}
+	for (i = 0; i < plan.nsessions; i++) {
+		int64_t	s = local_to_utc(&d, plan.sessions[i].start_min);
+		int64_t	e = local_to_utc(&d, plan.sessions[i].end_min);
+		int64_t	len = (int64_t)plan.sessions[i].slot_minutes * 60;
+
+		if (starts_at >= s && starts_at + len <= e &&
+		    !in_break(&plan, &d, starts_at, starts_at + len)) {
+			*ends_at = starts_at + len;
+			return 0;
+		}
+	}
+	return -1;
+}

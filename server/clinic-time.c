@@ -1,0 +1,188 @@
+/* clinic-time.c -- the clinic's local calendar. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clinic-time.h"
+
+int
+clinic_tz_set(const char *tz)
+{
+	char	buf[256];
+
+	snprintf(buf, sizeof buf, ":%s", tz);
+	if (setenv("TZ", buf, 1) != 0)
+		return -1;
+	tzset();
+	return 0;
+}
+
+static int
+days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return days[m - 1];
+}
+
+int
+date_parse(const char *s, struct civil_date *d)
+{
+	int	i;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	for (i = 0; i < 10; i++) {
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return -1;
+	}
+	d->year = atoi(s);
+	d->month = atoi(s + 5);
+	d->day = atoi(s + 8);
+	if (d->year < 1900 || d->year > 2200 || d->month < 1 || d->month > 12 ||
+	    d->day < 1 || d->day > days_in_month(d->year, d->month))
+		return -1;
+	return 0;
+}
+
+void
+date_format(const struct civil_date *d, char *out)
+{
+	unsigned	y = (unsigned)d->year % 10000, m = (unsigned)d->month % 100;
+	unsigned	dd = (unsigned)d->day % 100;
+
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + dd / 10);
+	out[9] = (char)('0' + dd % 10);
+	out[10] = '\0';
+}
+
+/* Howard Hinnant's days_from_civil. */
+int64_t
+date_to_days(const struct civil_date *d)
+{
+	int64_t		y = d->year - (d->month <= 2);
+	int64_t		era = (y >= 0 ? y : y - 399) / 400;
+	int64_t		yoe = y - era * 400;
+	int64_t		m = d->month;
+	int64_t		doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d->day - 1;
+	int64_t		doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + doe - 719468;
+}
+
+void
+date_from_days(int64_t z, struct civil_date *d)
+{
+	int64_t	era, doe, yoe, doy, mp, y;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	d->month = (int)(mp < 10 ? mp + 3 : mp - 9);
+	d->year = (int)(y + (d->month <= 2));
+}
+
+int
+date_weekday(const struct civil_date *d)
+{
+	int64_t	days = date_to_days(d);
+	/* 1970-01-01 was a Thursday (4). */
+	int64_t	w = ((days % 7) + 7 + 3) % 7;
+
+	return (int)w + 1;
+}
+
+void
+date_add_days(struct civil_date *d, int n)
+{
+	date_from_days(date_to_days(d) + n, d);
+}
+
+int
+date_compare(const struct civil_date *a, const struct civil_date *b)
+{
+	int64_t	x = date_to_days(a), y = date_to_days(b);
+
+	return x < y ? -1 : x > y;
+}
+
+int64_t
+local_to_utc(const struct civil_date *d, int minutes)
+{
+	struct civil_date	day = *d;
+	struct tm		tm;
+	time_t			t;
+
+	if (minutes >= 1440) {
+		date_add_days(&day, minutes / 1440);
+		minutes %= 1440;
+	}
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = day.year - 1900;
+	tm.tm_mon = day.month - 1;
+	tm.tm_mday = day.day;
+	tm.tm_hour = minutes / 60;
+	tm.tm_min = minutes % 60;
+	tm.tm_isdst = -1;
+	t = mktime(&tm);
+	return (int64_t)t;
+}
+
+void
+utc_to_local(int64_t t, struct civil_date *d, int *minutes)
+{
+	time_t		tt = (time_t)t;
+	struct tm	tm;
+
+	localtime_r(&tt, &tm);
+	d->year = tm.tm_year + 1900;
+	d->month = tm.tm_mon + 1;
+	d->day = tm.tm_mday;
+	if (minutes != NULL)
+		*minutes = tm.tm_hour * 60 + tm.tm_min;
+}
+
+int
+hhmm_parse(const char *s)
+{
+	int	h, m;
+
+	if (strlen(s) != 5 || s[2] != ':' || s[0] < '0' || s[0] > '9' ||
+	    s[1] < '0' || s[1] > '9' || s[3] < '0' || s[3] > '5' ||
+	    s[4] < '0' || s[4] > '9')
+		return -1;
+	h = (s[0] - '0') * 10 + (s[1] - '0');
+	m = (s[3] - '0') * 10 + (s[4] - '0');
+	if (h > 24 || (h == 24 && m != 0))
+		return -1;
+	return h * 60 + m;
+}
+
+void
+hhmm_format(int minutes, char *out)
+{
+	unsigned	h = (unsigned)(minutes / 60) % 100, m = (unsigned)minutes % 60;
+
+	out[0] = (char)('0' + h / 10);
+	out[1] = (char)('0' + h % 10);
+	out[2] = ':';
+	out[3] = (char)('0' + m / 10);
+	out[4] = (char)('0' + m % 10);
+	out[5] = '\0';
+}

@@ -1,0 +1,784 @@
+/* op-appt.c -- appointments: appt.slots, appt.book, appt.approve, appt.reject,
+ * appt.reschedule, appt.cancel, appt.checkin, appt.start, appt.complete,
+ * appt.no_show, appt.get, appt.list, appt.history; stats.appointments. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "appointments.h"
+#include "audit.h"
+#include "availability.h"
+#include "clinic-time.h"
+#include "conn.h"
+#include "db.h"
+#include "doctors.h"
+#include "mp.h"
+#include "ops.h"
+#include "patients.h"
+#include "server.h"
+#include "session.h"
+#include "util.h"
+
+#define BOOK_DAYS_AHEAD_MAX	730
+#define LIST_LIMIT_MAX		500
+#define LIST_RANGE_MAX		(366 * 86400)
+
+/* --- who is asking --- */
+
+static int64_t
+caller_doctor_id(struct req *r)
+{
+	int64_t	id = 0;
+
+	if (req_role(r) != ROLE_DOCTOR || doctors_id_for_user(req_user_id(r), &id) != 0)
+		return 0;
+	return id;
+}
+
+static int64_t
+caller_patient_id(struct req *r)
+{
+	struct patient	p;
+
+	if (req_role(r) != ROLE_PATIENT || patients_by_user(req_user_id(r), &p) != 0)
+		return 0;
+	return p.id;
+}
+
+/* Receptionists and admins see every appointment; a doctor their own; a
+ * patient theirs. */
+static int
+appt_visible(struct req *r, const struct appt *a)
+{
+	switch (req_role(r)) {
+	case ROLE_ADMIN:
+	case ROLE_RECEPTIONIST:
+		return 1;
+	case ROLE_DOCTOR:
+		return a->doctor_user_id == req_user_id(r);
+	case ROLE_PATIENT:
+		return a->patient_user_id != 0 && a->patient_user_id == req_user_id(r);
+	default:
+		return 0;
+	}
+}
+
+/* --- live updates --- */
+
+struct push_filter {
+	int64_t	doctor_user_id;
+	int64_t	patient_user_id;
+};
+
+static int
+push_wants_appt(const struct session *s, void *arg)
+{
+	const struct push_filter	*f = arg;
+
+	if (s->role == ROLE_ADMIN || s->role == ROLE_RECEPTIONIST)
+		return 1;
+	return s->user_id == f->doctor_user_id ||
+	    (f->patient_user_id != 0 && s->user_id == f->patient_user_id);
+}
+
+static void
+push_appt_changed(const struct appt *a)
+{
+	struct push_filter	f = { a->doctor_user_id, a->patient_user_id };
+	msgpack_sbuffer		sb;
+	msgpack_packer		pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	appt_pack(&pk, a);
+	conn_push_event("appt.changed", sb.data, sb.size, push_wants_appt, &f);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+pack_appt_result(struct req *r, const struct appt *a)
+{
+	msgpack_pack_map(&r->pk, 1);
+	mp_pack_str(&r->pk, "appointment");
+	appt_pack(&r->pk, a);
+}
+
+/* Loads the appointment named by `id` that the caller may see. */
+static int
+appt_arg(struct req *r, struct appt *a)
+{
+	int64_t	id;
+
+	if (arg_int(r, "id", ARG_REQUIRED, 1, INT64_MAX, &id, NULL) != 0)
+		return -1;
+	if (appt_by_id(id, a) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no appointment with id %lld", (long long)id);
+	if (!appt_visible(r, a))
+		return req_fail(r, ERR_FORBIDDEN, "not your appointment");
+	return 0;
+}
+
+/* --- appt.slots --- */
+
+int
+op_appt_slots(struct req *r)
+{
+	struct slot		*slots;
+	struct civil_date	 day, today;
+	struct doctor		 d;
+	const char		*date;
+	int64_t			 doctor_id;
+	int			 n = 0, i;
+
+	if (args_only(r, "doctor_id", "date", NULL) != 0 ||
+	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
+	    arg_str(r, "date", ARG_REQUIRED, 10, 10, &date) != 0)
+		return OP_FAIL;
+	if (date_parse(date, &day) != 0)
+		return req_fail(r, ERR_BAD_REQUEST, "date: must be a date YYYY-MM-DD");
+	if (doctors_by_id(doctor_id, &d) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
+	doctors_clear(&d);
+	utc_to_local(r->now, &today, NULL);
+	if (date_to_days(&day) - date_to_days(&today) > BOOK_DAYS_AHEAD_MAX)
+		return req_fail(r, ERR_BAD_REQUEST, "date: at most %d days ahead",
+		    BOOK_DAYS_AHEAD_MAX);
+	slots = xcalloc(SLOTS_MAX, sizeof *slots);
+	/* A past day has no free slots; today has only those still ahead. */
+	if (d.active && date_compare(&day, &today) >= 0)
+		n = availability_slots(doctor_id, &day, r->now, slots, SLOTS_MAX);
+	msgpack_pack_map(&r->pk, 3);
+	mp_pack_kv_int(&r->pk, "doctor_id", doctor_id);
+	mp_pack_kv_str(&r->pk, "date", date);
+	mp_pack_str(&r->pk, "slots");
+	msgpack_pack_array(&r->pk, (size_t)n);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_map(&r->pk, 2);
+		mp_pack_kv_int(&r->pk, "starts_at", slots[i].starts_at);
+		mp_pack_kv_int(&r->pk, "ends_at", slots[i].ends_at);
+	}
+	free(slots);
+	return OP_OK;
+}
+
+/* --- appt.book --- */
+
+/*
+ * Checks a start time for a booking by this caller: not in the past, not too
+ * far ahead, within the doctor's hours (on a slot boundary for patients).
+ */
+static int
+check_start(struct req *r, int64_t doctor_id, int64_t starts_at, int64_t *ends_at)
+{
+	if (starts_at <= r->now)
+		return req_fail(r, ERR_BAD_REQUEST, "starts_at: must be in the future");
+	if (starts_at - r->now > (int64_t)BOOK_DAYS_AHEAD_MAX * 86400)
+		return req_fail(r, ERR_BAD_REQUEST, "starts_at: at most %d days ahead",
+		    BOOK_DAYS_AHEAD_MAX);
+	if (availability_check(doctor_id, starts_at, req_role(r) == ROLE_PATIENT,
+	    ends_at) != 0)
+		return req_fail(r, ERR_CONFLICT, req_role(r) == ROLE_PATIENT ?
+		    "starts_at: not one of the doctor's free slots" :
+		    "starts_at: outside the doctor's hours");
+	return 0;
+}
+
+static int
+conflict_reply(struct req *r, int64_t other_id)
+{
+	struct appt	other;
+
+	if (other_id != 0 && appt_by_id(other_id, &other) == 0 &&
+	    appt_visible(r, &other))
+		return req_fail(r, ERR_CONFLICT, "that time is taken (appointment %lld)",
+		    (long long)other_id);
+	return req_fail(r, ERR_CONFLICT, "that time is taken");
+}
+
+int
+op_appt_book(struct req *r)
+{
+	const char	*reason = "";
+	int64_t		 doctor_id, starts_at, patient_id = 0, conflict, mine;
+	int		 has_patient, rc;
+	struct doctor	 d;
+	struct patient	 p;
+	struct appt	 a;
+
+	if (args_only(r, "doctor_id", "starts_at", "patient_id", "reason", NULL) != 0 ||
+	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
+	    arg_int(r, "starts_at", ARG_REQUIRED, 0, INT64_MAX / 2, &starts_at, NULL) != 0 ||
+	    arg_int(r, "patient_id", ARG_NULLABLE, 1, INT64_MAX, &patient_id, &has_patient) != 0 ||
+	    arg_str(r, "reason", ARG_NULLABLE | ARG_MULTILINE, 0, APPT_REASON_MAX_CHARS, &reason) != 0)
+		return OP_FAIL;
+	if (doctors_by_id(doctor_id, &d) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
+	doctors_clear(&d);
+	if (!d.active)
+		return req_fail(r, ERR_CONFLICT, "this doctor is not taking appointments");
+	switch (req_role(r)) {
+	case ROLE_PATIENT:
+		mine = caller_patient_id(r);
+		if (mine == 0)
+			return req_fail(r, ERR_FORBIDDEN, "no patient record for this login");
+		if (has_patient && patient_id != mine)
+			return req_fail(r, ERR_FORBIDDEN, "patients book for themselves only");
+		patient_id = mine;
+		break;
+	case ROLE_DOCTOR:
+		mine = caller_doctor_id(r);
+		if (mine != doctor_id)
+			return req_fail(r, ERR_FORBIDDEN, "doctors book with themselves only");
+		if (!has_patient)
+			return req_fail(r, ERR_BAD_REQUEST, "patient_id: required");
+		if (!appt_doctor_has_patient(mine, patient_id))
+			return req_fail(r, ERR_FORBIDDEN, "not one of your patients");
+		break;
+	default:
+		if (!has_patient)
+			return req_fail(r, ERR_BAD_REQUEST, "patient_id: required");
+		break;
+	}
+	if (patients_by_id(patient_id, &p) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no patient with id %lld", (long long)patient_id);
+
+	memset(&a, 0, sizeof a);
+	a.doctor_id = doctor_id;
+	a.patient_id = patient_id;
+	a.starts_at = starts_at;
+	/* Patients ask; the desk and doctors confirm as they book. */
+	a.status = req_role(r) == ROLE_PATIENT ? APPT_REQUESTED : APPT_APPROVED;
+	strlcpy_mf(a.reason, reason != NULL ? reason : "", sizeof a.reason);
+	a.created_by = req_user_id(r);
+	a.created_at = a.updated_at = r->now;
+	if (db_begin() != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	/* Hours and overlaps are checked inside the write transaction. */
+	if (check_start(r, doctor_id, starts_at, &a.ends_at) != 0) {
+		db_rollback();
+		return OP_FAIL;
+	}
+	if ((rc = appt_insert(&a, &conflict)) != 0) {
+		db_rollback();
+		if (rc == -1)
+			return conflict_reply(r, conflict);
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	audit_req(r, "appt.book", patient_id, NULL, "appointment %lld doctor %lld at %lld",
+	    (long long)a.id, (long long)doctor_id, (long long)starts_at);
+	if (db_commit() != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	appt_by_id(a.id, &a);
+	push_appt_changed(&a);
+	pack_appt_result(r, &a);
+	return OP_OK;
+}
+
+/* --- status changes --- */
+
+enum actor_rule {
+	ACT_DESK = 1 << 0,		/* receptionist */
+	ACT_ADMIN = 1 << 1,
+	ACT_OWN_DOCTOR = 1 << 2,	/* the appointment's doctor */
+	ACT_OWN_PATIENT = 1 << 3,	/* the appointment's patient */
+};
+
+static int
+actor_allowed(struct req *r, const struct appt *a, int rules)
+{
+	switch (req_role(r)) {
+	case ROLE_RECEPTIONIST:
+		return (rules & ACT_DESK) != 0;
+	case ROLE_ADMIN:
+		return (rules & ACT_ADMIN) != 0;
+	case ROLE_DOCTOR:
+		return (rules & ACT_OWN_DOCTOR) && a->doctor_user_id == req_user_id(r);
+	case ROLE_PATIENT:
+		return (rules & ACT_OWN_PATIENT) && a->patient_user_id == req_user_id(r);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * One status change: load, check visibility and actor, apply the per-op
+ * check, move through the transition table, record, audit, push.
+ */
+static int
+appt_transition(struct req *r, enum appt_status to, int rules, int note_required,
+    int (*check)(struct req *, struct appt *))
+{
+	const char	*note = NULL;
+	struct appt	 a;
+	int		 rc;
+
+	if (args_only(r, "id", "reason", NULL) != 0 || appt_arg(r, &a) != 0 ||
+	    arg_str(r, "reason", (note_required ? ARG_REQUIRED : ARG_NULLABLE) |
+	    ARG_MULTILINE, note_required ? 1 : 0, APPT_NOTE_MAX_CHARS, &note) != 0)
+		return OP_FAIL;
+	if (!actor_allowed(r, &a, rules))
+		return req_fail(r, ERR_FORBIDDEN, "%s is not allowed for you on this appointment",
+		    r->op->name);
+	if (!appt_transition_allowed(a.status, to))
+		return req_fail(r, ERR_CONFLICT, "cannot go from %s to %s",
+		    appt_status_name(a.status), appt_status_name(to));
+	if (check != NULL && check(r, &a) != 0)
+		return OP_FAIL;
+	if (db_begin() != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	rc = appt_set_status(&a, to, req_user_id(r), note, r->now);
+	if (rc == 0)
+		rc = appt_save_times(&a);
+	if (rc != 0) {
+		db_rollback();
+		return rc == -1 ? req_fail(r, ERR_CONFLICT, "the appointment changed; reload it") :
+		    req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	audit_req(r, r->op->name, a.patient_id, NULL, "appointment %lld -> %s",
+	    (long long)a.id, appt_status_name(to));
+	if (db_commit() != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	appt_by_id(a.id, &a);
+	push_appt_changed(&a);
+	pack_appt_result(r, &a);
+	return OP_OK;
+}
+
+int
+op_appt_approve(struct req *r)
+{
+	return appt_transition(r, APPT_APPROVED, ACT_DESK | ACT_ADMIN | ACT_OWN_DOCTOR,
+	    0, NULL);
+}
+
+int
+op_appt_reject(struct req *r)
+{
+	return appt_transition(r, APPT_REJECTED, ACT_DESK | ACT_ADMIN | ACT_OWN_DOCTOR,
+	    1, NULL);
+}
+
+static int
+check_cancel(struct req *r, struct appt *a)
+{
+	if (req_role(r) == ROLE_PATIENT &&
+	    a->starts_at - r->now < server.cfg.cancel_cutoff)
+		return req_fail(r, ERR_CONFLICT, "too late to cancel online; "
+		    "please call the clinic (cut-off %d min before)",
+		    server.cfg.cancel_cutoff / 60);
+	return 0;
+}
+
+int
+op_appt_cancel(struct req *r)
+{
+	return appt_transition(r, APPT_CANCELLED, ACT_DESK | ACT_ADMIN |
+	    ACT_OWN_DOCTOR | ACT_OWN_PATIENT, 0, check_cancel);
+}
+
+static int
+check_checkin(struct req *r, struct appt *a)
+{
+	struct civil_date	today, day;
+
+	utc_to_local(r->now, &today, NULL);
+	utc_to_local(a->starts_at, &day, NULL);
+	if (date_compare(&today, &day) != 0)
+		return req_fail(r, ERR_CONFLICT, "check-in is only on the day of the appointment");
+	a->checked_in_at = r->now;
+	a->checked_in_by = req_user_id(r);
+	return 0;
+}
+
+int
+op_appt_checkin(struct req *r)
+{
+	return appt_transition(r, APPT_CHECKED_IN, ACT_DESK | ACT_ADMIN, 0, check_checkin);
+}
+
+static int
+check_start_visit(struct req *r, struct appt *a)
+{
+	a->started_at = r->now;
+	return 0;
+}
+
+int
+op_appt_start(struct req *r)
+{
+	return appt_transition(r, APPT_IN_PROGRESS, ACT_OWN_DOCTOR | ACT_ADMIN, 0,
+	    check_start_visit);
+}
+
+static int
+check_complete(struct req *r, struct appt *a)
+{
+	a->completed_at = r->now;
+	return 0;
+}
+
+int
+op_appt_complete(struct req *r)
+{
+	return appt_transition(r, APPT_COMPLETED, ACT_OWN_DOCTOR | ACT_ADMIN, 0,
+	    check_complete);
+}
+
+static int
+check_no_show(struct req *r, struct appt *a)
+{
+	if (r->now < a->starts_at)
+		return req_fail(r, ERR_CONFLICT, "no-show only after the start time");
+	return 0;
+}
+
+int
+op_appt_no_show(struct req *r)
+{
+	return appt_transition(r, APPT_NO_SHOW, ACT_DESK | ACT_ADMIN | ACT_OWN_DOCTOR,
+	    0, check_no_show);
+}
+
+/* --- appt.reschedule --- */
+
+int
+op_appt_reschedule(struct req *r)
+{
+	const char	*reason = NULL;
+	int64_t		 starts_at, doctor_id = 0, conflict;
+	int		 has_doctor, rc;
+	struct appt	 old, next;
+	struct doctor	 d;
+
+	if (args_only(r, "id", "starts_at", "doctor_id", "reason", NULL) != 0 ||
+	    appt_arg(r, &old) != 0 ||
+	    arg_int(r, "starts_at", ARG_REQUIRED, 0, INT64_MAX / 2, &starts_at, NULL) != 0 ||
+	    arg_int(r, "doctor_id", ARG_NULLABLE, 1, INT64_MAX, &doctor_id, &has_doctor) != 0 ||
+	    arg_str(r, "reason", ARG_NULLABLE | ARG_MULTILINE, 0, APPT_NOTE_MAX_CHARS, &reason) != 0)
+		return OP_FAIL;
+	if (!actor_allowed(r, &old, ACT_DESK | ACT_ADMIN | ACT_OWN_DOCTOR | ACT_OWN_PATIENT))
+		return req_fail(r, ERR_FORBIDDEN, "not allowed to reschedule this appointment");
+	if (!appt_transition_allowed(old.status, APPT_RESCHEDULED))
+		return req_fail(r, ERR_CONFLICT, "cannot reschedule a %s appointment",
+		    appt_status_name(old.status));
+	if (check_cancel(r, &old) != 0)
+		return OP_FAIL;
+	if (!has_doctor)
+		doctor_id = old.doctor_id;
+	if (doctor_id != old.doctor_id && req_role(r) == ROLE_DOCTOR)
+		return req_fail(r, ERR_FORBIDDEN, "doctors reschedule with themselves only");
+	if (doctors_by_id(doctor_id, &d) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
+	doctors_clear(&d);
+	if (!d.active)
+		return req_fail(r, ERR_CONFLICT, "this doctor is not taking appointments");
+
+	memset(&next, 0, sizeof next);
+	next.doctor_id = doctor_id;
+	next.patient_id = old.patient_id;
+	next.starts_at = starts_at;
+	next.status = req_role(r) == ROLE_PATIENT ? APPT_REQUESTED : APPT_APPROVED;
+	strlcpy_mf(next.reason, old.reason, sizeof next.reason);
+	next.created_by = req_user_id(r);
+	next.created_at = next.updated_at = r->now;
+	next.rescheduled_from = old.id;
+
+	/* Old freed and new taken in one transaction, or nothing changes. */
+	if (db_begin() != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	if ((rc = appt_set_status(&old, APPT_RESCHEDULED, req_user_id(r), reason,
+	    r->now)) != 0) {
+		db_rollback();
+		return rc == -1 ? req_fail(r, ERR_CONFLICT, "the appointment changed; reload it") :
+		    req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	if (check_start(r, doctor_id, starts_at, &next.ends_at) != 0) {
+		db_rollback();
+		return OP_FAIL;
+	}
+	if ((rc = appt_insert(&next, &conflict)) != 0) {
+		db_rollback();
+		return rc == -1 ? conflict_reply(r, conflict) :
+		    req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	old.rescheduled_to = next.id;
+	if (appt_save_times(&old) != 0) {
+		db_rollback();
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	audit_req(r, "appt.reschedule", old.patient_id, NULL,
+	    "appointment %lld -> %lld at %lld", (long long)old.id, (long long)next.id,
+	    (long long)starts_at);
+	if (db_commit() != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	appt_by_id(old.id, &old);
+	appt_by_id(next.id, &next);
+	push_appt_changed(&old);
+	push_appt_changed(&next);
+	msgpack_pack_map(&r->pk, 2);
+	mp_pack_str(&r->pk, "appointment");
+	appt_pack(&r->pk, &next);
+	mp_pack_str(&r->pk, "previous");
+	appt_pack(&r->pk, &old);
+	return OP_OK;
+}
+
+/* --- reading --- */
+
+int
+op_appt_get(struct req *r)
+{
+	struct appt	a;
+
+	if (args_only(r, "id", NULL) != 0 || appt_arg(r, &a) != 0)
+		return OP_FAIL;
+	pack_appt_result(r, &a);
+	return OP_OK;
+}
+
+struct list_pack {
+	msgpack_packer	pk;
+};
+
+static void
+list_pack_cb(const struct appt *a, void *arg)
+{
+	appt_pack(&((struct list_pack *)arg)->pk, a);
+}
+
+static const char *const status_arg_names[] = {
+	"requested", "approved", "rejected", "cancelled", "checked_in",
+	"in_progress", "completed", "no_show", "rescheduled", NULL
+};
+
+int
+op_appt_list(struct req *r)
+{
+	struct appt_filter	 f;
+	struct civil_date	 day;
+	struct list_pack	 lp;
+	msgpack_sbuffer		 sb;
+	const char		*date = NULL;
+	int64_t			 n, mine;
+	int			 has_from, has_to, status = -1, has_doctor, has_patient;
+
+	memset(&f, 0, sizeof f);
+	f.limit = 100;
+	if (args_only(r, "date", "from", "to", "doctor_id", "patient_id", "status",
+	    "limit", "offset", NULL) != 0 ||
+	    arg_str(r, "date", ARG_NULLABLE, 10, 10, &date) != 0 ||
+	    arg_int(r, "from", ARG_NULLABLE, 0, INT64_MAX / 2, &f.from, &has_from) != 0 ||
+	    arg_int(r, "to", ARG_NULLABLE, 0, INT64_MAX / 2, &f.to, &has_to) != 0 ||
+	    arg_int(r, "doctor_id", ARG_NULLABLE, 1, INT64_MAX, &f.doctor_id, &has_doctor) != 0 ||
+	    arg_int(r, "patient_id", ARG_NULLABLE, 1, INT64_MAX, &f.patient_id, &has_patient) != 0 ||
+	    arg_enum(r, "status", ARG_NULLABLE, status_arg_names, &status, NULL) != 0 ||
+	    arg_int(r, "limit", ARG_NULLABLE, 1, LIST_LIMIT_MAX, &f.limit, NULL) != 0 ||
+	    arg_int(r, "offset", ARG_NULLABLE, 0, INT32_MAX, &f.offset, NULL) != 0)
+		return OP_FAIL;
+	f.status = status;
+	if (date != NULL) {
+		if (has_from || has_to)
+			return req_fail(r, ERR_BAD_REQUEST, "date: give either date or from/to");
+		if (date_parse(date, &day) != 0)
+			return req_fail(r, ERR_BAD_REQUEST, "date: must be a date YYYY-MM-DD");
+		f.from = local_to_utc(&day, 0);
+		f.to = local_to_utc(&day, 1440);
+	} else {
+		if (!has_from)
+			f.from = r->now - 30 * 86400;
+		if (!has_to)
+			f.to = f.from + 60 * 86400;
+		if (f.to <= f.from || f.to - f.from > LIST_RANGE_MAX)
+			return req_fail(r, ERR_BAD_REQUEST,
+			    "to: must be after from, within 366 days");
+	}
+	/* Each role sees only what it may. */
+	switch (req_role(r)) {
+	case ROLE_PATIENT:
+		mine = caller_patient_id(r);
+		if (mine == 0 || (has_patient && f.patient_id != mine))
+			return req_fail(r, ERR_FORBIDDEN, "patients see their own appointments only");
+		if (has_doctor)
+			return req_fail(r, ERR_FORBIDDEN, "patients see their own appointments only");
+		f.patient_id = mine;
+		break;
+	case ROLE_DOCTOR:
+		mine = caller_doctor_id(r);
+		if (mine == 0 || (has_doctor && f.doctor_id != mine))
+			return req_fail(r, ERR_FORBIDDEN, "doctors see their own appointments only");
+		f.doctor_id = mine;
+		break;
+	default:
+		break;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&lp.pk, &sb, msgpack_sbuffer_write);
+	n = appt_list(&f, list_pack_cb, &lp);
+	msgpack_pack_map(&r->pk, 1);
+	mp_pack_str(&r->pk, "appointments");
+	msgpack_pack_array(&r->pk, (size_t)n);
+	msgpack_sbuffer_write(&r->result, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return OP_OK;
+}
+
+static void
+history_pack_cb(const struct appt_event *e, void *arg)
+{
+	msgpack_packer	*pk = arg;
+
+	msgpack_pack_map(pk, 7);
+	mp_pack_kv_int(pk, "id", e->id);
+	mp_pack_kv_int(pk, "ts", e->ts);
+	mp_pack_str(pk, "actor_id");
+	if (e->actor_id != 0)
+		msgpack_pack_int64(pk, e->actor_id);
+	else
+		msgpack_pack_nil(pk);
+	mp_pack_kv_str(pk, "actor_name", e->actor_name);
+	mp_pack_kv_str(pk, "from", e->from_status);
+	mp_pack_kv_str(pk, "to", e->to_status);
+	mp_pack_kv_str(pk, "note", e->note);
+}
+
+int
+op_appt_history(struct req *r)
+{
+	struct appt	 a;
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	int64_t		 n;
+
+	if (args_only(r, "id", NULL) != 0 || appt_arg(r, &a) != 0)
+		return OP_FAIL;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	n = appt_events(a.id, history_pack_cb, &pk);
+	msgpack_pack_map(&r->pk, 2);
+	mp_pack_str(&r->pk, "appointment");
+	appt_pack(&r->pk, &a);
+	mp_pack_str(&r->pk, "events");
+	msgpack_pack_array(&r->pk, (size_t)n);
+	msgpack_sbuffer_write(&r->result, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return OP_OK;
+}
+
+/* --- stats.appointments --- */
+
+#define STATS_DOCTORS_MAX	1000
+#define STATS_DAYS_MAX		400
+
+struct stats_acc {
+	struct {
+		int64_t	id;
+		char	name[256];
+		int64_t	total;
+		int64_t	by_status[APPT__COUNT];
+	}		doctors[STATS_DOCTORS_MAX];
+	int		ndoctors;
+	struct {
+		char	date[11];
+		int64_t	count;
+	}		days[STATS_DAYS_MAX];
+	int		ndays;
+};
+
+static void
+stats_doctor_cb(int64_t doctor_id, const char *name, const char *status,
+    int64_t count, void *arg)
+{
+	struct stats_acc	*acc = arg;
+	int			 i = acc->ndoctors - 1, s;
+
+	if (i < 0 || acc->doctors[i].id != doctor_id) {
+		if (acc->ndoctors >= STATS_DOCTORS_MAX)
+			return;
+		i = acc->ndoctors++;
+		acc->doctors[i].id = doctor_id;
+		strlcpy_mf(acc->doctors[i].name, name, sizeof acc->doctors[i].name);
+	}
+	if ((s = appt_status_from_name(status)) >= 0)
+		acc->doctors[i].by_status[s] += count;
+	acc->doctors[i].total += count;
+}
+
+static void
+stats_day_cb(int64_t starts_at, void *arg)
+{
+	struct stats_acc	*acc = arg;
+	struct civil_date	 d;
+	char			 date[11];
+
+	utc_to_local(starts_at, &d, NULL);
+	date_format(&d, date);
+	if (acc->ndays > 0 && strcmp(acc->days[acc->ndays - 1].date, date) == 0) {
+		acc->days[acc->ndays - 1].count++;
+		return;
+	}
+	if (acc->ndays >= STATS_DAYS_MAX)
+		return;
+	strlcpy_mf(acc->days[acc->ndays].date, date, 11);
+	acc->days[acc->ndays++].count = 1;
+}
+
+static void
+pack_status_counts(msgpack_packer *pk, const int64_t *by_status)
+{
+	int	i;
+
+	msgpack_pack_map(pk, APPT__COUNT);
+	for (i = 0; i < APPT__COUNT; i++)
+		mp_pack_kv_int(pk, appt_status_name((enum appt_status)i), by_status[i]);
+}
+
+int
+op_stats_appointments(struct req *r)
+{
+	struct stats_acc	*acc;
+	struct appt_stats	 s;
+	int64_t			 from, to, concluded;
+	int			 i;
+
+	if (args_only(r, "from", "to", NULL) != 0 ||
+	    arg_int(r, "from", ARG_REQUIRED, 0, INT64_MAX / 2, &from, NULL) != 0 ||
+	    arg_int(r, "to", ARG_REQUIRED, 0, INT64_MAX / 2, &to, NULL) != 0)
+		return OP_FAIL;
+	if (to <= from || to - from > (int64_t)STATS_DAYS_MAX * 86400 - 86400)
+		return req_fail(r, ERR_BAD_REQUEST, "to: must be after from, within 366 days");
+	acc = xcalloc(1, sizeof *acc);
+	appt_stats(from, to, &s, stats_doctor_cb, stats_day_cb, acc);
+	concluded = s.by_status[APPT_COMPLETED] + s.by_status[APPT_NO_SHOW];
+	msgpack_pack_map(&r->pk, 8);
+	mp_pack_kv_int(&r->pk, "from", from);
+	mp_pack_kv_int(&r->pk, "to", to);
+	mp_pack_kv_int(&r->pk, "total", s.total);
+	mp_pack_str(&r->pk, "by_status");
+	pack_status_counts(&r->pk, s.by_status);
+	mp_pack_str(&r->pk, "by_doctor");
+	msgpack_pack_array(&r->pk, (size_t)acc->ndoctors);
+	for (i = 0; i < acc->ndoctors; i++) {
+		msgpack_pack_map(&r->pk, 4);
+		mp_pack_kv_int(&r->pk, "doctor_id", acc->doctors[i].id);
+		mp_pack_kv_str(&r->pk, "name", acc->doctors[i].name);
+		mp_pack_kv_int(&r->pk, "total", acc->doctors[i].total);
+		mp_pack_str(&r->pk, "by_status");
+		pack_status_counts(&r->pk, acc->doctors[i].by_status);
+	}
+	mp_pack_str(&r->pk, "by_day");
+	msgpack_pack_array(&r->pk, (size_t)acc->ndays);
+	for (i = 0; i < acc->ndays; i++) {
+		msgpack_pack_map(&r->pk, 2);
+		mp_pack_kv_str(&r->pk, "date", acc->days[i].date);
+		mp_pack_kv_int(&r->pk, "count", acc->days[i].count);
+	}
+	mp_pack_str(&r->pk, "no_show_rate");
+	msgpack_pack_double(&r->pk, concluded > 0 ?
+	    (double)s.by_status[APPT_NO_SHOW] / (double)concluded : 0.0);
+	mp_pack_str(&r->pk, "avg_wait_seconds");
+	if (s.waits > 0)
+		msgpack_pack_double(&r->pk, s.avg_wait);
+	else
+		msgpack_pack_nil(&r->pk);
+	free(acc);
+	return OP_OK;
+}

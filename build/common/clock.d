@@ -1,2 +1,0 @@
-build/common/clock.o: common/clock.c common/clock.h
-common/clock.h:

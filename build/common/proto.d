@@ -1,3 +1,0 @@
-build/common/proto.o: common/proto.c common/proto.h common/util.h
-common/proto.h:
-common/util.h:

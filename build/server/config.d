@@ -1,5 +1,0 @@
-build/server/config.o: server/config.c server/config.h common/proto.h \
- common/util.h
-server/config.h:
-common/proto.h:
-common/util.h:

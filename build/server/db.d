@@ -1,4 +1,0 @@
-build/server/db.o: server/db.c server/db.h common/log.h common/util.h
-server/db.h:
-common/log.h:
-common/util.h:

@@ -1,7 +1,0 @@
-build/server/users.o: server/users.c server/db.h common/mp.h \
- server/users.h common/proto.h common/util.h
-server/db.h:
-common/mp.h:
-server/users.h:
-common/proto.h:
-common/util.h:

@@ -1,0 +1,627 @@
+/* patients.c -- patient records and their name-word index. Other modules
+ * call these, not its SQL. */
+#include <string.h>
+
+#include "clinic-time.h"
+#include "db.h"
+#include "mp.h"
+#include "patients.h"
+#include "util.h"
+
+#define PATIENT_COLUMNS "p.id, p.user_id, p.full_name, p.date_of_birth, p.phone, " \
+	"p.email, p.address, p.emergency_contact, p.created_at, p.updated_at"
+
+static void	patient_from_row(sqlite3_stmt *, struct patient *);
+static int	patients_fetch(sqlite3_stmt *, struct patient *);
+static void	patients_bind(sqlite3_stmt *, const struct patient *);
+static int	patients_result(int);
+static int	patients_write_words(const struct patient *);
+static void	copy_column(sqlite3_stmt *, int, char *, size_t);
+static void	prefix_upper_bound(const char *, char *, size_t);
+static uint32_t	utf8_decode(const unsigned char **, const unsigned char *);
+static size_t	utf8_encode(uint32_t, char *);
+static const char *fold_latin(uint32_t);
+static uint32_t	fold_other(uint32_t);
+static int	is_separator(uint32_t);
+static int	is_apostrophe(uint32_t);
+static void	words_add(struct patient_words *, const char *, size_t, int *);
+static void	fold_append(uint32_t, char *, size_t *, size_t);
+
+/* --- rows --- */
+
+static void
+copy_column(sqlite3_stmt *st, int col, char *out, size_t outlen)
+{
+	const char	*s = db_col_text(st, col);
+
+	strlcpy_mf(out, s != NULL ? s : "", outlen);
+}
+
+static void
+patient_from_row(sqlite3_stmt *st, struct patient *p)
+{
+	memset(p, 0, sizeof *p);
+	p->id = sqlite3_column_int64(st, 0);
+	p->user_id = sqlite3_column_int64(st, 1);	/* NULL reads as 0 */
+	copy_column(st, 2, p->full_name, sizeof p->full_name);
+	copy_column(st, 3, p->date_of_birth, sizeof p->date_of_birth);
+	copy_column(st, 4, p->phone, sizeof p->phone);
+	copy_column(st, 5, p->email, sizeof p->email);
+	copy_column(st, 6, p->address, sizeof p->address);
+	copy_column(st, 7, p->emergency_contact, sizeof p->emergency_contact);
+	p->created_at = sqlite3_column_int64(st, 8);
+	p->updated_at = sqlite3_column_int64(st, 9);
+}
+
+static int
+patients_fetch(sqlite3_stmt *st, struct patient *p)
+{
+	int	found = 0;
+
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		patient_from_row(st, p);
+		found = 1;
+	}
+	sqlite3_reset(st);
+	return found ? 0 : -1;
+}
+
+int
+patients_by_id(int64_t id, struct patient *p)
+{
+	static const char *sql = "SELECT " PATIENT_COLUMNS " FROM patients p "
+	    "WHERE p.id = ?";
+	sqlite3_stmt	*st = db_prepare(sql);
+
+	sqlite3_bind_int64(st, 1, id);
+	return patients_fetch(st, p);
+}
+
+int
+patients_by_user(int64_t user_id, struct patient *p)
+{
+	static const char *sql = "SELECT " PATIENT_COLUMNS " FROM patients p "
+	    "WHERE p.user_id = ?";
+	sqlite3_stmt	*st = db_prepare(sql);
+
+	if (user_id <= 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, user_id);
+	return patients_fetch(st, p);
+}
+
+static const char *
+empty_as_null(const char *s)
+{
+	return s[0] != '\0' ? s : NULL;
+}
+
+static void
+patients_bind(sqlite3_stmt *st, const struct patient *p)
+{
+	char	digits[PHONE_MAX + 1];
+
+	patient_phone_digits(p->phone, digits, sizeof digits);
+	db_bind_opt_int(st, 1, p->user_id != 0, p->user_id);
+	db_bind_text(st, 2, p->full_name);
+	db_bind_text(st, 3, empty_as_null(p->date_of_birth));
+	db_bind_text(st, 4, empty_as_null(p->phone));
+	db_bind_text(st, 5, empty_as_null(digits));
+	db_bind_text(st, 6, empty_as_null(p->email));
+	db_bind_text(st, 7, empty_as_null(p->address));
+	db_bind_text(st, 8, empty_as_null(p->emergency_contact));
+	sqlite3_bind_int64(st, 9, p->created_at);
+	sqlite3_bind_int64(st, 10, p->updated_at);
+}
+
+static int
+patients_result(int rc)
+{
+	if (rc == SQLITE_DONE)
+		return 0;
+	return (rc & 0xff) == SQLITE_CONSTRAINT ? -1 : -2;
+}
+
+static int
+patients_write_words(const struct patient *p)
+{
+	static const char *delete_sql = "DELETE FROM patient_name_words "
+	    "WHERE patient_id = ?";
+	static const char *insert_sql = "INSERT OR IGNORE INTO patient_name_words "
+	    "(word, patient_id) VALUES (?, ?)";
+	struct patient_words	 words;
+	sqlite3_stmt		*st;
+	size_t			 i;
+
+	st = db_prepare(delete_sql);
+	sqlite3_bind_int64(st, 1, p->id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return -2;
+	/* A name with more words than we keep is still found by its first ones. */
+	patient_name_words(p->full_name, &words);
+	for (i = 0; i < words.n; i++) {
+		st = db_prepare(insert_sql);
+		db_bind_text(st, 1, words.word[i]);
+		sqlite3_bind_int64(st, 2, p->id);
+		if (db_step_done(st) != SQLITE_DONE)
+			return -2;
+	}
+	return 0;
+}
+
+int
+patients_insert(struct patient *p)
+{
+	static const char *sql = "INSERT INTO patients (user_id, full_name, "
+	    "date_of_birth, phone, phone_digits, email, address, emergency_contact, "
+	    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	sqlite3_stmt	*st = db_prepare(sql);
+	int		 rc;
+
+	patients_bind(st, p);
+	if ((rc = patients_result(db_step_done(st))) != 0)
+		return rc;
+	p->id = db_last_id();
+	return patients_write_words(p);
+}
+
+int
+patients_save(const struct patient *p)
+{
+	static const char *sql = "UPDATE patients SET user_id = ?, full_name = ?, "
+	    "date_of_birth = ?, phone = ?, phone_digits = ?, email = ?, address = ?, "
+	    "emergency_contact = ?, created_at = ?, updated_at = ? WHERE id = ?";
+	sqlite3_stmt	*st = db_prepare(sql);
+	int		 rc;
+
+	patients_bind(st, p);
+	sqlite3_bind_int64(st, 11, p->id);
+	if ((rc = patients_result(db_step_done(st))) != 0)
+		return rc;
+	return patients_write_words(p);
+}
+
+void
+patients_pack(msgpack_packer *pk, const struct patient *p)
+{
+	msgpack_pack_map(pk, 10);
+	mp_pack_kv_int(pk, "id", p->id);
+	mp_pack_str(pk, "user_id");
+	if (p->user_id != 0)
+		msgpack_pack_int64(pk, p->user_id);
+	else
+		msgpack_pack_nil(pk);
+	mp_pack_kv_str(pk, "full_name", p->full_name);
+	mp_pack_kv_str(pk, "date_of_birth", empty_as_null(p->date_of_birth));
+	mp_pack_kv_str(pk, "phone", empty_as_null(p->phone));
+	mp_pack_kv_str(pk, "email", empty_as_null(p->email));
+	mp_pack_kv_str(pk, "address", empty_as_null(p->address));
+	mp_pack_kv_str(pk, "emergency_contact", empty_as_null(p->emergency_contact));
+	mp_pack_kv_int(pk, "created_at", p->created_at);
+	mp_pack_kv_int(pk, "updated_at", p->updated_at);
+}
+
+int64_t
+patients_attach_user(int64_t user_id, const char *email_arg,
+    const char *full_name, const char *phone, int64_t now)
+{
+	static const char *sql = "SELECT id FROM patients "
+	    "WHERE email = ? AND user_id IS NULL LIMIT 2";
+	char		 email[EMAIL_MAX + 1] = "";
+	int64_t		 ids[2];
+	size_t		 n = 0;
+	sqlite3_stmt	*st;
+	struct patient	 p;
+
+	if (patients_by_user(user_id, &p) == 0)
+		return p.id;
+	if (email_arg == NULL || email_normalize(email_arg, email, sizeof email) != 0)
+		email[0] = '\0';
+	if (email[0] != '\0') {
+		st = db_prepare(sql);
+		db_bind_text(st, 1, email);
+		while (n < nitems(ids) && sqlite3_step(st) == SQLITE_ROW)
+			ids[n++] = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	/* Two desk records with one e-mail (a family): don't guess, start anew. */
+	if (n == 1 && patients_by_id(ids[0], &p) == 0) {
+		p.user_id = user_id;
+		if (p.phone[0] == '\0' && phone != NULL && phone_valid(phone))
+			strlcpy_mf(p.phone, phone, sizeof p.phone);
+		p.updated_at = now;
+		return patients_save(&p) == 0 ? p.id : -1;
+	}
+	memset(&p, 0, sizeof p);
+	p.user_id = user_id;
+	strlcpy_mf(p.full_name, full_name != NULL ? full_name : "", sizeof p.full_name);
+	strlcpy_mf(p.email, email, sizeof p.email);
+	if (phone != NULL && phone_valid(phone))
+		strlcpy_mf(p.phone, phone, sizeof p.phone);
+	p.created_at = p.updated_at = now;
+	return patients_insert(&p) == 0 ? p.id : -1;
+}
+
+/* --- search --- */
+
+/* The least string greater than every string starting with prefix. */
+static void
+prefix_upper_bound(const char *prefix, char *out, size_t outlen)
+{
+	size_t	n = strlcpy_mf(out, prefix, outlen);
+
+	if (n >= outlen)
+		n = outlen - 1;
+	/* Our words are UTF-8, which never holds 0xff, so this cannot carry. */
+	while (n > 0 && (unsigned char)out[n - 1] == 0xff)
+		out[--n] = '\0';
+	if (n > 0)
+		out[n - 1] = (char)((unsigned char)out[n - 1] + 1);
+}
+
+/* One EXISTS per further word: the by-patient index answers each in a seek. */
+#define NAME_WORD_CLAUSE(lo, hi) " AND (?" #lo " IS NULL OR EXISTS (SELECT 1 " \
+	"FROM patient_name_words w WHERE w.patient_id = p.id AND w.word >= ?" #lo \
+	" AND w.word < ?" #hi "))"
+
+size_t
+patients_search(const struct patient_query *q, int64_t *ids)
+{
+	/* The longest word drives a range scan; the others are checked per patient. */
+	static const char *by_name_sql = "SELECT p.id FROM patients p WHERE p.id IN "
+	    "(SELECT patient_id FROM patient_name_words WHERE word >= ?1 AND word < ?2)"
+	    NAME_WORD_CLAUSE(3, 4) NAME_WORD_CLAUSE(5, 6) NAME_WORD_CLAUSE(7, 8)
+	    NAME_WORD_CLAUSE(9, 10) NAME_WORD_CLAUSE(11, 12) NAME_WORD_CLAUSE(13, 14)
+	    NAME_WORD_CLAUSE(15, 16) NAME_WORD_CLAUSE(17, 18) NAME_WORD_CLAUSE(19, 20)
+	    NAME_WORD_CLAUSE(21, 22) NAME_WORD_CLAUSE(23, 24) NAME_WORD_CLAUSE(25, 26)
+	    NAME_WORD_CLAUSE(27, 28) NAME_WORD_CLAUSE(29, 30) NAME_WORD_CLAUSE(31, 32)
+	    " AND (?33 IS NULL OR (p.phone_digits >= ?33 AND p.phone_digits < ?34))"
+	    " AND (?35 IS NULL OR p.date_of_birth = ?35)"
+	    " ORDER BY p.full_name COLLATE NOCASE, p.id LIMIT ?36";
+	static const char *by_phone_sql = "SELECT p.id FROM patients p "
+	    "WHERE p.phone_digits >= ?1 AND p.phone_digits < ?2 "
+	    "AND (?3 IS NULL OR p.date_of_birth = ?3) "
+	    "ORDER BY p.full_name COLLATE NOCASE, p.id LIMIT ?4";
+	static const char *by_dob_sql = "SELECT p.id FROM patients p "
+	    "WHERE p.date_of_birth = ?1 "
+	    "ORDER BY p.full_name COLLATE NOCASE, p.id LIMIT ?2";
+	char		 bound[PATIENT_WORD_BYTES], phone_hi[PHONE_MAX + 2];
+	size_t		 i, n = 0, driver = 0, param, limit = q->limit;
+	int64_t		 sql_limit;
+	sqlite3_stmt	*st;
+
+	if (limit == 0 || limit > PATIENT_SEARCH_MAX)
+		limit = PATIENT_SEARCH_MAX;
+	/* With a filter, read on past the rows it drops. */
+	sql_limit = q->keep != NULL ? -1 : (int64_t)limit;
+	if (q->phone_digits != NULL)
+		prefix_upper_bound(q->phone_digits, phone_hi, sizeof phone_hi);
+
+	if (q->name.n > 0) {
+		for (i = 1; i < q->name.n; i++) {
+			if (strlen(q->name.word[i]) > strlen(q->name.word[driver]))
+				driver = i;
+		}
+		st = db_prepare(by_name_sql);
+		db_bind_text(st, 1, q->name.word[driver]);
+		prefix_upper_bound(q->name.word[driver], bound, sizeof bound);
+		db_bind_text(st, 2, bound);
+		param = 3;
+		for (i = 0; i < q->name.n && param < 33; i++) {
+			if (i == driver)
+				continue;
+			db_bind_text(st, (int)param, q->name.word[i]);
+			prefix_upper_bound(q->name.word[i], bound, sizeof bound);
+			db_bind_text(st, (int)param + 1, bound);
+			param += 2;
+		}
+		if (q->phone_digits != NULL) {
+			db_bind_text(st, 33, q->phone_digits);
+			db_bind_text(st, 34, phone_hi);
+		}
+		db_bind_text(st, 35, q->date_of_birth);
+		sqlite3_bind_int64(st, 36, sql_limit);
+	} else if (q->phone_digits != NULL) {
+		st = db_prepare(by_phone_sql);
+		db_bind_text(st, 1, q->phone_digits);
+		db_bind_text(st, 2, phone_hi);
+		db_bind_text(st, 3, q->date_of_birth);
+		sqlite3_bind_int64(st, 4, sql_limit);
+	} else if (q->date_of_birth != NULL) {
+		st = db_prepare(by_dob_sql);
+		db_bind_text(st, 1, q->date_of_birth);
+		sqlite3_bind_int64(st, 2, sql_limit);
+	} else
+		return 0;	/* no criterion: never a scan of every patient */
+
+	while (n < limit && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t	id = sqlite3_column_int64(st, 0);
+
+		if (q->keep == NULL || q->keep(id, q->keep_arg))
+			ids[n++] = id;
+	}
+	sqlite3_reset(st);
+	return n;
+}
+
+/* --- pure helpers --- */
+
+size_t
+patient_phone_digits(const char *phone, char *out, size_t outlen)
+{
+	size_t	n = 0;
+
+	for (; *phone != '\0'; phone++) {
+		if (*phone >= '0' && *phone <= '9' && n + 1 < outlen)
+			out[n++] = *phone;
+	}
+	if (outlen > 0)
+		out[n] = '\0';
+	return n;
+}
+
+const char *
+patient_dob_problem(const char *dob, int64_t now)
+{
+	struct civil_date	d, today;
+	int			minutes, i;
+
+	if (strlen(dob) != 10 || dob[4] != '-' || dob[7] != '-')
+		return "must be a date, YYYY-MM-DD";
+	for (i = 0; i < 10; i++) {
+		if (i != 4 && i != 7 && (dob[i] < '0' || dob[i] > '9'))
+			return "must be a date, YYYY-MM-DD";
+	}
+	if (strncmp(dob, "1900", 4) < 0)
+		return "must not be before 1900-01-01";
+	if (strncmp(dob, "2200", 4) > 0)
+		return "must not be in the future";
+	if (date_parse(dob, &d) != 0)
+		return "is not a real calendar date";
+	/* The clinic's today: a baby born this morning is no future patient. */
+	utc_to_local(now, &today, &minutes);
+	if (date_compare(&d, &today) > 0)
+		return "must not be in the future";
+	return NULL;
+}
+
+/* Reads one code point of valid UTF-8 and advances; U+FFFD on a bad byte. */
+static uint32_t
+utf8_decode(const unsigned char **pp, const unsigned char *end)
+{
+	const unsigned char	*p = *pp;
+	uint32_t		 c = *p++;
+	size_t			 more, i;
+
+	if (c < 0x80)
+		more = 0;
+	else if (c >= 0xc2 && c <= 0xdf) {
+		more = 1;
+		c &= 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		more = 2;
+		c &= 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		more = 3;
+		c &= 0x07;
+	} else {
+		*pp = p;
+		return 0xfffd;
+	}
+	for (i = 0; i < more; i++) {
+		if (p >= end || (*p & 0xc0) != 0x80) {
+			*pp = p;
+			return 0xfffd;
+		}
+		c = (c << 6) | (*p++ & 0x3f);
+	}
+	*pp = p;
+	return c;
+}
+
+static size_t
+utf8_encode(uint32_t c, char *out)
+{
+	if (c < 0x80) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (char)(0xc0 | (c >> 6));
+		out[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		out[0] = (char)(0xe0 | (c >> 12));
+		out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (c >> 18));
+	out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+/*
+ * Latin letters lower-cased and without diacritics, so a desk keyboard
+ * without accents finds "García" by "garcia". NULL: not a folded letter.
+ */
+static const char *
+fold_latin(uint32_t c)
+{
+	/* U+00C0..U+00FF; '*' marks the letters spelled with two. */
+	static const char latin1[] =
+	    "aaaaaa*ceeeeiiiidnooooo*ouuuuy**"
+	    "aaaaaa*ceeeeiiiidnooooo*ouuuuy*y";
+	/* U+0100..U+017F (Latin Extended-A). */
+	static const char extended_a[] =
+	    "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiii**jjkkk"
+	    "llllllllllnnnnnnnnnoooooo**rrrrrrsssssssstttttt"
+	    "uuuuuuuuuuuuwwyyyzzzzzzs";
+	_Static_assert(sizeof latin1 == 0x40 + 1, "latin1 covers U+00C0..U+00FF");
+	_Static_assert(sizeof extended_a == 0x80 + 1, "extended_a covers U+0100..U+017F");
+	static const char *const letters[] = {
+		"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m",
+		"n", "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z",
+	};
+	char	ch = 0;
+
+	if (c >= 'A' && c <= 'Z')
+		return letters[c - 'A'];
+	if (c >= 'a' && c <= 'z')
+		return letters[c - 'a'];
+	if (c >= 0xc0 && c <= 0xff) {
+		switch (c) {
+		case 0xc6: case 0xe6: return "ae";
+		case 0xd7: return NULL;		/* multiplication sign */
+		case 0xde: case 0xfe: return "th";
+		case 0xdf: return "ss";
+		case 0xf7: return NULL;		/* division sign */
+		}
+		ch = latin1[c - 0xc0];
+	} else if (c >= 0x100 && c <= 0x17f) {
+		switch (c) {
+		case 0x132: case 0x133: return "ij";
+		case 0x152: case 0x153: return "oe";
+		}
+		ch = extended_a[c - 0x100];
+	} else if (c >= 0x218 && c <= 0x21b)	/* Romanian S and T with comma */
+		ch = c < 0x21a ? 's' : 't';
+	if (ch >= 'a' && ch <= 'z')
+		return letters[ch - 'a'];
+	return NULL;
+}
+
+/* Simple lower-casing (and accent folding) of Greek and Cyrillic. */
+static uint32_t
+fold_other(uint32_t c)
+{
+	if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)
+		c += 0x20;
+	switch (c) {
+	case 0x386: case 0x3ac: return 0x3b1;
+	case 0x388: case 0x3ad: return 0x3b5;
+	case 0x389: case 0x3ae: return 0x3b7;
+	case 0x38a: case 0x3af: case 0x3ca: case 0x390: return 0x3b9;
+	case 0x38c: case 0x3cc: return 0x3bf;
+	case 0x38e: case 0x3cd: case 0x3cb: case 0x3b0: return 0x3c5;
+	case 0x38f: case 0x3ce: return 0x3c9;
+	case 0x3c2: return 0x3c3;		/* final sigma */
+	case 0x401: case 0x451: return 0x435;	/* io reads as ie */
+	}
+	if (c >= 0x410 && c <= 0x42f)
+		return c + 0x20;
+	if (c >= 0x400 && c <= 0x40f)
+		return c + 0x50;
+	/* Latin Extended Additional (Vietnamese): pairs, upper case even. */
+	if (c >= 0x1e00 && c <= 0x1eff && (c < 0x1e96 || c > 0x1e9f) && c % 2 == 0)
+		return c + 1;
+	return c;
+}
+
+static int
+is_separator(uint32_t c)
+{
+	switch (c) {
+	case ' ': case ',': case '.': case '-': case ';': case ':': case '/':
+	case '(': case ')': case '"': case '&': case '+': case '_':
+	case 0xa0:			/* no-break space */
+	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014:
+	case 0x201c: case 0x201d:
+		return 1;
+	}
+	return c < 0x20;
+}
+
+static int
+is_apostrophe(uint32_t c)
+{
+	return c == '\'' || c == '`' || c == 0x2018 || c == 0x2019 || c == 0x2bc ||
+	    c == 0xb4;
+}
+
+/* Appends the folded form of c to a word of PATIENT_WORD_BYTES, if it fits. */
+static void
+fold_append(uint32_t c, char *word, size_t *len, size_t cap)
+{
+	const char	*s;
+	char		 buf[4];
+	size_t		 n;
+
+	/* Combining marks (decomposed accents) fold away. */
+	if (c >= 0x300 && c <= 0x36f)
+		return;
+	if ((s = fold_latin(c)) != NULL)
+		n = strlen(s);
+	else {
+		n = utf8_encode(fold_other(c), buf);
+		s = buf;
+	}
+	/* Truncate at a character boundary: a long word keeps its prefix. */
+	if (*len + n >= cap)
+		return;
+	memcpy(word + *len, s, n);
+	*len += n;
+	word[*len] = '\0';
+}
+
+static void
+words_add(struct patient_words *out, const char *word, size_t len, int *overflow)
+{
+	size_t	i;
+
+	if (len == 0)
+		return;
+	for (i = 0; i < out->n; i++) {
+		if (strcmp(out->word[i], word) == 0)
+			return;
+	}
+	if (out->n == PATIENT_WORDS_MAX) {
+		*overflow = 1;
+		return;
+	}
+	memcpy(out->word[out->n], word, len + 1);
+	out->n++;
+}
+
+int
+patient_name_words(const char *name, struct patient_words *out)
+{
+	const unsigned char	*p = (const unsigned char *)name;
+	const unsigned char	*end = p + strlen(name);
+	char			 part[PATIENT_WORD_BYTES], joined[PATIENT_WORD_BYTES];
+	size_t			 part_len = 0, joined_len = 0;
+	int			 parts = 0, overflow = 0;
+
+	out->n = 0;
+	part[0] = joined[0] = '\0';
+	for (;;) {
+		uint32_t	c = p < end ? utf8_decode(&p, end) : ' ';
+		int		at_end = p >= end && c == ' ';
+
+		if (is_separator(c) || is_apostrophe(c)) {
+			if (part_len > 0) {
+				words_add(out, part, part_len, &overflow);
+				parts++;
+			}
+			part_len = 0;
+			part[0] = '\0';
+			if (is_separator(c)) {
+				/* "O'Brien" is also found as "obrien". */
+				if (parts > 1)
+					words_add(out, joined, joined_len, &overflow);
+				parts = 0;
+				joined_len = 0;
+				joined[0] = '\0';
+			}
+			if (at_end)
+				break;
+			continue;
+		}
+		fold_append(c, part, &part_len, sizeof part);
+		fold_append(c, joined, &joined_len, sizeof joined);
+	}
+	return overflow ? -1 : 0;
+}

@@ -3,9 +3,15 @@
  * The original product's demo accounts keep their password123; that short
  * password exists in demo databases only, since the policy refuses it
  * everywhere else. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "appointments.h"
 #include "audit.h"
+#include "availability.h"
+#include "clinic-time.h"
+#include "doctors.h"
+#include "patients.h"
 #include "clock.h"
 #include "db.h"
 #include "demo.h"
@@ -31,6 +37,166 @@ static const struct {
 	{ "aisha.khan@test.com", "Aisha Khan", ROLE_PATIENT, "+15550100013" },
 	{ "jose.garcia@test.com", "José García", ROLE_PATIENT, "+15550100014" },
 };
+
+static const struct {
+	const char	*email;
+	const char	*specialties[3];
+	const char	*qualifications;
+	const char	*room;
+	int		 slot_minutes;
+} demo_doctors[] = {
+	{ "doctor@test.com", { "General Practice", "Family Medicine", NULL },
+	    "MD, Board Certified in Family Medicine", "101", 20 },
+	{ "m.okafor@test.com", { "Cardiology", NULL, NULL },
+	    "MD, FACC; Fellowship in Interventional Cardiology", "204", 30 },
+	{ "p.raman@test.com", { "Pediatrics", "Dermatology", NULL },
+	    "MBBS, MD (Pediatrics)", "103", 15 },
+};
+
+/* Walk-ins registered at the desk, without a login. */
+static const struct {
+	const char	*full_name;
+	const char	*dob;
+	const char	*phone;
+	const char	*email;
+} demo_walkins[] = {
+	{ "Margaret O'Brien", "1948-03-12", "+15550100020", "" },
+	{ "Wei Zhang", "1985-11-02", "+15550100021", "wei.zhang@example.org" },
+	{ "Fatima Al-Sayed", "1992-07-23", "+15550100022", "" },
+	{ "Lukas Novak", "2015-05-30", "+15550100023", "" },
+	{ "Grace Mensah", "1970-01-17", "+15550100024", "grace.mensah@example.org" },
+	{ "Daniel Kim", "1962-09-08", "+15550100025", "" },
+};
+
+static int
+demo_schedule(int64_t now, int64_t *doctor_ids, int64_t *patient_ids, int npatients)
+{
+	/* A week around today: past visits completed or missed, today's
+	 * patients arriving, the coming days requested and approved. */
+	static const struct {
+		int		 day;		/* relative to today */
+		int		 minute;	/* local time */
+		int		 doctor;
+		enum appt_status status;
+		const char	*reason;
+	} plan[] = {
+		{ -3, 9 * 60, 0, APPT_COMPLETED, "Annual check-up" },
+		{ -3, 10 * 60, 1, APPT_COMPLETED, "Chest pain follow-up" },
+		{ -2, 9 * 60 + 20, 0, APPT_NO_SHOW, "Flu symptoms" },
+		{ -2, 14 * 60, 2, APPT_COMPLETED, "Rash on forearm" },
+		{ -1, 11 * 60, 1, APPT_CANCELLED, "Blood pressure review" },
+		{ -1, 15 * 60, 0, APPT_COMPLETED, "Diabetes review" },
+		{ 0, 9 * 60, 0, APPT_IN_PROGRESS, "Sore throat" },
+		{ 0, 9 * 60 + 40, 0, APPT_CHECKED_IN, "Back pain" },
+		{ 0, 10 * 60 + 30, 1, APPT_APPROVED, "ECG results" },
+		{ 0, 15 * 60 + 15, 2, APPT_APPROVED, "Vaccination" },
+		{ 1, 9 * 60 + 20, 0, APPT_REQUESTED, "Persistent cough" },
+		{ 1, 11 * 60, 1, APPT_APPROVED, "Palpitations" },
+		{ 1, 13 * 60 + 30, 2, APPT_REJECTED, "Cosmetic consultation" },
+		{ 2, 10 * 60, 0, APPT_APPROVED, "Medication review" },
+		{ 2, 14 * 60, 2, APPT_REQUESTED, "Eczema follow-up" },
+		{ 3, 9 * 60, 1, APPT_REQUESTED, "New patient: hypertension" },
+		{ 4, 16 * 60, 0, APPT_APPROVED, "Travel vaccinations" },
+	};
+	static const int lengths[] = { 20, 30, 15 };
+	struct civil_date	today, day;
+	struct appt		a;
+	int64_t			conflict;
+	size_t			i;
+
+	utc_to_local(now, &today, NULL);
+	for (i = 0; i < nitems(plan); i++) {
+		day = today;
+		date_add_days(&day, plan[i].day);
+		memset(&a, 0, sizeof a);
+		a.doctor_id = doctor_ids[plan[i].doctor];
+		a.patient_id = patient_ids[i % (size_t)npatients];
+		a.starts_at = local_to_utc(&day, plan[i].minute);
+		a.ends_at = a.starts_at + lengths[plan[i].doctor] * 60;
+		a.status = plan[i].status;
+		strlcpy_mf(a.reason, plan[i].reason, sizeof a.reason);
+		a.created_at = a.updated_at = now;
+		if (appt_insert(&a, &conflict) != 0)
+			return -1;
+		if (a.status == APPT_COMPLETED || a.status == APPT_IN_PROGRESS ||
+		    a.status == APPT_CHECKED_IN) {
+			a.checked_in_at = a.starts_at - 600;
+			if (a.status != APPT_CHECKED_IN)
+				a.started_at = a.starts_at + 120;
+			if (a.status == APPT_COMPLETED)
+				a.completed_at = a.ends_at;
+			if (appt_save_times(&a) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+demo_clinic(int64_t now)
+{
+	struct avail_template	 t;
+	struct doctor		 d;
+	struct patient		 p;
+	struct user		 u;
+	int64_t			 doctor_ids[nitems(demo_doctors)];
+	int64_t			 patient_ids[16];
+	int			 np = 0, wd, k;
+	size_t			 i;
+
+	for (i = 0; i < nitems(demo_doctors); i++) {
+		if (users_by_email(demo_doctors[i].email, &u) != 0 ||
+		    (doctor_ids[i] = doctors_ensure(u.id, now)) < 0 ||
+		    doctors_by_id(doctor_ids[i], &d) != 0)
+			return -1;
+		for (k = 0; k < 3 && demo_doctors[i].specialties[k] != NULL; k++)
+			strlcpy_mf(d.specialties[d.nspecialties++],
+			    demo_doctors[i].specialties[k], sizeof d.specialties[0]);
+		free(d.qualifications);
+		d.qualifications = xstrdup(demo_doctors[i].qualifications);
+		strlcpy_mf(d.room, demo_doctors[i].room, sizeof d.room);
+		d.consult_minutes = demo_doctors[i].slot_minutes;
+		k = doctors_save(&d);
+		doctors_clear(&d);
+		if (k != 0)
+			return -1;
+		/* Monday to Friday, 09:00-12:00 and 13:00-17:00, with a coffee break. */
+		memset(&t, 0, sizeof t);
+		for (wd = 1; wd <= 5; wd++) {
+			t.sessions[t.nsessions++] = (struct avail_session){ wd, 9 * 60,
+			    12 * 60, demo_doctors[i].slot_minutes };
+			t.sessions[t.nsessions++] = (struct avail_session){ wd, 13 * 60,
+			    17 * 60, demo_doctors[i].slot_minutes };
+			t.breaks[t.nbreaks++] = (struct avail_session){ wd, 15 * 60,
+			    15 * 60 + 15, 0 };
+		}
+		if (i == 0)	/* the GP also sees people on Saturday mornings */
+			t.sessions[t.nsessions++] = (struct avail_session){ 6, 9 * 60,
+			    12 * 60, demo_doctors[i].slot_minutes };
+		if (availability_replace(doctor_ids[i], &t) != 0)
+			return -1;
+	}
+	for (i = 0; i < nitems(demo_users); i++) {
+		if (demo_users[i].role != ROLE_PATIENT ||
+		    users_by_email(demo_users[i].email, &u) != 0)
+			continue;
+		if ((patient_ids[np++] = patients_attach_user(u.id, u.email,
+		    u.full_name, u.phone, now)) < 0)
+			return -1;
+	}
+	for (i = 0; i < nitems(demo_walkins); i++) {
+		memset(&p, 0, sizeof p);
+		strlcpy_mf(p.full_name, demo_walkins[i].full_name, sizeof p.full_name);
+		strlcpy_mf(p.date_of_birth, demo_walkins[i].dob, sizeof p.date_of_birth);
+		strlcpy_mf(p.phone, demo_walkins[i].phone, sizeof p.phone);
+		strlcpy_mf(p.email, demo_walkins[i].email, sizeof p.email);
+		p.created_at = p.updated_at = now;
+		if (patients_insert(&p) != 0)
+			return -1;
+		patient_ids[np++] = p.id;
+	}
+	return demo_schedule(now, doctor_ids, patient_ids, np);
+}
 
 int
 demo_seed(void)
@@ -61,6 +227,8 @@ demo_seed(void)
 		if (users_insert(&u) != 0)
 			goto fail;
 	}
+	if (demo_clinic(now) != 0)
+		goto fail;
 	memset(&e, 0, sizeof e);
 	e.ts = now;
 	e.action = "demo.seed";

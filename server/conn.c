@@ -250,8 +250,8 @@ conn_set_session(struct conn *c, struct session *s)
 		evtimer_del(c->login_timer);
 }
 
-void
-conn_send(struct conn *c, const char *body, size_t len)
+static void
+conn_write_frame(struct conn *c, const char *body, size_t len)
 {
 	unsigned char	 hdr[FRAME_HEADER_SIZE];
 	struct evbuffer	*out;
@@ -268,6 +268,103 @@ conn_send(struct conn *c, const char *body, size_t len)
 		    (unsigned long long)c->id, c->addr, server.cfg.out_high_water);
 		conn_drop(c, "slow reader");
 	}
+}
+
+/*
+ * While a write batch is open, replies and events wait here until its
+ * COMMIT: nothing is acknowledged before it is durable.
+ */
+struct held {
+	struct conn		*conn;
+	uint64_t		 id;
+	int			 is_reply;
+	char			*body;
+	size_t			 len;
+	STAILQ_ENTRY(held)	 entry;
+};
+static STAILQ_HEAD(, held)	held_list = STAILQ_HEAD_INITIALIZER(held_list);
+static int			holding;
+
+static void
+conn_queue(struct conn *c, uint64_t id, int is_reply, const char *body, size_t len)
+{
+	struct held	*h;
+
+	if (c->dead)
+		return;
+	if (!holding) {
+		conn_write_frame(c, body, len);
+		return;
+	}
+	h = xcalloc(1, sizeof *h);
+	h->conn = c;
+	conn_ref(c);
+	h->id = id;
+	h->is_reply = is_reply;
+	h->body = xmalloc(len);
+	memcpy(h->body, body, len);
+	h->len = len;
+	STAILQ_INSERT_TAIL(&held_list, h, entry);
+}
+
+void
+conn_hold(void)
+{
+	holding = 1;
+}
+
+void
+conn_release(int committed)
+{
+	struct conn	*c, *next;
+	struct held	*h;
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+
+	holding = 0;
+	while ((h = STAILQ_FIRST(&held_list)) != NULL) {
+		STAILQ_REMOVE_HEAD(&held_list, entry);
+		if (committed)
+			conn_write_frame(h->conn, h->body, h->len);
+		else if (h->is_reply) {
+			/* The batch did not reach the disk: say so, never "ok". */
+			msgpack_sbuffer_init(&sb);
+			msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+			msgpack_pack_map(&pk, 3);
+			mp_pack_str(&pk, "id");
+			msgpack_pack_uint64(&pk, h->id);
+			mp_pack_kv_bool(&pk, "ok", 0);
+			mp_pack_str(&pk, "error");
+			msgpack_pack_map(&pk, 2);
+			mp_pack_kv_str(&pk, "code", "unavailable");
+			mp_pack_kv_str(&pk, "message",
+			    "the store could not save this; nothing was changed");
+			conn_write_frame(h->conn, sb.data, sb.size);
+			msgpack_sbuffer_destroy(&sb);
+		}
+		conn_unref(h->conn);
+		free(h->body);
+		free(h);
+	}
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->close_pending) {
+			c->close_pending = 0;
+			conn_close_after_flush(c);
+		}
+	}
+}
+
+void
+conn_send(struct conn *c, const char *body, size_t len)
+{
+	conn_queue(c, 0, 0, body, len);
+}
+
+void
+conn_send_reply(struct conn *c, uint64_t id, const char *body, size_t len)
+{
+	conn_queue(c, id, 1, body, len);
 }
 
 void
@@ -311,7 +408,7 @@ conn_fail(struct conn *c, const char *code, const char *message)
 	msgpack_pack_map(&pk, 2);
 	mp_pack_kv_str(&pk, "code", code);
 	mp_pack_kv_str(&pk, "message", message);
-	conn_send(c, sb.data, sb.size);
+	conn_write_frame(c, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 	conn_close_after_flush(c);
 }
@@ -323,6 +420,11 @@ conn_close_after_flush(struct conn *c)
 		return;
 	c->closing = 1;
 	bufferevent_disable(c->bev, EV_READ);
+	if (holding) {
+		/* Its last reply may be held for the batch: close after it. */
+		c->close_pending = 1;
+		return;
+	}
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_drop(c, "closed by server");
 }

@@ -18,6 +18,7 @@ struct conn {
 	int			 refs;
 	int			 dead;		/* closed; freed when refs drop */
 	int			 closing;	/* flush then close */
+	int			 close_pending;	/* close once held replies are out */
 	int			 hello_done;
 	int			 pending;	/* an OP_PENDING request is running */
 	struct session		*session;
@@ -39,6 +40,11 @@ void	conn_ref(struct conn *);
 void	conn_unref(struct conn *);
 /* Frames and queues a packed msgpack body; cuts off a peer over the high-water mark. */
 void	conn_send(struct conn *, const char *body, size_t len);
+/* The same for the reply to request id (so a failed batch can answer it). */
+void	conn_send_reply(struct conn *, uint64_t id, const char *body, size_t len);
+/* Group commit hooks: hold replies and events until the batch is durable. */
+void	conn_hold(void);
+void	conn_release(int committed);
 /* Sends an error reply with a zero id (for frames that had none) then closes. */
 void	conn_fail(struct conn *, const char *code, const char *message);
 /* Flushes what is queued, then closes. */

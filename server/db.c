@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "db.h"
 #include "log.h"
 #include "util.h"
@@ -148,32 +150,138 @@ db_prepare(const char *sql)
 	abort();
 }
 
+/*
+ * Group commit. Once db_batch_start has been called, the first db_begin of a
+ * loop turn opens one BEGIN IMMEDIATE; every db_begin/db_commit pair inside
+ * it is a savepoint; a zero-timeout timer commits the whole batch after the
+ * turn's requests have run, so many writes share one fsync. Replies are held
+ * (through the hooks) until that commit, so nothing is acknowledged before
+ * it is durable.
+ */
+static struct event	*batch_ev;
+static int		 batch_open;
+static int		 savepoints;
+static void		(*batch_on_open)(void);
+static void		(*batch_on_close)(int ok);
+
+static void
+batch_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	db_batch_flush();
+}
+
+void
+db_batch_start(struct event_base *base, void (*on_open)(void),
+    void (*on_close)(int ok))
+{
+	batch_ev = evtimer_new(base, batch_commit_cb, NULL);
+	batch_on_open = on_open;
+	batch_on_close = on_close;
+}
+
+int
+db_batch_flush(void)
+{
+	int	ok = 1;
+
+	if (!batch_open)
+		return 0;
+	if (savepoints != 0) {
+		/* A handler returned inside its transaction: a bug. */
+		log_err("batch commit with %d open savepoints", savepoints);
+		abort();
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_err("COMMIT: %s", sqlite3_errmsg(db));
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		ok = 0;
+	}
+	batch_open = 0;
+	if (batch_ev != NULL)
+		evtimer_del(batch_ev);
+	if (batch_on_close != NULL)
+		batch_on_close(ok);
+	return ok ? 0 : -1;
+}
+
+void
+db_batch_stop(void)
+{
+	db_batch_flush();
+	if (batch_ev != NULL) {
+		event_free(batch_ev);
+		batch_ev = NULL;
+	}
+}
+
 int
 db_begin(void)
 {
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		log_err("BEGIN: %s", sqlite3_errmsg(db));
+	const struct timeval	now = { 0, 0 };
+
+	if (batch_ev == NULL) {
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+			log_err("BEGIN: %s", sqlite3_errmsg(db));
+			return -1;
+		}
+		return 0;
+	}
+	if (!batch_open) {
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+			log_err("BEGIN: %s", sqlite3_errmsg(db));
+			return -1;
+		}
+		batch_open = 1;
+		evtimer_add(batch_ev, &now);
+		if (batch_on_open != NULL)
+			batch_on_open();
+	}
+	if (sqlite3_exec(db, "SAVEPOINT w", NULL, NULL, NULL) != SQLITE_OK) {
+		log_err("SAVEPOINT: %s", sqlite3_errmsg(db));
 		return -1;
 	}
+	savepoints++;
 	return 0;
 }
 
 int
 db_commit(void)
 {
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		log_err("COMMIT: %s", sqlite3_errmsg(db));
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (batch_ev == NULL) {
+		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			log_err("COMMIT: %s", sqlite3_errmsg(db));
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		return 0;
+	}
+	if (savepoints == 0)
+		return -1;
+	if (sqlite3_exec(db, "RELEASE w", NULL, NULL, NULL) != SQLITE_OK) {
+		log_err("RELEASE: %s", sqlite3_errmsg(db));
+		db_rollback();
 		return -1;
 	}
+	savepoints--;
 	return 0;
 }
 
 void
 db_rollback(void)
 {
-	if (!sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (batch_ev == NULL) {
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return;
+	}
+	if (savepoints == 0)
+		return;
+	sqlite3_exec(db, "ROLLBACK TO w", NULL, NULL, NULL);
+	sqlite3_exec(db, "RELEASE w", NULL, NULL, NULL);
+	savepoints--;
 }
 
 int

@@ -32,7 +32,19 @@ int	 db_user_version(sqlite3 *);
  */
 sqlite3_stmt *db_prepare(const char *sql);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1 (logged). */
+struct event_base;
+/*
+ * Turns on group commit: from now on db_begin/db_commit/db_rollback are
+ * savepoints inside one transaction per loop turn, committed by a timer;
+ * on_open runs when a batch opens, on_close(ok) after its COMMIT.
+ */
+void	 db_batch_start(struct event_base *, void (*on_open)(void),
+	     void (*on_close)(int ok));
+/* Commits the open batch now (also at shutdown); 0, or -1 if COMMIT failed. */
+int	 db_batch_flush(void);
+void	 db_batch_stop(void);
+
+/* A write transaction (a savepoint in a batch); 0 or -1 (logged). */
 int	 db_begin(void);
 int	 db_commit(void);
 void	 db_rollback(void);

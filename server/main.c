@@ -212,6 +212,7 @@ main(int argc, char **argv)
 		goto fatal;
 	}
 	server.started_at = clock_now();
+	db_batch_start(server.base, conn_hold, conn_release);
 	if (worker_start(server.base, server.cfg.workers) != 0) {
 		cause = xstrdup("cannot start worker threads");
 		goto fatal;
@@ -237,6 +238,7 @@ main(int argc, char **argv)
 
 	conn_shutdown();
 	worker_stop();
+	db_batch_stop();
 	event_free(sigint_ev);
 	event_free(sigterm_ev);
 	event_free(sweep_ev);

@@ -206,7 +206,7 @@ req_send_reply(struct req *r, int status)
 		if (extra)
 			mp_pack_kv_int(&pk, "retry_after", r->retry_after);
 	}
-	conn_send(r->conn, sb.data, sb.size);
+	conn_send_reply(r->conn, r->id, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 	if (r->close_after)
 		conn_close_after_flush(r->conn);

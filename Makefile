@@ -139,3 +139,6 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+$(O)/bench/gendata: $(O)/bench/gendata.o $(O)/server/db.o $(O)/migrations.o $(COMMON_OBJ)
+	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER)

@@ -181,7 +181,7 @@ demo_clinic(int64_t now)
 		    users_by_email(demo_users[i].email, &u) != 0)
 			continue;
 		if ((patient_ids[np++] = patients_attach_user(u.id, u.email,
-		    u.full_name, u.phone, now)) < 0)
+		    u.full_name, u.phone, NULL, now)) < 0)
 			return -1;
 	}
 	for (i = 0; i < nitems(demo_walkins); i++) {

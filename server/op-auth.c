@@ -66,6 +66,13 @@ ghost_key(const char *email, char *key, size_t len)
 	snprintf(key, len, "authfail:e:%s", email);
 }
 
+/* Set, like locked_until, when an unknown address reaches the failure limit. */
+static void
+ghost_lock_key(const char *email, char *key, size_t len)
+{
+	snprintf(key, len, "authlock:e:%s", email);
+}
+
 static void
 pack_login_result(struct req *r, const char *token, const struct session *s,
     const struct user *u)
@@ -133,6 +140,16 @@ login_done(struct req *r, struct pw_job *j)
 				ghost_key(j->email, key, sizeof key);
 				ratelimit_hit(api_limits, key, server.cfg.lockout_failures,
 				    server.cfg.lockout_window, clock_now_precise(), &retry);
+				if (ratelimit_peek(api_limits, key,
+				    server.cfg.lockout_failures, server.cfg.lockout_window,
+				    clock_now_precise(), &retry) != 0) {
+					/* Locked for lockout_duration, as a real one is. */
+					ratelimit_reset(api_limits, key);
+					ghost_lock_key(j->email, key, sizeof key);
+					ratelimit_hit(api_limits, key, 1,
+					    server.cfg.lockout_duration,
+					    clock_now_precise(), &retry);
+				}
 			}
 			audit_req(r, "auth.login_failed", 0, j->email, NULL);
 			db_commit();
@@ -193,9 +210,9 @@ op_auth_login(struct req *r)
 		}
 		hash = u.password_hash;
 	} else {
-		ghost_key(email, key, sizeof key);
-		if (ratelimit_peek(api_limits, key, server.cfg.lockout_failures,
-		    server.cfg.lockout_window, clock_now_precise(), &retry) != 0) {
+		ghost_lock_key(email, key, sizeof key);
+		if (ratelimit_peek(api_limits, key, 1, server.cfg.lockout_duration,
+		    clock_now_precise(), &retry) != 0) {
 			r->retry_after = (int64_t)retry + 1;
 			return req_fail(r, ERR_LOCKED,
 			    "too many failed logins; account locked for %lld s",
@@ -213,7 +230,7 @@ static void
 register_done(struct req *r, struct pw_job *j)
 {
 	struct user	 u;
-	const char	*full_name, *phone = NULL;
+	const char	*full_name, *phone = NULL, *dob;
 	int		 rc, status;
 
 	r->now = clock_now();
@@ -251,7 +268,10 @@ register_done(struct req *r, struct pw_job *j)
 		return;
 	}
 	/* A record made at the desk with this e-mail is claimed, or one is made. */
-	if (patients_attach_user(u.id, u.email, u.full_name, u.phone, r->now) < 0) {
+	dob = NULL;
+	arg_str(r, "date_of_birth", ARG_NULLABLE, 10, 10, &dob);
+	if (patients_attach_user(u.id, u.email, u.full_name, u.phone,
+	    dob != NULL ? dob : "", r->now) < 0) {
 		db_rollback();
 		req_finish(r, req_fail(r, ERR_UNAVAILABLE, "store unavailable"));
 		return;
@@ -269,11 +289,13 @@ register_done(struct req *r, struct pw_job *j)
 int
 op_auth_register(struct req *r)
 {
-	const char	*email_arg, *password, *full_name, *phone = NULL;
+	const char	*email_arg, *password, *full_name, *phone = NULL, *dob = NULL;
 	char		 email[EMAIL_MAX + 1];
 	struct user	 u;
 
-	if (args_only(r, "email", "password", "full_name", "phone", NULL) != 0 ||
+	if (args_only(r, "email", "password", "full_name", "phone",
+	    "date_of_birth", NULL) != 0 ||
+	    arg_str(r, "date_of_birth", ARG_NULLABLE, 10, 10, &dob) != 0 ||
 	    arg_str(r, "email", ARG_REQUIRED, 1, EMAIL_MAX, &email_arg) != 0 ||
 	    arg_str(r, "password", ARG_REQUIRED, 1, 1024, &password) != 0 ||
 	    arg_str(r, "full_name", ARG_REQUIRED, 1, NAME_MAX_CHARS, &full_name) != 0 ||

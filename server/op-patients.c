@@ -157,7 +157,7 @@ looks_like_date(const char *s)
 	if (strlen(s) != 10)
 		return 0;
 	for (i = 0; i < 10; i++) {
-		if (i == 4 || i == 7 ? s[i] != '-' : s[i] < '0' || s[i] > '9')
+		if ((i == 4 || i == 7) ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
 			return 0;
 	}
 	return 1;
@@ -194,12 +194,13 @@ op_patients_search(struct req *r)
 {
 	const char		*q = NULL, *name = NULL, *phone = NULL, *dob = NULL;
 	char			 digits[PHONE_MAX + 1], *detail;
+	char			 q_trimmed[SEARCH_TEXT_MAX_CHARS * 4 + 1];
 	struct patient_query	 query;
 	struct civil_date	 date;
 	struct patient		 p;
 	int64_t			 limit = SEARCH_LIMIT_DEFAULT, doctor_id = 0;
 	int64_t			 ids[PATIENT_SEARCH_MAX];
-	size_t			 n, i;
+	size_t			 n, i, len;
 
 	if (args_only(r, "q", "name", "phone", "date_of_birth", "limit", NULL) != 0 ||
 	    arg_str(r, "q", ARG_NULLABLE, 1, SEARCH_TEXT_MAX_CHARS, &q) != 0 ||
@@ -214,8 +215,13 @@ op_patients_search(struct req *r)
 		if (name != NULL || phone != NULL || dob != NULL)
 			return req_fail(r, ERR_BAD_REQUEST,
 			    "q: give either q or name, phone and date_of_birth");
+		/* Stray spaces must not turn a date into a phone number. */
 		while (*q == ' ')
 			q++;
+		len = strlcpy_mf(q_trimmed, q, sizeof q_trimmed);
+		while (len > 0 && q_trimmed[len - 1] == ' ')
+			q_trimmed[--len] = '\0';
+		q = q_trimmed;
 		if (looks_like_date(q))
 			dob = q;
 		else if (looks_like_phone(q))
@@ -240,7 +246,8 @@ op_patients_search(struct req *r)
 	if (dob != NULL) {
 		if (date_parse(dob, &date) != 0)
 			return req_fail(r, ERR_BAD_REQUEST,
-			    "%s: must be a real date, YYYY-MM-DD", q != NULL ? "q" : "date_of_birth");
+			    "%s: must be a real date, YYYY-MM-DD",
+			    q != NULL ? "q" : "date_of_birth");
 		query.date_of_birth = dob;
 	}
 	if (name == NULL && phone == NULL && dob == NULL)

@@ -40,7 +40,7 @@ users_ensure_profile(const struct user *u, int64_t now)
 		if (patients_by_user(u->id, &p) == 0)
 			return 0;
 		return patients_attach_user(u->id, u->email, u->full_name,
-		    u->phone, now) < 0 ? -1 : 0;
+		    u->phone, NULL, now) < 0 ? -1 : 0;
 	}
 	return 0;
 }

@@ -112,10 +112,13 @@ ops_find(const char *name, size_t len)
 
 	while (lo < hi) {
 		size_t	mid = (lo + hi) / 2;
-		int	c = strncmp(sorted[mid]->name, name, len);
+		size_t	n = strlen(sorted[mid]->name);
+		int	c = memcmp(sorted[mid]->name, name, n < len ? n : len);
 
-		if (c == 0 && sorted[mid]->name[len] != '\0')
-			c = 1;
+		/* name is not NUL-terminated and may hold NULs: never read
+		 * past the shorter of the two. */
+		if (c == 0 && n != len)
+			c = n < len ? -1 : 1;
 		if (c == 0)
 			return sorted[mid];
 		if (c < 0)

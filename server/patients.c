@@ -1,5 +1,6 @@
 /* patients.c -- patient records and their name-word index. Other modules
  * call these, not its SQL. */
+#include <math.h>
 #include <string.h>
 
 #include "clinic-time.h"
@@ -11,13 +12,36 @@
 #define PATIENT_COLUMNS "p.id, p.user_id, p.full_name, p.date_of_birth, p.phone, " \
 	"p.email, p.address, p.emergency_contact, p.created_at, p.updated_at"
 
+enum search_driver { DRIVE_WORD, DRIVE_PHONE, DRIVE_DATE };
+
+struct search_plan {
+	enum search_driver	 driver;
+	size_t			 word;		/* with DRIVE_WORD */
+	char			 bounds[PATIENT_WORDS_MAX][PATIENT_WORD_BYTES];
+	char			 phone_hi[PHONE_MAX + 2];
+};
+
 static void	patient_from_row(sqlite3_stmt *, struct patient *);
 static int	patients_fetch(sqlite3_stmt *, struct patient *);
 static void	patients_bind(sqlite3_stmt *, const struct patient *);
 static int	patients_result(int);
 static int	patients_write_words(const struct patient *);
 static void	copy_column(sqlite3_stmt *, int, char *, size_t);
+static const char *empty_as_null(const char *);
 static void	prefix_upper_bound(const char *, char *, size_t);
+static size_t	search_count(enum search_driver, const char *, const char *,
+		    size_t);
+static void	search_bind_filters(sqlite3_stmt *, const struct patient_query *,
+		    const struct search_plan *, int);
+static size_t	search_collect(sqlite3_stmt *, const struct patient_query *,
+		    size_t, int64_t *);
+static size_t	search_by_candidates(const struct patient_query *,
+		    const struct search_plan *, size_t, int64_t *);
+static int	search_by_name_order(const struct patient_query *,
+		    const struct search_plan *, size_t, int64_t *, size_t *);
+static double	patients_estimate(void);
+static size_t	search_plan_make(const struct patient_query *,
+		    struct search_plan *, double *);
 static uint32_t	utf8_decode(const unsigned char **, const unsigned char *);
 static size_t	utf8_encode(uint32_t, char *);
 static const char *fold_latin(uint32_t);
@@ -203,7 +227,7 @@ patients_pack(msgpack_packer *pk, const struct patient *p)
 
 int64_t
 patients_attach_user(int64_t user_id, const char *email_arg,
-    const char *full_name, const char *phone, int64_t now)
+    const char *full_name, const char *phone, const char *proof_dob, int64_t now)
 {
 	static const char *sql = "SELECT id FROM patients "
 	    "WHERE email = ? AND user_id IS NULL LIMIT 2";
@@ -224,8 +248,16 @@ patients_attach_user(int64_t user_id, const char *email_arg,
 			ids[n++] = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
 	}
-	/* Two desk records with one e-mail (a family): don't guess, start anew. */
-	if (n == 1 && patients_by_id(ids[0], &p) == 0) {
+	/*
+	 * Two desk records with one e-mail (a family): don't guess, start anew.
+	 * An e-mail alone proves nothing about who signs up: a self-service
+	 * sign-up (proof_dob non-NULL) claims a desk record only when it gives
+	 * the date of birth the desk recorded; otherwise it gets a new record
+	 * and the desk can link them after checking in person.
+	 */
+	if (n == 1 && patients_by_id(ids[0], &p) == 0 &&
+	    (proof_dob == NULL || (p.date_of_birth[0] != '\0' &&
+	    strcmp(p.date_of_birth, proof_dob) == 0))) {
 		p.user_id = user_id;
 		if (p.phone[0] == '\0' && phone != NULL && phone_valid(phone))
 			strlcpy_mf(p.phone, phone, sizeof p.phone);
@@ -259,80 +291,109 @@ prefix_upper_bound(const char *prefix, char *out, size_t outlen)
 		out[n - 1] = (char)((unsigned char)out[n - 1] + 1);
 }
 
-/* One EXISTS per further word: the by-patient index answers each in a seek. */
-#define NAME_WORD_CLAUSE(lo, hi) " AND (?" #lo " IS NULL OR EXISTS (SELECT 1 " \
+/*
+ * Search plans. Results are in name order, so the work depends on how many
+ * patients match:
+ *
+ * - Candidates: the narrowest criterion's index range yields the
+ *   candidates, the other criteria are checked on each, and the survivors
+ *   are sorted. The cost grows with the narrowest criterion's rows.
+ * - Name order: walk the name index and check each patient until a page is
+ *   full. Cheap when matches are common ("s", or a phone prefix that every
+ *   local number shares), hopeless when they are rare; it walks at most
+ *   scan_budget patients and then hands over to the candidates.
+ *
+ * Each criterion's rows are counted first (up to a cap, on its index) and
+ * the cheaper plan by that estimate runs. No plan reads every patient unless
+ * the query matches nearly every patient.
+ */
+#define SEARCH_COUNT_CAP	50000
+#define SEARCH_SCAN_BUDGET	20000
+/* A walked row costs about twice a candidate row (a seek per criterion). */
+#define SEARCH_SCAN_ROW_COST	2
+
+static enum patient_search_plan	search_forced_plan = SEARCH_PLAN_AUTO;
+static size_t			search_scan_budget = SEARCH_SCAN_BUDGET;
+
+void
+patients_search_tune(enum patient_search_plan plan, size_t scan_budget)
+{
+	search_forced_plan = plan;
+	search_scan_budget = scan_budget;
+}
+
+/* Parameters ?1..?32: up to 16 word ranges; ?33..?34 phone; ?35 date. */
+#define WORD_FILTER(lo, hi) " AND (?" #lo " IS NULL OR EXISTS (SELECT 1 " \
 	"FROM patient_name_words w WHERE w.patient_id = p.id AND w.word >= ?" #lo \
 	" AND w.word < ?" #hi "))"
+#define SEARCH_FILTERS \
+	WORD_FILTER(1, 2) WORD_FILTER(3, 4) WORD_FILTER(5, 6) WORD_FILTER(7, 8) \
+	WORD_FILTER(9, 10) WORD_FILTER(11, 12) WORD_FILTER(13, 14) \
+	WORD_FILTER(15, 16) WORD_FILTER(17, 18) WORD_FILTER(19, 20) \
+	WORD_FILTER(21, 22) WORD_FILTER(23, 24) WORD_FILTER(25, 26) \
+	WORD_FILTER(27, 28) WORD_FILTER(29, 30) WORD_FILTER(31, 32) \
+	" AND (?33 IS NULL OR (p.phone_digits >= ?33 AND p.phone_digits < ?34))" \
+	" AND (?35 IS NULL OR p.date_of_birth = ?35)"
+#define PARAM_PHONE	33
+#define PARAM_DATE	35
+#define PARAM_DRIVER	36	/* ?36, ?37: the driving range or value */
+#define PARAM_LIMIT	38
+#define PARAM_BUDGET	39
+#define SEARCH_ORDER	" ORDER BY p.full_name COLLATE NOCASE, p.id LIMIT ?38"
 
-size_t
-patients_search(const struct patient_query *q, int64_t *ids)
+/* How many index entries a criterion has, counting no further than cap. */
+static size_t
+search_count(enum search_driver driver, const char *lo, const char *hi, size_t cap)
 {
-	/* The longest word drives a range scan; the others are checked per patient. */
-	static const char *by_name_sql = "SELECT p.id FROM patients p WHERE p.id IN "
-	    "(SELECT patient_id FROM patient_name_words WHERE word >= ?1 AND word < ?2)"
-	    NAME_WORD_CLAUSE(3, 4) NAME_WORD_CLAUSE(5, 6) NAME_WORD_CLAUSE(7, 8)
-	    NAME_WORD_CLAUSE(9, 10) NAME_WORD_CLAUSE(11, 12) NAME_WORD_CLAUSE(13, 14)
-	    NAME_WORD_CLAUSE(15, 16) NAME_WORD_CLAUSE(17, 18) NAME_WORD_CLAUSE(19, 20)
-	    NAME_WORD_CLAUSE(21, 22) NAME_WORD_CLAUSE(23, 24) NAME_WORD_CLAUSE(25, 26)
-	    NAME_WORD_CLAUSE(27, 28) NAME_WORD_CLAUSE(29, 30) NAME_WORD_CLAUSE(31, 32)
-	    " AND (?33 IS NULL OR (p.phone_digits >= ?33 AND p.phone_digits < ?34))"
-	    " AND (?35 IS NULL OR p.date_of_birth = ?35)"
-	    " ORDER BY p.full_name COLLATE NOCASE, p.id LIMIT ?36";
-	static const char *by_phone_sql = "SELECT p.id FROM patients p "
-	    "WHERE p.phone_digits >= ?1 AND p.phone_digits < ?2 "
-	    "AND (?3 IS NULL OR p.date_of_birth = ?3) "
-	    "ORDER BY p.full_name COLLATE NOCASE, p.id LIMIT ?4";
-	static const char *by_dob_sql = "SELECT p.id FROM patients p "
-	    "WHERE p.date_of_birth = ?1 "
-	    "ORDER BY p.full_name COLLATE NOCASE, p.id LIMIT ?2";
-	char		 bound[PATIENT_WORD_BYTES], phone_hi[PHONE_MAX + 2];
-	size_t		 i, n = 0, driver = 0, param, limit = q->limit;
-	int64_t		 sql_limit;
+	static const char *word_sql = "SELECT count(*) FROM (SELECT 1 FROM "
+	    "patient_name_words WHERE word >= ?1 AND word < ?2 LIMIT ?3)";
+	static const char *phone_sql = "SELECT count(*) FROM (SELECT 1 FROM "
+	    "patients WHERE phone_digits >= ?1 AND phone_digits < ?2 LIMIT ?3)";
+	static const char *date_sql = "SELECT count(*) FROM (SELECT 1 FROM "
+	    "patients WHERE date_of_birth = ?1 LIMIT ?3)";
 	sqlite3_stmt	*st;
+	size_t		 n = 0;
 
-	if (limit == 0 || limit > PATIENT_SEARCH_MAX)
-		limit = PATIENT_SEARCH_MAX;
-	/* With a filter, read on past the rows it drops. */
-	sql_limit = q->keep != NULL ? -1 : (int64_t)limit;
-	if (q->phone_digits != NULL)
-		prefix_upper_bound(q->phone_digits, phone_hi, sizeof phone_hi);
+	st = db_prepare(driver == DRIVE_WORD ? word_sql :
+	    driver == DRIVE_PHONE ? phone_sql : date_sql);
+	db_bind_text(st, 1, lo);
+	if (driver != DRIVE_DATE)
+		db_bind_text(st, 2, hi);
+	sqlite3_bind_int64(st, 3, (int64_t)cap);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (size_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
 
-	if (q->name.n > 0) {
-		for (i = 1; i < q->name.n; i++) {
-			if (strlen(q->name.word[i]) > strlen(q->name.word[driver]))
-				driver = i;
-		}
-		st = db_prepare(by_name_sql);
-		db_bind_text(st, 1, q->name.word[driver]);
-		prefix_upper_bound(q->name.word[driver], bound, sizeof bound);
-		db_bind_text(st, 2, bound);
-		param = 3;
-		for (i = 0; i < q->name.n && param < 33; i++) {
-			if (i == driver)
-				continue;
-			db_bind_text(st, (int)param, q->name.word[i]);
-			prefix_upper_bound(q->name.word[i], bound, sizeof bound);
-			db_bind_text(st, (int)param + 1, bound);
-			param += 2;
-		}
-		if (q->phone_digits != NULL) {
-			db_bind_text(st, 33, q->phone_digits);
-			db_bind_text(st, 34, phone_hi);
-		}
-		db_bind_text(st, 35, q->date_of_birth);
-		sqlite3_bind_int64(st, 36, sql_limit);
-	} else if (q->phone_digits != NULL) {
-		st = db_prepare(by_phone_sql);
-		db_bind_text(st, 1, q->phone_digits);
-		db_bind_text(st, 2, phone_hi);
-		db_bind_text(st, 3, q->date_of_birth);
-		sqlite3_bind_int64(st, 4, sql_limit);
-	} else if (q->date_of_birth != NULL) {
-		st = db_prepare(by_dob_sql);
-		db_bind_text(st, 1, q->date_of_birth);
-		sqlite3_bind_int64(st, 2, sql_limit);
-	} else
-		return 0;	/* no criterion: never a scan of every patient */
+/* Binds every criterion except the driver's own as a filter. */
+static void
+search_bind_filters(sqlite3_stmt *st, const struct patient_query *q,
+    const struct search_plan *plan, int with_driver)
+{
+	size_t	i;
+
+	for (i = 0; i < q->name.n; i++) {
+		if (!with_driver && plan->driver == DRIVE_WORD && plan->word == i)
+			continue;
+		db_bind_text(st, (int)(2 * i + 1), q->name.word[i]);
+		db_bind_text(st, (int)(2 * i + 2), plan->bounds[i]);
+	}
+	if (q->phone_digits != NULL &&
+	    (with_driver || plan->driver != DRIVE_PHONE)) {
+		db_bind_text(st, PARAM_PHONE, q->phone_digits);
+		db_bind_text(st, PARAM_PHONE + 1, plan->phone_hi);
+	}
+	if (q->date_of_birth != NULL && (with_driver || plan->driver != DRIVE_DATE))
+		db_bind_text(st, PARAM_DATE, q->date_of_birth);
+}
+
+/* Reads ids off a statement until limit are kept; returns how many. */
+static size_t
+search_collect(sqlite3_stmt *st, const struct patient_query *q, size_t limit,
+    int64_t *ids)
+{
+	size_t	n = 0;
 
 	while (n < limit && sqlite3_step(st) == SQLITE_ROW) {
 		int64_t	id = sqlite3_column_int64(st, 0);
@@ -342,6 +403,147 @@ patients_search(const struct patient_query *q, int64_t *ids)
 	}
 	sqlite3_reset(st);
 	return n;
+}
+
+static size_t
+search_by_candidates(const struct patient_query *q, const struct search_plan *plan,
+    size_t limit, int64_t *ids)
+{
+	static const char *word_sql = "SELECT p.id FROM patients p WHERE p.id IN "
+	    "(SELECT patient_id FROM patient_name_words WHERE word >= ?36 AND word < ?37)"
+	    SEARCH_FILTERS SEARCH_ORDER;
+	static const char *phone_sql = "SELECT p.id FROM patients p WHERE "
+	    "p.phone_digits >= ?36 AND p.phone_digits < ?37" SEARCH_FILTERS SEARCH_ORDER;
+	static const char *date_sql = "SELECT p.id FROM patients p WHERE "
+	    "p.date_of_birth = ?36" SEARCH_FILTERS SEARCH_ORDER;
+	sqlite3_stmt	*st;
+
+	switch (plan->driver) {
+	case DRIVE_WORD:
+		st = db_prepare(word_sql);
+		db_bind_text(st, PARAM_DRIVER, q->name.word[plan->word]);
+		db_bind_text(st, PARAM_DRIVER + 1, plan->bounds[plan->word]);
+		break;
+	case DRIVE_PHONE:
+		st = db_prepare(phone_sql);
+		db_bind_text(st, PARAM_DRIVER, q->phone_digits);
+		db_bind_text(st, PARAM_DRIVER + 1, plan->phone_hi);
+		break;
+	default:
+		st = db_prepare(date_sql);
+		db_bind_text(st, PARAM_DRIVER, q->date_of_birth);
+		break;
+	}
+	search_bind_filters(st, q, plan, 0);
+	/* With a filter, read on past the rows it drops. */
+	sqlite3_bind_int64(st, PARAM_LIMIT, q->keep != NULL ? -1 : (int64_t)limit);
+	return search_collect(st, q, limit, ids);
+}
+
+/* Walks at most budget patients in name order; 1 if it found limit. */
+static int
+search_by_name_order(const struct patient_query *q, const struct search_plan *plan,
+    size_t limit, int64_t *ids, size_t *n)
+{
+	static const char *sql = "SELECT p.id FROM (SELECT id FROM patients "
+	    "ORDER BY full_name COLLATE NOCASE, id LIMIT ?39) s "
+	    "CROSS JOIN patients p ON p.id = s.id WHERE 1" SEARCH_FILTERS
+	    " LIMIT ?38";
+	sqlite3_stmt	*st = db_prepare(sql);
+
+	search_bind_filters(st, q, plan, 1);
+	sqlite3_bind_int64(st, PARAM_LIMIT, q->keep != NULL ? -1 : (int64_t)limit);
+	sqlite3_bind_int64(st, PARAM_BUDGET, (int64_t)search_scan_budget);
+	*n = search_collect(st, q, limit, ids);
+	return *n == limit;
+}
+
+/* About how many patients there are, without counting them all. */
+static double
+patients_estimate(void)
+{
+	static const char *sql = "SELECT max(id) FROM patients";
+	sqlite3_stmt	*st = db_prepare(sql);
+	double		 n = 0;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (double)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+/* Picks the driving criterion; returns its row count (0: nothing matches). */
+static size_t
+search_plan_make(const struct patient_query *q, struct search_plan *plan,
+    double *match_share)
+{
+	size_t	i, count, best = SIZE_MAX;
+	double	total = patients_estimate();
+
+	memset(plan, 0, sizeof *plan);
+	*match_share = 1;
+	for (i = 0; i < q->name.n; i++) {
+		prefix_upper_bound(q->name.word[i], plan->bounds[i], sizeof plan->bounds[i]);
+		count = search_count(DRIVE_WORD, q->name.word[i], plan->bounds[i],
+		    SEARCH_COUNT_CAP);
+		*match_share *= total > 0 ? (double)count / total : 0;
+		/* Among equals the longest word is likely the narrowest. */
+		if (count < best || (count == best &&
+		    strlen(q->name.word[i]) > strlen(q->name.word[plan->word]))) {
+			best = count;
+			plan->driver = DRIVE_WORD;
+			plan->word = i;
+		}
+	}
+	if (q->phone_digits != NULL) {
+		prefix_upper_bound(q->phone_digits, plan->phone_hi, sizeof plan->phone_hi);
+		count = search_count(DRIVE_PHONE, q->phone_digits, plan->phone_hi,
+		    SEARCH_COUNT_CAP);
+		*match_share *= total > 0 ? (double)count / total : 0;
+		if (count < best) {
+			best = count;
+			plan->driver = DRIVE_PHONE;
+		}
+	}
+	if (q->date_of_birth != NULL) {
+		count = search_count(DRIVE_DATE, q->date_of_birth, NULL,
+		    SEARCH_COUNT_CAP);
+		*match_share *= total > 0 ? (double)count / total : 0;
+		if (count < best) {
+			best = count;
+			plan->driver = DRIVE_DATE;
+		}
+	}
+	return best;
+}
+
+size_t
+patients_search(const struct patient_query *q, int64_t *ids)
+{
+	struct search_plan	plan;
+	size_t			n, best, limit = q->limit;
+	double			share, walk;
+	int			by_name_order;
+
+	if (limit == 0 || limit > PATIENT_SEARCH_MAX)
+		limit = PATIENT_SEARCH_MAX;
+	if (q->name.n == 0 && q->phone_digits == NULL && q->date_of_birth == NULL)
+		return 0;	/* no criterion: never a list of every patient */
+	if ((best = search_plan_make(q, &plan, &share)) == 0)
+		return 0;
+	/* Independent criteria: a page needs about limit / share walked rows. */
+	walk = share > 0 ? (double)limit / share : HUGE_VAL;
+	if (search_forced_plan != SEARCH_PLAN_AUTO)
+		by_name_order = search_forced_plan == SEARCH_PLAN_NAME_ORDER;
+	else if (q->keep != NULL)
+		/* Whom the filter keeps is unknown; walk only when all else is worse. */
+		by_name_order = best >= SEARCH_COUNT_CAP;
+	else
+		by_name_order = walk * SEARCH_SCAN_ROW_COST < (double)best &&
+		    walk <= (double)search_scan_budget / 2;
+	if (by_name_order && search_by_name_order(q, &plan, limit, ids, &n))
+		return n;
+	return search_by_candidates(q, &plan, limit, ids);
 }
 
 /* --- pure helpers --- */

@@ -17,13 +17,14 @@
 #define PATIENT_EMERGENCY_MAX_CHARS	300
 #define PATIENT_DATE_BYTES		11	/* "YYYY-MM-DD" and NUL */
 
+/* Optional text fields are "" when not given. */
 struct patient {
 	int64_t		id;
-	int64_t		user_id;			/* 0: no login */
+	int64_t		user_id;	/* 0: no login */
 	char		full_name[NAME_MAX_CHARS * 4 + 1];
-	char		date_of_birth[PATIENT_DATE_BYTES];	/* "" when unknown */
-	char		phone[PHONE_MAX + 1];			/* "" when none */
-	char		email[EMAIL_MAX + 1];			/* normalised; "" when none */
+	char		date_of_birth[PATIENT_DATE_BYTES];
+	char		phone[PHONE_MAX + 1];
+	char		email[EMAIL_MAX + 1];	/* normalised */
 	char		address[PATIENT_ADDRESS_MAX_CHARS * 4 + 1];
 	char		emergency_contact[PATIENT_EMERGENCY_MAX_CHARS * 4 + 1];
 	int64_t		created_at;
@@ -45,11 +46,14 @@ int	patients_save(const struct patient *);
 void	patients_pack(msgpack_packer *, const struct patient *);
 /*
  * For a new patient login: links the one unclaimed record (no user_id)
- * whose e-mail is this e-mail, or creates a record. Returns the patient id
+ * whose e-mail is this e-mail, or creates a record. proof_dob NULL means a
+ * trusted caller (an admin, the demo); otherwise the record's date of birth
+ * must equal it, or a new record is made. Returns the patient id
  * or -1. Call inside the caller's write transaction.
  */
 int64_t	patients_attach_user(int64_t user_id, const char *email,
-	    const char *full_name, const char *phone, int64_t now);
+	    const char *full_name, const char *phone, const char *proof_dob,
+	    int64_t now);
 
 /* --- search --- */
 
@@ -79,6 +83,14 @@ struct patient_query {
  * be set; every path is an index range scan. Returns the count.
  */
 size_t	patients_search(const struct patient_query *, int64_t *ids);
+/* Forces a search plan and sets the name-order walk's budget (see
+ * patients.c); for the tests, which check that every plan agrees. */
+enum patient_search_plan {
+	SEARCH_PLAN_AUTO = 0,
+	SEARCH_PLAN_CANDIDATES,
+	SEARCH_PLAN_NAME_ORDER
+};
+void	patients_search_tune(enum patient_search_plan, size_t scan_budget);
 
 /* --- pure helpers (exposed for the unit tests) --- */
 

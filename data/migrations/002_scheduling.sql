@@ -78,6 +78,8 @@ CREATE TABLE patients (
 CREATE INDEX patients_by_phone ON patients (phone_digits);
 CREATE INDEX patients_by_dob ON patients (date_of_birth);
 CREATE INDEX patients_by_email ON patients (email);
+-- Search results come in name order; broad searches walk this index.
+CREATE INDEX patients_by_name ON patients (full_name COLLATE NOCASE);
 
 -- Lower-cased words of each patient's name, for prefix search on any word.
 CREATE TABLE patient_name_words (

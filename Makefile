@@ -11,7 +11,8 @@ TEST_PKGS	= cmocka
 ALL_PKGS	= $(sort $(SERVER_PKGS) $(CLIENT_PKGS) $(TEST_PKGS))
 DEB_PKGS	= build-essential pkg-config libevent-dev libmsgpack-dev libsqlite3-dev \
 		  libsodium-dev libcurl4-openssl-dev libjansson-dev libpwquality-dev \
-		  cracklib-runtime tzdata libncurses-dev libcmocka-dev sqlite3 tmux
+		  cracklib-runtime tzdata libncurses-dev libcmocka-dev sqlite3 tmux \
+		  python3-aiosmtpd
 
 WARN	= -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -Wstrict-prototypes \
 	  -Wpointer-arith -Wformat=2
@@ -33,17 +34,19 @@ CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -Icommon -Iserver -Iclient -I$(O) \
 LDFLAGS_ALL = $(OPT) -pthread $(LDFLAGS)
 
 COMMON_SRC	= common/util.c common/log.c common/clock.c common/proto.c \
-		  common/frame.c common/mp.c common/json.c
+		  common/frame.c common/mp.c common/json.c common/channel.c common/channel-ev.c
 SERVER_LIB_SRC	= server/server.c server/config.c server/db.c server/session.c server/ratelimit.c \
 		  server/worker.c server/audit.c server/users.c server/password.c \
 		  server/ops.c server/conn.c server/op-auth.c server/op-users.c \
 		  server/op-audit.c server/op-misc.c server/demo.c \
 		  server/clinic-time.c server/doctors.c server/availability.c \
 		  server/appointments.c server/op-doctors.c server/op-appt.c \
-		  server/patients.c server/op-patients.c
+		  server/patients.c server/op-patients.c \
+		  server/curl-loop.c server/mailer.c server/sms.c server/reminders.c \
+		  server/op-notify.c
 SERVER_SRC	= server/main.c
 CLIENT_LIB_SRC	= client/net.c
-CLIENT_SRC	= client/main.c client/call.c
+CLIENT_SRC	= client/main.c client/call.c client/tui.c client/tui-conn.c client/tui-draw.c client/tui-dialog.c client/ui-login.c client/ui-board.c client/ui-appt.c client/ui-patients.c client/ui-doctor.c client/ui-patient.c client/ui-admin.c
 MIGRATIONS	= $(sort $(wildcard data/migrations/*.sql))
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
@@ -62,7 +65,8 @@ all: check-deps $(O)/mediflowd $(O)/mediflow
 # Installs Debian's -dev packages when pkg-config cannot find them.
 deps:
 	@if pkg-config --exists $(ALL_PKGS) 2>/dev/null && \
-	    [ -e /var/cache/cracklib/cracklib_dict.pwd ] && command -v tmux >/dev/null; then \
+	    [ -e /var/cache/cracklib/cracklib_dict.pwd ] && command -v tmux >/dev/null && \
+	    /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then \
 		echo "deps: all libraries found"; \
 	else \
 		echo "deps: installing $(DEB_PKGS)"; \
@@ -103,7 +107,7 @@ test: deps
 	@$(MAKE) --no-print-directory check-tests
 
 check-tests: all $(UNIT_TESTS) $(INTEG_TESTS)
-	@O=$(O) sh tests/run.sh $(UNIT_TESTS) $(INTEG_TESTS)
+	@O=$(O) sh tests/run.sh $(UNIT_TESTS) $(INTEG_TESTS) tests/tui/run.sh
 
 unit: all $(UNIT_TESTS)
 	@O=$(O) sh tests/run.sh $(UNIT_TESTS)

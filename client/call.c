@@ -17,6 +17,10 @@
 #include "proto.h"
 #include "util.h"
 
+struct client_opts	client_opts;
+
+static char	*prompt_line(const char *, int);
+
 char *
 client_config_dir(void)
 {
@@ -83,17 +87,94 @@ print_error(json_t *reply)
 	    json_string_value(json_object_get(err, "message")));
 }
 
+/* Trust on first use, on a terminal only: scripts get a clear refusal. */
+static int
+ask_trust(const char *server, const char *fingerprint, void *arg)
+{
+	char	*answer, prompt[512];
+	int	 yes;
+
+	(void)arg;
+	if (!isatty(STDIN_FILENO))
+		return 0;
+	snprintf(prompt, sizeof prompt,
+	    "This client has not connected to %s before.\n"
+	    "The server's key fingerprint is %s.\n"
+	    "Compare it with what the clinic's administrator gives you\n"
+	    "(mediflowd --fingerprint). Trust it? [y/N] ", server, fingerprint);
+	answer = prompt_line(prompt, 0);
+	yes = strcmp(answer, "y") == 0 || strcmp(answer, "Y") == 0 ||
+	    strcmp(answer, "yes") == 0;
+	free(answer);
+	return yes;
+}
+
+void
+client_trust_init(struct mfc_trust *t, const char *server)
+{
+	const char	*env = getenv("MEDIFLOW_FINGERPRINT");
+	char		*dir, *conf, *conf_server;
+
+	memset(t, 0, sizeof *t);
+	dir = client_config_dir();
+	t->known_servers = xasprintf("%s/known_servers", dir);
+	if (client_opts.fingerprint != NULL)
+		t->fingerprint = xstrdup(client_opts.fingerprint);
+	else if (env != NULL && *env != '\0')
+		t->fingerprint = xstrdup(env);
+	else {
+		/* client.conf's key belongs to client.conf's server. */
+		conf = xasprintf("%s/client.conf", dir);
+		conf_server = read_conf_value(conf, "server");
+		if (conf_server == NULL || strcmp(conf_server, server) == 0)
+			t->fingerprint = read_conf_value(conf, "fingerprint");
+		free(conf_server);
+		free(conf);
+	}
+	free(dir);
+	t->trust_new = client_opts.trust_new_key;
+	t->ask = ask_trust;
+	t->timeout_ms = CLIENT_TIMEOUT_MS;
+}
+
+void
+client_trust_free(struct mfc_trust *t)
+{
+	free((char *)t->fingerprint);
+	free((char *)t->known_servers);
+	memset(t, 0, sizeof *t);
+}
+
 int
 client_open(struct mf_client *c, const char *server)
 {
-	json_t	*args, *reply;
-	char	*cause;
-	int	 ok;
+	struct mfc_trust	 trust;
+	json_t			*args, *reply;
+	char			*cause;
+	int			 ok;
 
-	if (mfc_connect(c, server, &cause) != 0) {
-		fprintf(stderr, "mediflow: %s\n", cause);
-		free(cause);
-		return -1;
+	if (client_opts.plain) {
+		if (mfc_connect(c, server, &cause) != 0) {
+			fprintf(stderr, "mediflow: %s\n", cause);
+			free(cause);
+			return -1;
+		}
+	} else {
+		client_trust_init(&trust, server);
+		ok = mfc_connect_secure(c, server, &trust, &cause);
+		if (ok == MFC_KEY_CHANGED)
+			fprintf(stderr, "%s\n", cause);
+		else if (ok != MFC_OK)
+			fprintf(stderr, "mediflow: %s\n", cause);
+		else if (c->key_new && trust.known_servers != NULL)
+			fprintf(stderr, "mediflow: trusting %s's key %s from now on "
+			    "(pinned in %s)\n", server, c->fingerprint,
+			    trust.known_servers);
+		client_trust_free(&trust);
+		if (ok != MFC_OK) {
+			free(cause);
+			return -1;
+		}
 	}
 	args = json_pack("{s:i}", "version", PROTO_VERSION);
 	reply = mfc_call_json(c, "hello", args, CLIENT_TIMEOUT_MS);

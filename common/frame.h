@@ -15,7 +15,7 @@ struct frame_limits {
 	size_t	max_frame;	/* bytes of msgpack after the header */
 	int	max_depth;	/* nesting of arrays and maps */
 	size_t	max_str;	/* bytes of one str or bin */
-	size_t	max_elements;	/* array items plus map pairs, in all */
+	size_t	max_elements;	/* array items, map keys and map values, in all */
 };
 
 void	frame_limits_default(struct frame_limits *);

@@ -122,26 +122,42 @@ date_compare(const struct civil_date *a, const struct civil_date *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The zone's offset from UTC, in seconds, at an instant. */
+static int64_t
+utc_offset_at(int64_t t)
+{
+	time_t		tt = (time_t)t;
+	struct tm	tm;
+
+	localtime_r(&tt, &tm);
+	return (int64_t)tm.tm_gmtoff;
+}
+
+/*
+ * Not mktime: for a wall time that happens twice (the hour repeated when
+ * clocks go back) glibc's mktime answers according to what it converted
+ * before, so the same slot could get two instants. Here the answer is
+ * always the first one, and a skipped time moves forward by the gap.
+ */
 int64_t
 local_to_utc(const struct civil_date *d, int minutes)
 {
-	struct civil_date	day = *d;
-	struct tm		tm;
-	time_t			t;
+	int64_t	wall = date_to_days(d) * 86400 + (int64_t)minutes * 60;
+	/* The offsets in force a day either side; a wall time lies at most
+	 * one transition away from both. */
+	int64_t	before = utc_offset_at(wall - 86400);
+	int64_t	after = utc_offset_at(wall + 86400);
+	int64_t	t_before = wall - before, t_after = wall - after;
+	int	ok_before = utc_offset_at(t_before) == before;
+	int	ok_after = utc_offset_at(t_after) == after;
 
-	if (minutes >= 1440) {
-		date_add_days(&day, minutes / 1440);
-		minutes %= 1440;
-	}
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = day.year - 1900;
-	tm.tm_mon = day.month - 1;
-	tm.tm_mday = day.day;
-	tm.tm_hour = minutes / 60;
-	tm.tm_min = minutes % 60;
-	tm.tm_isdst = -1;
-	t = mktime(&tm);
-	return (int64_t)t;
+	if (ok_before && ok_after)
+		return t_before < t_after ? t_before : t_after;
+	if (ok_after)
+		return t_after;
+	/* Valid with the earlier offset, or in the gap: the earlier offset
+	 * carries a skipped time past the change. */
+	return t_before;
 }
 
 void

@@ -26,7 +26,8 @@ int	date_weekday(const struct civil_date *);
 void	date_add_days(struct civil_date *, int);
 int	date_compare(const struct civil_date *, const struct civil_date *);
 /* The UTC instant of a local wall-clock time (minutes past local midnight,
- * 0..1440) on a local date. Times skipped by DST move forward. */
+ * 0..1440) on a local date. Times skipped by DST move forward; a time
+ * that happens twice is its first occurrence. */
 int64_t	local_to_utc(const struct civil_date *, int minutes);
 /* The local date and minutes past midnight of a UTC instant. */
 void	utc_to_local(int64_t, struct civil_date *, int *minutes);

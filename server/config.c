@@ -24,6 +24,7 @@ static const struct config_key {
 	{ "max_conns", K_INT, offsetof(struct config, max_conns) },
 	{ "login_timeout", K_DURATION, offsetof(struct config, login_timeout) },
 	{ "out_high_water", K_SIZE, offsetof(struct config, out_high_water) },
+	{ "plain_loopback", K_BOOL, offsetof(struct config, plain_loopback) },
 	{ "session_idle", K_DURATION, offsetof(struct config, session_idle) },
 	{ "session_lifetime", K_DURATION, offsetof(struct config, session_lifetime) },
 	{ "lockout_failures", K_INT, offsetof(struct config, lockout_failures) },
@@ -38,6 +39,15 @@ static const struct config_key {
 	{ "hash_queue_max", K_INT, offsetof(struct config, hash_queue_max) },
 	{ "db_synchronous_full", K_BOOL, offsetof(struct config, db_synchronous_full) },
 	{ "cancel_cutoff", K_DURATION, offsetof(struct config, cancel_cutoff) },
+	{ "smtp_url", K_STR, offsetof(struct config, smtp_url) },
+	{ "smtp_user", K_STR, offsetof(struct config, smtp_user) },
+	{ "smtp_password", K_STR, offsetof(struct config, smtp_password) },
+	{ "mail_from", K_STR, offsetof(struct config, mail_from) },
+	{ "twilio_account_sid", K_STR, offsetof(struct config, twilio_account_sid) },
+	{ "twilio_auth_token", K_STR, offsetof(struct config, twilio_auth_token) },
+	{ "twilio_from", K_STR, offsetof(struct config, twilio_from) },
+	{ "twilio_base_url", K_STR, offsetof(struct config, twilio_base_url) },
+	{ "reminder_offsets", K_STR, offsetof(struct config, reminder_offsets) },
 };
 
 void
@@ -51,6 +61,7 @@ config_defaults(struct config *c)
 	c->max_conns = 1024;
 	c->login_timeout = 60;
 	c->out_high_water = 8 * 1024 * 1024;
+	c->plain_loopback = 1;
 	c->session_idle = 15 * 60;
 	c->session_lifetime = 12 * 3600;
 	c->lockout_failures = 5;
@@ -65,6 +76,8 @@ config_defaults(struct config *c)
 	c->hash_queue_max = 256;
 	c->db_synchronous_full = 1;
 	c->cancel_cutoff = 2 * 3600;
+	c->twilio_base_url = xstrdup("https://api.twilio.com");
+	c->reminder_offsets = xstrdup("24h,1h");
 }
 
 void
@@ -74,6 +87,15 @@ config_free(struct config *c)
 	free(c->http);
 	free(c->data_dir);
 	free(c->tz);
+	free(c->smtp_url);
+	free(c->smtp_user);
+	free(c->smtp_password);
+	free(c->mail_from);
+	free(c->twilio_account_sid);
+	free(c->twilio_auth_token);
+	free(c->twilio_from);
+	free(c->twilio_base_url);
+	free(c->reminder_offsets);
 	memset(c, 0, sizeof *c);
 }
 
@@ -81,24 +103,25 @@ int64_t
 duration_parse(const char *s)
 {
 	char		*end;
-	long long	 v;
+	long long	 v, unit;
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno != 0 || end == s || v < 0)
 		return -1;
 	switch (*end) {
-	case '\0': case 's': break;
-	case 'm': v *= 60; break;
-	case 'h': v *= 3600; break;
-	case 'd': v *= 86400; break;
+	case '\0': case 's': unit = 1; break;
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
 	default: return -1;
 	}
 	if (*end != '\0' && end[1] != '\0')
 		return -1;
-	if (v > INT32_MAX)
+	/* Checked before multiplying: "9223372036854775807d" must not overflow. */
+	if (v > INT32_MAX / unit)
 		return -1;
-	return v;
+	return v * unit;
 }
 
 int
@@ -157,6 +180,9 @@ config_set(struct config *c, const char *key, const char *value, char **cause)
 		else if (*end == 'm' || *end == 'M')
 			v *= 1024 * 1024, end++;
 		if (*end != '\0')
+			goto bad;
+		/* "3000m" passed the check above but does not fit an int. */
+		if (k->type == K_INT && v > INT32_MAX)
 			goto bad;
 		if (k->type == K_INT)
 			*(int *)p = (int)v;

@@ -22,6 +22,7 @@ struct config {
 	int		 max_conns;
 	int		 login_timeout;		/* seconds a connection may stay unauthenticated */
 	size_t		 out_high_water;	/* bytes queued before a slow reader is cut off */
+	int		 plain_loopback;	/* unencrypted connections from loopback and unix sockets */
 
 	int		 session_idle;		/* seconds */
 	int		 session_lifetime;	/* seconds */
@@ -39,6 +40,18 @@ struct config {
 	int		 hash_queue_max;
 	int		 db_synchronous_full;
 	int		 cancel_cutoff;		/* seconds before start a patient may still cancel */
+
+	/* Reminders (server/reminders.c): e-mail is off without smtp_url and
+	 * mail_from, SMS without the three twilio_* credentials. */
+	char		*smtp_url;		/* smtp://host:port (STARTTLS) or smtps:// */
+	char		*smtp_user;
+	char		*smtp_password;
+	char		*mail_from;
+	char		*twilio_account_sid;
+	char		*twilio_auth_token;
+	char		*twilio_from;		/* E.164 */
+	char		*twilio_base_url;	/* default https://api.twilio.com */
+	char		*reminder_offsets;	/* "24h,1h" */
 };
 
 void	config_defaults(struct config *);

@@ -6,6 +6,7 @@
  * never touches freed memory. */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -20,6 +21,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "channel.h"
 #include "conn.h"
 #include "frame.h"
 #include "log.h"
@@ -35,12 +37,18 @@ static struct evconnlistener	*listener;
 static int			 nconns;
 static uint64_t			 next_conn_id = 1;
 static int			 bound_port;
+static struct channel_keypair	 server_key;
+static int			 have_key;
 
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_login_timeout_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
+static struct evbuffer *conn_input(struct conn *);
+static void	conn_write_sealed(struct conn *, const unsigned char *,
+		    const char *, size_t);
+static void	conn_channel_free(struct conn *);
 
 int
 conn_count(void)
@@ -52,6 +60,13 @@ int
 conn_bound_port(void)
 {
 	return bound_port;
+}
+
+void
+conn_set_key(const struct channel_keypair *kp)
+{
+	server_key = *kp;
+	have_key = 1;
 }
 
 static int
@@ -198,12 +213,23 @@ conn_ref(struct conn *c)
 }
 
 static void
+conn_channel_free(struct conn *c)
+{
+	channel_free(c->chan);
+	c->chan = NULL;
+	if (c->plain_in != NULL)
+		evbuffer_free(c->plain_in);
+	c->plain_in = NULL;
+}
+
+static void
 conn_free(struct conn *c)
 {
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	if (c->login_timer != NULL)
 		event_free(c->login_timer);
+	conn_channel_free(c);
 	free(c);
 }
 
@@ -233,6 +259,7 @@ conn_drop(struct conn *c, const char *why)
 		event_free(c->login_timer);
 		c->login_timer = NULL;
 	}
+	conn_channel_free(c);
 	conn_unref(c);
 }
 
@@ -250,18 +277,68 @@ conn_set_session(struct conn *c, struct session *s)
 		evtimer_del(c->login_timer);
 }
 
+/*
+ * Writes a frame straight to the socket; returns the bytes the kernel took
+ * (0 on EAGAIN, or on an error libevent reports at its next write). Going
+ * through the output buffer costs two epoll_ctl calls, a copy and a loop
+ * turn per reply; with nothing queued there is no need to.
+ */
+static size_t
+conn_write_now(struct conn *c, const unsigned char *hdr, const char *body,
+    size_t len)
+{
+	struct iovec	iov[2];
+	struct msghdr	msg;
+	ssize_t		n;
+
+	iov[0].iov_base = (void *)hdr;
+	iov[0].iov_len = FRAME_HEADER_SIZE;
+	iov[1].iov_base = (void *)body;
+	iov[1].iov_len = len;
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = iov;
+	msg.msg_iovlen = 2;
+	do
+		n = sendmsg(bufferevent_getfd(c->bev), &msg,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? 0 : (size_t)n;
+}
+
 static void
 conn_write_frame(struct conn *c, const char *body, size_t len)
 {
 	unsigned char	 hdr[FRAME_HEADER_SIZE];
 	struct evbuffer	*out;
+	size_t		 sent = 0;
 
 	if (c->dead || c->bev == NULL)
 		return;
+	/* Mid-handshake there are no keys yet: nothing can be said. */
+	if (c->wire == CONN_WIRE_HANDSHAKE)
+		return;
 	out = bufferevent_get_output(c->bev);
 	frame_header_write(hdr, (uint32_t)len);
-	evbuffer_add(out, hdr, sizeof hdr);
-	evbuffer_add(out, body, len);
+	if (c->wire == CONN_WIRE_SECURE) {
+		conn_write_sealed(c, hdr, body, len);
+		goto queued;
+	}
+	/*
+	 * Bytes already queued go first. With more requests already read
+	 * (a pipelining client), the replies are queued and leave together.
+	 */
+	if (evbuffer_get_length(out) == 0 && evbuffer_get_length(
+	    bufferevent_get_input(c->bev)) < FRAME_HEADER_SIZE)
+		sent = conn_write_now(c, hdr, body, len);
+	if (sent == sizeof hdr + len)
+		return;
+	if (sent < sizeof hdr) {
+		evbuffer_add(out, hdr + sent, sizeof hdr - sent);
+		sent = 0;
+	} else
+		sent -= sizeof hdr;
+	evbuffer_add(out, body + sent, len - sent);
+queued:
 	if (evbuffer_get_length(out) > server.cfg.out_high_water) {
 		/* A peer that does not read is cut off, not buffered for. */
 		log_warn("conn %llu (%s): output over %zu bytes, dropping slow reader",
@@ -429,6 +506,148 @@ conn_close_after_flush(struct conn *c)
 		conn_drop(c, "closed by server");
 }
 
+/*
+ * The secure channel, under the framing (protocol.md, "Secure channel").
+ * A connection's first four bytes say which wire it speaks: "MFE1" starts
+ * the encrypted handshake; anything else is a plain frame's length, taken
+ * only from loopback or a unix socket while plain_loopback is on.
+ */
+
+/* Sends bytes now if the kernel takes them; returns how many it took. */
+static size_t
+conn_send_now(struct conn *c, const unsigned char *p, size_t len)
+{
+	ssize_t	n;
+
+	do
+		n = send(bufferevent_getfd(c->bev), p, len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+/* Seals a frame as records; like the plain path, straight to the socket
+ * when nothing is queued and no further request is waiting. */
+static void
+conn_write_sealed(struct conn *c, const unsigned char *hdr, const char *body,
+    size_t len)
+{
+	static unsigned char	 plain[CHANNEL_RECORD_MAX];
+	static unsigned char	 sealed[CHANNEL_SEALED_LEN(CHANNEL_RECORD_MAX)];
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	size_t			 total = FRAME_HEADER_SIZE + len, done = 0;
+	size_t			 n, k, slen, sent;
+	int			 direct;
+
+	direct = evbuffer_get_length(out) == 0 &&
+	    evbuffer_get_length(c->plain_in) < FRAME_HEADER_SIZE &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) < CHANNEL_LENGTH_LEN;
+	while (done < total) {
+		n = total - done < CHANNEL_RECORD_MAX ? total - done :
+		    CHANNEL_RECORD_MAX;
+		k = 0;
+		if (done < FRAME_HEADER_SIZE) {
+			k = FRAME_HEADER_SIZE - done;
+			memcpy(plain, hdr + done, k);
+		}
+		memcpy(plain + k, body + (done + k - FRAME_HEADER_SIZE), n - k);
+		slen = channel_seal(c->chan, plain, n, sealed);
+		sent = direct ? conn_send_now(c, sealed, slen) : 0;
+		if (sent < slen) {
+			direct = 0;
+			evbuffer_add(out, sealed + sent, slen - sent);
+		}
+		done += n;
+	}
+}
+
+/* Refuses a plain connection from where only encrypted ones may come. */
+static int
+conn_plain_allowed(struct conn *c)
+{
+	if (c->is_local && server.cfg.plain_loopback)
+		return 1;
+	log_warn("conn %llu (%s): plain connection refused: %s",
+	    (unsigned long long)c->id, c->addr, c->is_local ?
+	    "encryption is required" : "not from loopback");
+	conn_fail(c, "bad_request", c->is_local ?
+	    "this server requires encryption: connect with an encrypting "
+	    "client (mediflow without --plain)" :
+	    "this server takes unencrypted connections only from its own host: "
+	    "connect with an encrypting client (mediflow without --plain)");
+	return 0;
+}
+
+/*
+ * Works out the wire from the first bytes, runs the server's half of the
+ * handshake and opens records. Returns the buffer frames are read from, or
+ * NULL while more bytes are needed or after the connection was dropped.
+ */
+static struct evbuffer *
+conn_input(struct conn *c)
+{
+	struct evbuffer	*raw = bufferevent_get_input(c->bev);
+	unsigned char	 in[CHANNEL_CLIENT_HELLO_LEN];
+	unsigned char	 out[CHANNEL_SERVER_HELLO_LEN];
+	const char	*cause;
+
+	switch (c->wire) {
+	case CONN_WIRE_PLAIN:
+		return raw;
+	case CONN_WIRE_UNKNOWN:
+		if (evbuffer_copyout(raw, in, CHANNEL_MAGIC_LEN) < CHANNEL_MAGIC_LEN)
+			return NULL;
+		if (memcmp(in, CHANNEL_MAGIC, CHANNEL_MAGIC_LEN) != 0) {
+			c->wire = CONN_WIRE_PLAIN;
+			return conn_plain_allowed(c) ? raw : NULL;
+		}
+		if (evbuffer_get_length(raw) < CHANNEL_CLIENT_HELLO_LEN)
+			return NULL;
+		evbuffer_remove(raw, in, sizeof in);
+		c->chan = channel_new();
+		c->wire = CONN_WIRE_HANDSHAKE;
+		if (!have_key) {
+			conn_drop(c, "no server key");
+			return NULL;
+		}
+		if (channel_server_accept(c->chan, &server_key, in, out,
+		    &cause) != 0) {
+			log_warn("conn %llu (%s): handshake: %s",
+			    (unsigned long long)c->id, c->addr, cause);
+			conn_drop(c, cause);
+			return NULL;
+		}
+		evbuffer_add(bufferevent_get_output(c->bev), out, sizeof out);
+		/* FALLTHROUGH */
+	case CONN_WIRE_HANDSHAKE:
+		if (evbuffer_get_length(raw) < CHANNEL_CLIENT_FINISH_LEN)
+			return NULL;
+		evbuffer_remove(raw, in, CHANNEL_CLIENT_FINISH_LEN);
+		if (channel_server_finish(c->chan, in, &cause) != 0) {
+			log_warn("conn %llu (%s): handshake: %s",
+			    (unsigned long long)c->id, c->addr, cause);
+			conn_drop(c, cause);
+			return NULL;
+		}
+		c->plain_in = evbuffer_new();
+		c->wire = CONN_WIRE_SECURE;
+		log_debug("conn %llu (%s): encrypted", (unsigned long long)c->id,
+		    c->addr);
+		/* FALLTHROUGH */
+	case CONN_WIRE_SECURE:
+		/* At most one whole frame ahead, as on the plain wire. */
+		if (channel_buffer_open(c->chan, raw, c->plain_in,
+		    server.cfg.max_frame + FRAME_HEADER_SIZE, &cause) < 0) {
+			log_warn("conn %llu (%s): %s; closing",
+			    (unsigned long long)c->id, c->addr, cause);
+			conn_drop(c, cause);
+			return NULL;
+		}
+		return c->plain_in;
+	}
+	return NULL;
+}
+
 static void
 conn_process(struct conn *c)
 {
@@ -438,7 +657,8 @@ conn_process(struct conn *c)
 
 	conn_ref(c);
 	while (!c->dead && !c->closing && !c->pending) {
-		in = bufferevent_get_input(c->bev);
+		if ((in = conn_input(c)) == NULL)
+			break;
 		if (evbuffer_get_length(in) < FRAME_HEADER_SIZE)
 			break;
 		evbuffer_copyout(in, hdr, sizeof hdr);
@@ -491,8 +711,12 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
+	struct conn	*c = arg;
+
 	(void)bev;
-	if (what & BEV_EVENT_EOF)
+	if ((what & BEV_EVENT_EOF) && c->wire == CONN_WIRE_HANDSHAKE)
+		conn_drop(c, "peer left during the handshake (our key refused?)");
+	else if (what & BEV_EVENT_EOF)
 		conn_drop(arg, "peer closed");
 	else if (what & BEV_EVENT_ERROR)
 		conn_drop(arg, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));

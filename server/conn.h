@@ -8,7 +8,18 @@
 
 #include <event2/bufferevent.h>
 
+struct channel;
+struct channel_keypair;
+struct evbuffer;
 struct session;
+
+/* What a connection's first bytes said it speaks. */
+enum conn_wire {
+	CONN_WIRE_UNKNOWN,	/* nothing read yet */
+	CONN_WIRE_PLAIN,	/* frames as they are (loopback only, by default) */
+	CONN_WIRE_HANDSHAKE,	/* encrypted: our hello sent, waiting for the client's header */
+	CONN_WIRE_SECURE,	/* encrypted records around the frames */
+};
 
 struct conn {
 	uint64_t		 id;
@@ -23,12 +34,17 @@ struct conn {
 	int			 pending;	/* an OP_PENDING request is running */
 	struct session		*session;
 	struct event		*login_timer;
+	enum conn_wire		 wire;
+	struct channel		*chan;		/* the secure channel, or NULL */
+	struct evbuffer		*plain_in;	/* opened records, not yet framed */
 	TAILQ_ENTRY(conn)	 entry;
 };
 TAILQ_HEAD(conn_list, conn);
 
 extern struct conn_list	conns;
 
+/* The server's long-term key for the secure channel (copied). */
+void	conn_set_key(const struct channel_keypair *);
 int	conn_listen(const char *hostport, char **cause);
 /* The port the listener is bound to (after listening on port 0). */
 int	conn_bound_port(void);

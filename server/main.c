@@ -13,6 +13,7 @@
 #include <event2/thread.h>
 #include <sodium.h>
 
+#include "channel.h"
 #include "clinic-time.h"
 #include "clock.h"
 #include "conn.h"
@@ -22,6 +23,7 @@
 #include "ops.h"
 #include "password.h"
 #include "ratelimit.h"
+#include "reminders.h"
 #include "server.h"
 #include "util.h"
 #include "worker.h"
@@ -41,6 +43,9 @@ usage(FILE *f)
 	    "      --tz ZONE            the clinic's time zone (default UTC)\n"
 	    "      --demo               seed demo data into a new, empty database\n"
 	    "      --test-clock         enable the test.clock op (tests only)\n"
+	    "      --require-encryption refuse unencrypted clients, even on loopback\n"
+	    "                           (sets plain_loopback = off)\n"
+	    "      --fingerprint        print the server key's fingerprint and exit\n"
 	    "  -v, --verbose            log debug lines\n"
 	    "  -h, --help               this text\n"
 	    "  -V, --version            print the version\n"
@@ -67,6 +72,69 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 	ratelimit_sweep(api_limits, clock_now_precise());
 }
 
+/* DATA_DIR/server.key, the secure channel's long-term key; allocated. */
+static char *
+server_key_path(void)
+{
+	return xasprintf("%s/server.key", server.cfg.data_dir);
+}
+
+/* --fingerprint: what clients pin, for the admin to hand out. */
+static int
+print_fingerprint(void)
+{
+	struct channel_keypair	 kp;
+	char			 fp[CHANNEL_FINGERPRINT_SIZE], *path, *cause = NULL;
+	int			 created;
+
+	if (sodium_init() < 0) {
+		log_err("libsodium failed to initialise");
+		return 1;
+	}
+	path = server_key_path();
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
+		log_err("%s: no server key yet; mediflowd makes it on its first start",
+		    path);
+		free(path);
+		return 1;
+	}
+	if (channel_keypair_load(path, 0, &kp, &created, &cause) != 0) {
+		log_err("%s", cause);
+		free(cause);
+		free(path);
+		return 1;
+	}
+	channel_fingerprint(kp.pk, fp);
+	sodium_memzero(&kp, sizeof kp);
+	printf("%s\n", fp);
+	free(path);
+	return 0;
+}
+
+/* Loads the server key, making it on the first start. */
+static int
+server_key_init(char **cause)
+{
+	struct channel_keypair	 kp;
+	char			 fp[CHANNEL_FINGERPRINT_SIZE], *path;
+	int			 created;
+
+	path = server_key_path();
+	if (channel_keypair_load(path, 1, &kp, &created, cause) != 0) {
+		free(path);
+		return -1;
+	}
+	channel_fingerprint(kp.pk, fp);
+	conn_set_key(&kp);
+	sodium_memzero(&kp, sizeof kp);
+	if (created)
+		log_info("made a new server key %s, fingerprint %s", path, fp);
+	else
+		log_info("server key fingerprint %s", fp);
+	free(path);
+	return 0;
+}
+
 static int
 tz_valid(const char *tz)
 {
@@ -91,6 +159,8 @@ main(int argc, char **argv)
 		{ "tz", required_argument, NULL, 'z' },
 		{ "demo", no_argument, NULL, 'D' },
 		{ "test-clock", no_argument, NULL, 'T' },
+		{ "require-encryption", no_argument, NULL, 'E' },
+		{ "fingerprint", no_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -100,7 +170,7 @@ main(int argc, char **argv)
 	struct timeval	 sweep_tv = { 60, 0 };
 	const char	*config_path = getenv("MEDIFLOW_CONFIG");
 	char		*cause = NULL, *db_path;
-	int		 ch, i;
+	int		 ch, i, fingerprint = 0;
 
 	log_set_name("mediflowd");
 	config_defaults(&server.cfg);
@@ -144,6 +214,12 @@ main(int argc, char **argv)
 		case 'T':
 			server.cfg.test_clock = 1;
 			break;
+		case 'E':
+			server.cfg.plain_loopback = 0;
+			break;
+		case 'F':
+			fingerprint = 1;
+			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
 			break;
@@ -162,6 +238,11 @@ main(int argc, char **argv)
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	if (fingerprint) {
+		i = print_fingerprint();
+		config_free(&server.cfg);
+		return i;
 	}
 	if (server.cfg.http != NULL) {
 		cause = xstrdup("--http: the HTTP adapter is not part of this build yet");
@@ -199,6 +280,8 @@ main(int argc, char **argv)
 		cause = xasprintf("%s: %s", server.cfg.data_dir, strerror(errno));
 		goto fatal;
 	}
+	if (server_key_init(&cause) != 0)
+		goto fatal;
 	db_path = xasprintf("%s/mediflow.db", server.cfg.data_dir);
 	if (db_open(db_path, server.cfg.db_synchronous_full, &cause) != 0) {
 		free(db_path);
@@ -213,6 +296,8 @@ main(int argc, char **argv)
 	}
 	server.started_at = clock_now();
 	db_batch_start(server.base, conn_hold, conn_release);
+	if (reminders_start(server.base, &cause) != 0)
+		goto fatal;
 	if (worker_start(server.base, server.cfg.workers) != 0) {
 		cause = xstrdup("cannot start worker threads");
 		goto fatal;
@@ -238,6 +323,7 @@ main(int argc, char **argv)
 
 	conn_shutdown();
 	worker_stop();
+	reminders_stop();
 	db_batch_stop();
 	event_free(sigint_ev);
 	event_free(sigterm_ev);

@@ -14,6 +14,7 @@
 #include "mp.h"
 #include "ops.h"
 #include "patients.h"
+#include "reminders.h"
 #include "server.h"
 #include "session.h"
 #include "util.h"
@@ -169,9 +170,17 @@ op_appt_slots(struct req *r)
 static int
 check_start(struct req *r, int64_t doctor_id, int64_t starts_at, int64_t *ends_at)
 {
+	struct civil_date	day, today;
+
 	if (starts_at <= r->now)
 		return req_fail(r, ERR_BAD_REQUEST, "starts_at: must be in the future");
-	if (starts_at - r->now > (int64_t)BOOK_DAYS_AHEAD_MAX * 86400)
+	if (starts_at - r->now > (int64_t)(BOOK_DAYS_AHEAD_MAX + 1) * 86400)
+		return req_fail(r, ERR_BAD_REQUEST, "starts_at: at most %d days ahead",
+		    BOOK_DAYS_AHEAD_MAX);
+	/* Whole local days, as appt.slots counts them. */
+	utc_to_local(r->now, &today, NULL);
+	utc_to_local(starts_at, &day, NULL);
+	if (date_to_days(&day) - date_to_days(&today) > BOOK_DAYS_AHEAD_MAX)
 		return req_fail(r, ERR_BAD_REQUEST, "starts_at: at most %d days ahead",
 		    BOOK_DAYS_AHEAD_MAX);
 	if (availability_check(doctor_id, starts_at, req_role(r) == ROLE_PATIENT,
@@ -263,6 +272,10 @@ op_appt_book(struct req *r)
 			return conflict_reply(r, conflict);
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
+	if (reminders_appt_changed(&a, r->now) != 0) {
+		db_rollback();
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
 	audit_req(r, "appt.book", patient_id, NULL, "appointment %lld doctor %lld at %lld",
 	    (long long)a.id, (long long)doctor_id, (long long)starts_at);
 	if (db_commit() != 0)
@@ -328,6 +341,8 @@ appt_transition(struct req *r, enum appt_status to, int rules, int note_required
 	rc = appt_set_status(&a, to, req_user_id(r), note, r->now);
 	if (rc == 0)
 		rc = appt_save_times(&a);
+	if (rc == 0 && reminders_appt_changed(&a, r->now) != 0)
+		rc = -2;
 	if (rc != 0) {
 		db_rollback();
 		return rc == -1 ? req_fail(r, ERR_CONFLICT, "the appointment changed; reload it") :
@@ -501,7 +516,8 @@ op_appt_reschedule(struct req *r)
 		    req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
 	old.rescheduled_to = next.id;
-	if (appt_save_times(&old) != 0) {
+	if (appt_save_times(&old) != 0 || reminders_appt_changed(&old, r->now) != 0 ||
+	    reminders_appt_changed(&next, r->now) != 0) {
 		db_rollback();
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
@@ -666,12 +682,13 @@ op_appt_history(struct req *r)
 /* --- stats.appointments --- */
 
 #define STATS_DOCTORS_MAX	1000
-#define STATS_DAYS_MAX		400
+#define STATS_RANGE_MAX		(366 * 86400)
+#define STATS_DAYS_MAX		400	/* local dates in the longest range */
 
 struct stats_acc {
 	struct {
 		int64_t	id;
-		char	name[256];
+		char	name[NAME_MAX_CHARS * 4 + 1];
 		int64_t	total;
 		int64_t	by_status[APPT__COUNT];
 	}		doctors[STATS_DOCTORS_MAX];
@@ -743,7 +760,7 @@ op_stats_appointments(struct req *r)
 	    arg_int(r, "from", ARG_REQUIRED, 0, INT64_MAX / 2, &from, NULL) != 0 ||
 	    arg_int(r, "to", ARG_REQUIRED, 0, INT64_MAX / 2, &to, NULL) != 0)
 		return OP_FAIL;
-	if (to <= from || to - from > (int64_t)STATS_DAYS_MAX * 86400 - 86400)
+	if (to <= from || to - from > STATS_RANGE_MAX)
 		return req_fail(r, ERR_BAD_REQUEST, "to: must be after from, within 366 days");
 	acc = xcalloc(1, sizeof *acc);
 	appt_stats(from, to, &s, stats_doctor_cb, stats_day_cb, acc);

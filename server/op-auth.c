@@ -269,7 +269,7 @@ register_done(struct req *r, struct pw_job *j)
 	}
 	/* A record made at the desk with this e-mail is claimed, or one is made. */
 	dob = NULL;
-	arg_str(r, "date_of_birth", ARG_NULLABLE, 10, 10, &dob);
+	arg_str(r, "date_of_birth", ARG_NULLABLE, 0, 10, &dob);
 	if (patients_attach_user(u.id, u.email, u.full_name, u.phone,
 	    dob != NULL ? dob : "", r->now) < 0) {
 		db_rollback();
@@ -295,7 +295,7 @@ op_auth_register(struct req *r)
 
 	if (args_only(r, "email", "password", "full_name", "phone",
 	    "date_of_birth", NULL) != 0 ||
-	    arg_str(r, "date_of_birth", ARG_NULLABLE, 10, 10, &dob) != 0 ||
+	    arg_str(r, "date_of_birth", ARG_NULLABLE, 0, 10, &dob) != 0 ||
 	    arg_str(r, "email", ARG_REQUIRED, 1, EMAIL_MAX, &email_arg) != 0 ||
 	    arg_str(r, "password", ARG_REQUIRED, 1, 1024, &password) != 0 ||
 	    arg_str(r, "full_name", ARG_REQUIRED, 1, NAME_MAX_CHARS, &full_name) != 0 ||
@@ -305,6 +305,9 @@ op_auth_register(struct req *r)
 		return req_fail(r, ERR_BAD_REQUEST, "email: not a valid e-mail address");
 	if (phone != NULL && *phone != '\0' && !phone_valid(phone))
 		return req_fail(r, ERR_BAD_REQUEST, "phone: not a valid phone number");
+	if (dob != NULL && *dob != '\0' && patient_dob_problem(dob, r->now) != NULL)
+		return req_fail(r, ERR_BAD_REQUEST, "date_of_birth: %s",
+		    patient_dob_problem(dob, r->now));
 	if (auth_addr_blocked(r))
 		return OP_FAIL;
 	/* Sign-ups count against the address like failures do. */
@@ -389,6 +392,42 @@ op_auth_me(struct req *r)
 
 /* --- auth.change_password --- */
 
+/*
+ * Wrong current passwords count per account (lockout_failures per
+ * lockout_window) and per remote address, as failed logins do: a session
+ * left open at a desk must not be a free password-guessing oracle.
+ */
+static int
+change_password_blocked(struct req *r)
+{
+	char	key[64];
+	double	retry;
+
+	if (auth_addr_blocked(r))
+		return 1;
+	snprintf(key, sizeof key, "pwfail:u:%lld", (long long)req_user_id(r));
+	if (ratelimit_peek(api_limits, key, server.cfg.lockout_failures,
+	    server.cfg.lockout_window, clock_now_precise(), &retry) != 0) {
+		r->retry_after = (int64_t)retry + 1;
+		req_fail(r, ERR_RATE_LIMITED, "too many attempts; retry in %lld s",
+		    (long long)r->retry_after);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+change_password_failed(struct req *r)
+{
+	char	key[64];
+	double	retry;
+
+	auth_addr_failed(r);
+	snprintf(key, sizeof key, "pwfail:u:%lld", (long long)req_user_id(r));
+	ratelimit_hit(api_limits, key, server.cfg.lockout_failures,
+	    server.cfg.lockout_window, clock_now_precise(), &retry);
+}
+
 static void
 change_password_done(struct req *r, struct pw_job *j)
 {
@@ -401,6 +440,7 @@ change_password_done(struct req *r, struct pw_job *j)
 		return;
 	}
 	if (!j->verified) {
+		change_password_failed(r);
 		audit_req(r, "auth.change_password_failed", 0, u.email, NULL);
 		req_finish(r, req_fail(r, ERR_UNAUTHENTICATED,
 		    "current_password: wrong password"));
@@ -446,6 +486,8 @@ op_auth_change_password(struct req *r)
 	if (strcmp(current, next) == 0)
 		return req_fail(r, ERR_BAD_REQUEST,
 		    "new_password: must differ from the current password");
+	if (change_password_blocked(r))
+		return OP_FAIL;
 	return pw_job_submit(r, pw_job_new(PW_CHANGE, current, next,
 	    u.password_hash, u.email), change_password_done);
 }

@@ -265,10 +265,12 @@ op_availability_get(struct req *r)
 	    doctor_arg(r, "doctor_id", &d) != 0)
 		return OP_FAIL;
 	doctors_clear(&d);
+	if (date_arg(r, "from", ARG_NULLABLE, &from) != 0)
+		return OP_FAIL;
+	/* 90 days from whichever from applies. */
 	to = from;
 	date_add_days(&to, 90);
-	if (date_arg(r, "from", ARG_NULLABLE, &from) != 0 ||
-	    date_arg(r, "to", ARG_NULLABLE, &to) != 0)
+	if (date_arg(r, "to", ARG_NULLABLE, &to) != 0)
 		return OP_FAIL;
 	if (date_compare(&to, &from) < 0 ||
 	    date_to_days(&to) - date_to_days(&from) > EXCEPTION_DAYS_MAX)

@@ -7,6 +7,7 @@
 #include "mp.h"
 #include "ops.h"
 #include "proto.h"
+#include "reminders.h"
 #include "server.h"
 #include "worker.h"
 
@@ -26,9 +27,11 @@ op_hello(struct req *r)
 		    (long long)version, PROTO_VERSION);
 	}
 	r->conn->hello_done = 1;
-	msgpack_pack_map(&r->pk, 3);
+	msgpack_pack_map(&r->pk, 4);
 	mp_pack_kv_int(&r->pk, "version", PROTO_VERSION);
 	mp_pack_kv_str(&r->pk, "server", "mediflowd/" MEDIFLOWD_VERSION);
+	/* Clients show times in the clinic's zone, not their own. */
+	mp_pack_kv_str(&r->pk, "tz", server.cfg.tz);
 	mp_pack_str(&r->pk, "limits");
 	msgpack_pack_map(&r->pk, 4);
 	mp_pack_kv_int(&r->pk, "max_frame", (int64_t)server.limits.max_frame);
@@ -70,6 +73,7 @@ op_test_clock(struct req *r)
 	    arg_int(r, "advance", 0, 0, 10LL * 365 * 86400, &advance, NULL) != 0)
 		return OP_FAIL;
 	clock_advance(advance);
+	reminders_clock_moved();
 	msgpack_pack_map(&r->pk, 1);
 	mp_pack_kv_int(&r->pk, "now", clock_now());
 	return OP_OK;

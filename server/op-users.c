@@ -204,10 +204,9 @@ int
 op_users_create(struct req *r)
 {
 	const char	*email_arg, *password = NULL, *full_name, *phone = NULL;
-	char		 email[EMAIL_MAX + 1], generated[17];
+	char		 email[EMAIL_MAX + 1];
 	int		 role;
 	struct user	 u;
-	struct pw_job	*j;
 
 	if (args_only(r, "email", "full_name", "role", "password", "phone", NULL) != 0 ||
 	    arg_str(r, "email", ARG_REQUIRED, 1, EMAIL_MAX, &email_arg) != 0 ||
@@ -222,13 +221,9 @@ op_users_create(struct req *r)
 		return req_fail(r, ERR_BAD_REQUEST, "phone: not a valid phone number");
 	if (users_by_email(email, &u) == 0)
 		return req_fail(r, ERR_CONFLICT, "an account with this e-mail already exists");
-	if (password == NULL) {
-		password_generate(generated);
-		password = generated;
-	}
-	j = pw_job_new(PW_NEW, NULL, password, NULL, email);
-	sodium_memzero(generated, sizeof generated);
-	return pw_job_submit(r, j, create_done);
+	/* No password: the worker generates one (NULL new_password). */
+	return pw_job_submit(r, pw_job_new(PW_NEW, NULL, password, NULL, email),
+	    create_done);
 }
 
 /* --- users.update, users.deactivate --- */
@@ -366,18 +361,12 @@ int
 op_users_reset_password(struct req *r)
 {
 	const char	*password = NULL;
-	char		 generated[17];
 	struct user	 u;
-	struct pw_job	*j;
 
 	if (args_only(r, "id", "password", NULL) != 0 || user_arg(r, &u) != 0 ||
 	    arg_str(r, "password", ARG_NULLABLE, 1, 1024, &password) != 0)
 		return OP_FAIL;
-	if (password == NULL) {
-		password_generate(generated);
-		password = generated;
-	}
-	j = pw_job_new(PW_NEW, NULL, password, NULL, u.email);
-	sodium_memzero(generated, sizeof generated);
-	return pw_job_submit(r, j, reset_done);
+	/* No password: the worker generates one (NULL new_password). */
+	return pw_job_submit(r, pw_job_new(PW_NEW, NULL, password, NULL, u.email),
+	    reset_done);
 }

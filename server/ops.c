@@ -61,6 +61,11 @@ static const struct op op_table[] = {
 	{ "appt.list", ROLES_ALL, RL_API, 0, op_appt_list },
 	{ "appt.history", ROLES_ALL, RL_API, 0, op_appt_history },
 	{ "stats.appointments", ROLE_ADMIN, RL_API, 0, op_stats_appointments },
+	{ "notify.send_reminder", ROLE_DOCTOR | ROLE_RECEPTIONIST | ROLE_ADMIN, RL_API, 0, op_notify_send_reminder },
+	{ "notify.outbox", ROLE_ADMIN, RL_API, 0, op_notify_outbox },
+	{ "notify.retry", ROLE_ADMIN, RL_API, 0, op_notify_retry },
+	{ "patients.get_reminder_channels", ROLES_ANY, RL_API, 0, op_patients_get_reminder_channels },
+	{ "patients.set_reminder_channels", ROLE_PATIENT | ROLE_RECEPTIONIST | ROLE_ADMIN, RL_API, 0, op_patients_set_reminder_channels },
 	{ "test.clock", ROLE_NONE, RL_NONE, OPF_TEST, op_test_clock },
 };
 

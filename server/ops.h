@@ -141,5 +141,10 @@ int	 op_patients_create(struct req *);
 int	 op_patients_search(struct req *);
 int	 op_patients_get(struct req *);
 int	 op_patients_update(struct req *);
+int	 op_notify_send_reminder(struct req *);
+int	 op_notify_outbox(struct req *);
+int	 op_notify_retry(struct req *);
+int	 op_patients_get_reminder_channels(struct req *);
+int	 op_patients_set_reminder_channels(struct req *);
 
 #endif

@@ -57,6 +57,30 @@ password_generate(char *out)
 }
 
 /*
+ * "passwordpassword", "monkeymonkey12": a word said again is no stronger
+ * than the word. 1 if the letters left after trailing digits and symbols are
+ * one piece repeated.
+ */
+static int
+repeats_itself(const char *pw)
+{
+	size_t	n = strlen(pw), period, i;
+
+	while (n > 0 && !((pw[n - 1] >= 'a' && pw[n - 1] <= 'z') ||
+	    (pw[n - 1] >= 'A' && pw[n - 1] <= 'Z')))
+		n--;
+	for (period = 1; period <= n / 2; period++) {
+		if (n % period != 0)
+			continue;
+		for (i = period; i < n && pw[i] == pw[i - period]; i++)
+			;
+		if (i == n)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * cracklib lets "password1234" through: check the word left after trailing
  * digits and symbols are cut off, too.
  */
@@ -111,7 +135,10 @@ password_policy(const char *pw, const char *email)
 	if (rc < 0)
 		/* It may return a static string rather than fill buf. */
 		msg = pwquality_strerror(buf, sizeof buf, rc, aux);
-	else if (dictionary_base(pwq, pw)) {
+	else if (repeats_itself(pw)) {
+		rc = PWQ_ERROR_CRACKLIB_CHECK;
+		msg = "it repeats the same characters";
+	} else if (dictionary_base(pwq, pw)) {
 		rc = PWQ_ERROR_CRACKLIB_CHECK;
 		msg = "it is a dictionary word with digits or symbols added";
 	}
@@ -159,6 +186,7 @@ static void
 pw_job_work(void *arg)
 {
 	struct pw_job	*j = arg;
+	int		 i;
 
 	if (j->kind == PW_VERIFY || j->kind == PW_CHANGE) {
 		j->verified = crypto_pwhash_str_verify(j->hash, j->password,
@@ -173,7 +201,23 @@ pw_job_work(void *arg)
 		if (j->kind == PW_VERIFY)
 			return;
 	}
-	if ((j->policy_error = password_policy(j->new_password, j->email)) != NULL)
+	if (j->new_password == NULL) {
+		/*
+		 * Generate one. cracklib calls about one random string in 700
+		 * "systematic": draw again rather than refuse a password the
+		 * caller never chose.
+		 */
+		j->new_password = xmalloc(PASSWORD_GENERATED_SIZE);
+		for (i = 0; i < 16; i++) {
+			free(j->policy_error);
+			password_generate(j->new_password);
+			if ((j->policy_error = password_policy(j->new_password,
+			    j->email)) == NULL)
+				break;
+		}
+	} else
+		j->policy_error = password_policy(j->new_password, j->email);
+	if (j->policy_error != NULL)
 		return;
 	if (password_hash(j->new_password, j->newhash) != 0)
 		j->failed = 1;

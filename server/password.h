@@ -9,7 +9,8 @@
 
 enum pw_kind {
 	PW_VERIFY,	/* password against hash (rehash when the limits rose) */
-	PW_NEW,		/* check new_password against the policy, then hash it */
+	PW_NEW,		/* check new_password against the policy, then hash it;
+			 * a NULL new_password is generated (and kept in the job) */
 	PW_CHANGE,	/* PW_VERIFY, then PW_NEW */
 };
 
@@ -51,6 +52,7 @@ char		*password_policy(const char *password, const char *email);
 /* A hash that no password matches, to spend the same time on unknown users. */
 const char	*password_dummy_hash(void);
 void		 password_init(void);
+#define PASSWORD_GENERATED_SIZE	17
 /* A random temporary password of 16 characters (out: 17 bytes). */
 void		 password_generate(char *out);
 

@@ -266,6 +266,8 @@ patients_attach_user(int64_t user_id, const char *email_arg,
 	}
 	memset(&p, 0, sizeof p);
 	p.user_id = user_id;
+	if (proof_dob != NULL && patient_dob_problem(proof_dob, now) == NULL)
+		strlcpy_mf(p.date_of_birth, proof_dob, sizeof p.date_of_birth);
 	strlcpy_mf(p.full_name, full_name != NULL ? full_name : "", sizeof p.full_name);
 	strlcpy_mf(p.email, email, sizeof p.email);
 	if (phone != NULL && phone_valid(phone))

@@ -1,8 +1,10 @@
 /* ratelimit.h -- "N per window" limits by key (GCRA: one timestamp a key).
  *
  * A key may spend its whole allowance at once, then earns it back evenly
- * over the window, so "100 per 15 min" never allows more than 100 in any
- * 15 minutes. Times are passed in, so tests need no sleeping. */
+ * over the window (one event every window/limit seconds): "100 per 15 min"
+ * allows a burst of 100, and 100 per 15 minutes sustained. (One window may
+ * see up to 2 * limit - 1: the burst, then the allowance earned back.)
+ * Times are passed in, so tests need no sleeping. */
 #ifndef MF_RATELIMIT_H
 #define MF_RATELIMIT_H
 

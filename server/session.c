@@ -28,9 +28,14 @@ token_encode(const unsigned char *raw, char *text, size_t textlen)
 int
 token_decode(const char *text, unsigned char *raw)
 {
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
 	size_t	len = 0;
 
-	if (strlen(text) != TOKEN_TEXT_SIZE - 1)
+	/* libsodium's decoder maps some bytes >= 0x80 (a signed char) to
+	 * digits: check the alphabet first, so a token has one spelling. */
+	if (strlen(text) != TOKEN_TEXT_SIZE - 1 ||
+	    strspn(text, alphabet) != TOKEN_TEXT_SIZE - 1)
 		return -1;
 	if (sodium_base642bin(raw, TOKEN_BYTES, text, TOKEN_TEXT_SIZE - 1, NULL,
 	    &len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||

@@ -182,6 +182,13 @@ email_normalize(const char *in, char *out, size_t outlen)
 	}
 	if (at == NULL || at == start || at - start > 64 || end - at < 4)
 		return -1;
+	/* The local part: no dot at either end, no two in a row. */
+	if (start[0] == '.' || at[-1] == '.')
+		return -1;
+	for (p = start; p + 1 < at; p++) {
+		if (p[0] == '.' && p[1] == '.')
+			return -1;
+	}
 	/* The domain needs a dot, not at either end, and no empty labels. */
 	if (at[1] == '.' || end[-1] == '.' || memchr(at, '.', (size_t)(end - at)) == NULL)
 		return -1;

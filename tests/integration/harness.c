@@ -32,6 +32,7 @@ static void	rm_tree(const char *);
 static void	sleep_ms(int);
 static void	srv_reap(struct tsrv *, int block);
 static void	asan_tune(void);
+static void	env_clear_settings(void);
 
 const char *
 test_build_dir(void)
@@ -94,6 +95,30 @@ srv_reap(struct tsrv *s, int block)
 	while (rc < 0 && errno == EINTR);
 	if (rc == s->pid)
 		s->reaped = 1;
+}
+
+/* Drops every MEDIFLOW_* variable (the server reads its settings there). */
+static void
+env_clear_settings(void)
+{
+	extern char	**environ;
+	char		  name[256];
+	size_t		  n;
+	int		  i = 0;
+
+	while (environ[i] != NULL) {
+		const char	*entry = environ[i];
+
+		n = strcspn(entry, "=");
+		if (strncmp(entry, "MEDIFLOW_", 9) == 0 && n < sizeof name) {
+			memcpy(name, entry, n);
+			name[n] = '\0';
+			unsetenv(name);
+		}
+		/* unsetenv moved the rest down, unless it found nothing. */
+		if (environ[i] == entry)
+			i++;
+	}
 }
 
 /*
@@ -181,6 +206,9 @@ srv_start(struct tsrv *s, const struct tsrv_opts *opts)
 	}
 
 	bin = xasprintf("%s/mediflowd", test_build_dir());
+	/* A make running alongside may be relinking it: wait a little. */
+	for (i = 0; i < 50 && access(bin, X_OK) != 0; i++)
+		sleep_ms(100);
 	if (access(bin, X_OK) != 0) {
 		print_error("%s: not built (run make all)\n", bin);
 		fail();
@@ -192,7 +220,8 @@ srv_start(struct tsrv *s, const struct tsrv_opts *opts)
 	argv[argc++] = s->dir;
 	if (opts == NULL || !opts->no_demo)
 		argv[argc++] = "--demo";
-	argv[argc++] = "--test-clock";
+	if (opts == NULL || !opts->no_test_clock)
+		argv[argc++] = "--test-clock";
 	if (conf_path != NULL) {
 		argv[argc++] = "--config";
 		argv[argc++] = conf_path;
@@ -213,7 +242,7 @@ srv_start(struct tsrv *s, const struct tsrv_opts *opts)
 		dup2(pipefd[1], STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);
 		/* Only the test's own settings: nothing from the caller's shell. */
-		unsetenv("MEDIFLOW_CONFIG");
+		env_clear_settings();
 		asan_tune();
 		for (i = 0; opts != NULL && opts->env != NULL &&
 		    opts->env[i] != NULL; i++)

@@ -48,13 +48,15 @@ struct tsrv_opts {
 	const char *const	*env;		/* "MEDIFLOW_X=value", NULL-terminated */
 	const char		*config;	/* config file text, or NULL */
 	int			 no_demo;	/* start without --demo */
+	int			 no_test_clock;	/* start without --test-clock */
 };
 
 /* The build directory ($O, default "build"). */
 const char	*test_build_dir(void);
 
 /* Starts "$O/mediflowd --listen 127.0.0.1:0 --data-dir TMP --demo
- * --test-clock" and waits for its port; opts may be NULL. Asserts. */
+ * --test-clock [--config TMP/mediflowd.conf] [args]" and waits for its
+ * port; opts may be NULL. Asserts. */
 void	 srv_start(struct tsrv *, const struct tsrv_opts *);
 /* SIGTERM, waits, asserts a clean exit 0, removes the data dir. */
 void	 srv_stop(struct tsrv *);

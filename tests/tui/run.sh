@@ -1,0 +1,420 @@
+#!/bin/sh
+# tests/tui/run.sh -- the terminal client driven through tmux against a real
+# mediflowd on a loopback port: keys go in with send-keys, the screen comes
+# back with capture-pane, polled with a deadline rather than fixed sleeps.
+#
+# Prints cmocka's summary lines ("[  PASSED  ] N test(s).") so tests/run.sh
+# counts the cases. Needs tmux; $O is the build directory.
+set -u
+
+O=${O:-build}
+BIN=$(cd "$O" 2>/dev/null && pwd)
+if [ -z "$BIN" ] || [ ! -x "$BIN/mediflow" ] || [ ! -x "$BIN/mediflowd" ]; then
+	echo "tui: build first (make all); no $O/mediflow"
+	echo "[  FAILED  ] 1 test(s), listed below:"
+	exit 1
+fi
+if ! command -v tmux >/dev/null 2>&1; then
+	echo "tui: tmux is not installed; skipped (make deps installs it)"
+	echo "[  PASSED  ] 0 test(s)."
+	exit 0
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mf-tui.XXXXXX")
+SOCK="mf-tui-$$"
+TM="tmux -L $SOCK -f /dev/null"
+PASSWORD=password123
+NEW_PASSWORD='Vq7#mLp2@xNe9!kR'
+NEW_EMAIL="tui.user.$$@test.com"
+srv_pid=
+port=
+target=
+passed=0
+failed=0
+failed_names=
+
+cleanup() {
+	$TM kill-server 2>/dev/null
+	if [ -n "$srv_pid" ]; then
+		kill "$srv_pid" 2>/dev/null
+		wait "$srv_pid" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# --- the server ---
+
+# start_server ADDR: runs mediflowd with demo data and the test clock, and
+# waits until it names its port.
+start_server() {
+	: >"$TMP/server.out"
+	"$BIN/mediflowd" --demo --test-clock --data-dir "$TMP/data" --listen "$1" \
+	    >"$TMP/server.out" 2>>"$TMP/server.log" &
+	srv_pid=$!
+	end=$(($(now_ms) + 20000))
+	while [ "$(now_ms)" -lt "$end" ]; do
+		port=$(sed -n 's/.* port \([0-9][0-9]*\).*/\1/p' "$TMP/server.out")
+		[ -n "$port" ] && return 0
+		kill -0 "$srv_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "mediflowd did not start:"
+	sed 's/^/| /' "$TMP/server.log"
+	return 1
+}
+
+stop_server() {
+	kill "$srv_pid" 2>/dev/null
+	wait "$srv_pid" 2>/dev/null
+	srv_pid=
+}
+
+# Moves the server's clock to the target, a weekday at 08:00 UTC: the whole
+# working day is ahead, so booking and checking in never depend on when the
+# suite runs.
+set_clock() {
+	advance=$((target - $(date -u +%s)))
+	[ "$advance" -gt 0 ] || return 0
+	XDG_CONFIG_HOME="$TMP/cfg-call" "$BIN/mediflow" --plain \
+	    --server "127.0.0.1:$port" call test.clock "{\"advance\": $advance}" \
+	    >"$TMP/clock.out" 2>&1 || { cat "$TMP/clock.out"; return 1; }
+}
+
+pick_target() {
+	now=$(date -u +%s)
+	day=$((now / 86400 * 86400))
+	d=1
+	while :; do
+		target=$((day + d * 86400 + 8 * 3600))
+		[ "$(date -u -d "@$target" +%u)" -le 5 ] && break
+		d=$((d + 1))
+	done
+}
+
+# --- the terminals ---
+
+# open_client NAME [ENV...]: a tmux window running the client, 120x40.
+open_client() {
+	name=$1
+	shift
+	mkdir -p "$TMP/cfg-$name"
+	cmd="env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 TZ=UTC \
+	    XDG_CONFIG_HOME=$TMP/cfg-$name $* $BIN/mediflow --server 127.0.0.1:$port; \
+	    echo mediflow exited \$?; sleep 60"
+	if $TM has-session -t mf 2>/dev/null; then
+		$TM new-window -d -t mf -n "$name" "$cmd"
+	else
+		$TM new-session -d -s mf -x 120 -y 40 -n "$name" "$cmd"
+	fi
+	$TM resize-window -t "mf:$name" -x 120 -y 40
+}
+
+screen() {
+	$TM capture-pane -p -t "mf:$1"
+}
+
+keys() {
+	w=$1
+	shift
+	$TM send-keys -t "mf:$w" "$@"
+}
+
+type_text() {
+	$TM send-keys -t "mf:$1" -l "$2"
+}
+
+# wait_for WINDOW TEXT [MS]: polls the screen until TEXT shows.
+wait_for() {
+	end=$(($(now_ms) + ${3:-10000}))
+	while :; do
+		screen "$1" | grep -qF -- "$2" && return 0
+		[ "$(now_ms)" -ge "$end" ] && break
+		sleep 0.05
+	done
+	echo "window $1 did not show \"$2\" within ${3:-10000} ms; it showed:"
+	screen "$1" | sed 's/^/| /'
+	return 1
+}
+
+# wait_gone WINDOW TEXT [MS]
+wait_gone() {
+	end=$(($(now_ms) + ${3:-10000}))
+	while :; do
+		screen "$1" | grep -qF -- "$2" || return 0
+		[ "$(now_ms)" -ge "$end" ] && break
+		sleep 0.05
+	done
+	echo "window $1 still showed \"$2\" after ${3:-10000} ms:"
+	screen "$1" | sed 's/^/| /'
+	return 1
+}
+
+# A line of the screen holding both texts (a board row: time and patient).
+wait_line() {
+	end=$(($(now_ms) + ${4:-10000}))
+	while :; do
+		screen "$1" | grep -F -- "$2" | grep -qF -- "$3" && return 0
+		[ "$(now_ms)" -ge "$end" ] && break
+		sleep 0.05
+	done
+	echo "window $1 showed no line with \"$2\" and \"$3\"; it showed:"
+	screen "$1" | sed 's/^/| /'
+	return 1
+}
+
+login() {
+	wait_for "$1" "E-mail" || return 1
+	type_text "$1" "$2"
+	keys "$1" Enter
+	type_text "$1" "$3"
+	keys "$1" Enter
+}
+
+# The screen is whole: W columns by H lines, the tab bar on top, the status
+# bar at the bottom, nothing wider than the window, and redrawing from
+# scratch (C-l) changes nothing.
+screen_whole() {
+	win=$1 w=$2 h=$3 who=$4
+	screen "$win" >"$TMP/before"
+	lines=$(wc -l <"$TMP/before")
+	[ "$lines" -eq "$h" ] || { echo "$lines lines, want $h"; return 1; }
+	wide=$(LC_ALL=C.UTF-8 wc -L <"$TMP/before")
+	[ "$wide" -le "$w" ] || { echo "a line $wide columns wide, more than $w"; return 1; }
+	head -n 1 "$TMP/before" | grep -q '^ MediFlow' || { echo "no tab bar"; return 1; }
+	tail -n 1 "$TMP/before" | grep -qF "$who" || { echo "no status bar"; cat "$TMP/before"; return 1; }
+	tail -n 1 "$TMP/before" | grep -qF "connected" || { echo "status bar without the connection"; return 1; }
+	keys "$win" C-l
+	sleep 0.3
+	screen "$win" >"$TMP/after"
+	if ! cmp -s "$TMP/before" "$TMP/after"; then
+		echo "the screen changed when redrawn from scratch:"
+		diff "$TMP/before" "$TMP/after" | sed 's/^/| /'
+		return 1
+	fi
+}
+
+# --- the cases ---
+
+test_receptionist_logs_in_and_sees_the_board() {
+	open_client desk
+	login desk receptionist@test.com "$PASSWORD" || return 1
+	wait_for desk "Maria Lopez (receptionist)" || return 1
+	wait_for desk "Dr. Sarah Chen" || return 1
+	wait_for desk "Dr. Michael Okafor" || return 1
+	wait_for desk "(today)"
+}
+
+test_second_board_is_open() {
+	open_client admin
+	login admin admin@test.com "$PASSWORD" || return 1
+	wait_for admin "Alex Morgan (admin)" && wait_for admin "Dr. Sarah Chen"
+}
+
+# b, three letters, Enter, Enter: six keys book the next free slot of the
+# doctor under the cursor (Dr. Michael Okafor, the first column).
+test_book_a_patient_in_six_keys() {
+	keys desk b
+	wait_for desk "Book Dr. Michael Okafor" || return 1
+	type_text desk smi
+	wait_for desk "> John Smith" || return 1
+	keys desk Enter
+	wait_for desk "Confirm the booking" || return 1
+	keys desk Enter
+	wait_for desk "Booked John Smith with Dr. Michael Okafor" || return 1
+	wait_line desk "09:00" "John Smith"
+}
+
+test_other_board_shows_it_within_a_second() {
+	wait_line admin "09:00" "John Smith" 1000
+}
+
+# c on the booked appointment under the cursor: one key.
+test_check_in_in_one_key() {
+	keys desk c
+	wait_for desk "Checked in John Smith" || return 1
+	wait_line desk "John Smith" "arrived" || return 1
+	wait_line admin "John Smith" "arrived" 1000
+}
+
+test_help_shows_the_keys_of_the_screen() {
+	keys desk '?'
+	wait_for desk "Keys: Day board" || return 1
+	wait_for desk "book the next free slot of this doctor" || return 1
+	keys desk q
+	wait_gone desk "Keys: Day board"
+}
+
+test_patient_requests_and_doctor_approves() {
+	open_client doctor
+	login doctor doctor@test.com "$PASSWORD" || return 1
+	wait_for doctor "Dr. Sarah Chen (doctor)" || return 1
+	keys doctor 2
+	wait_for doctor "Pending requests" || return 1
+	open_client patient
+	login patient emily.johnson@test.com "$PASSWORD" || return 1
+	wait_for patient "Emily Johnson (patient)" || return 1
+	keys patient b
+	wait_for patient "Book: choose a doctor" || return 1
+	type_text patient chen
+	wait_for patient "> Dr. Sarah Chen" || return 1
+	keys patient Enter
+	wait_for patient "Book: choose a time" || return 1
+	wait_for patient "> 09:00-09:20" || return 1
+	keys patient Enter
+	wait_for patient "Reason for the visit" || return 1
+	type_text patient "Cough since Friday"
+	keys patient Enter
+	wait_for patient "Requested" || return 1
+	# The request reaches the doctor's list by itself.
+	wait_line doctor "Emily Johnson" "Cough since Friday" 1000 || return 1
+	keys doctor g a
+	wait_for doctor "Approved Emily Johnson" || return 1
+	wait_gone doctor "Cough since Friday" || return 1
+	wait_line patient "Dr. Sarah Chen" "booked" 1000
+}
+
+test_admin_creates_a_user_who_logs_in() {
+	keys admin 2
+	wait_for admin "Users:" || return 1
+	keys admin n
+	wait_for admin "New user" || return 1
+	type_text admin "$NEW_EMAIL"
+	keys admin Enter
+	type_text admin "Zoë Tester"
+	keys admin Enter Enter Enter
+	type_text admin "$NEW_PASSWORD"
+	keys admin Enter
+	wait_for admin "Created Zoë Tester (receptionist)" || return 1
+	wait_line admin "Zoë Tester" "$NEW_EMAIL" || return 1
+	open_client newuser
+	login newuser "$NEW_EMAIL" "$NEW_PASSWORD" || return 1
+	wait_for newuser "Zoë Tester (receptionist)" && wait_for newuser "Day board"
+}
+
+test_form_shows_server_errors_in_place() {
+	keys admin n
+	wait_for admin "New user" || return 1
+	type_text admin "not-an-address"
+	keys admin Enter
+	type_text admin "X"
+	keys admin Enter Enter Enter Enter
+	wait_line admin "" "not a valid e-mail address" || return 1
+	keys admin Escape
+	wait_gone admin "New user"
+}
+
+test_resize_keeps_the_screen_whole() {
+	keys desk 1
+	$TM resize-window -t mf:desk -x 80 -y 24
+	wait_for desk "Time" || return 1
+	sleep 0.3
+	screen_whole desk 80 24 "Maria Lopez (receptionist)" || return 1
+	wait_line desk "John Smith" "arr" || return 1
+	$TM resize-window -t mf:desk -x 200 -y 60
+	sleep 0.3
+	screen_whole desk 200 60 "Maria Lopez (receptionist)" || return 1
+	wait_line desk "John Smith" "arrived"
+}
+
+test_screen_locks_and_password_unlocks() {
+	open_client lock MEDIFLOW_LOCK_AFTER=2
+	login lock receptionist@test.com "$PASSWORD" || return 1
+	wait_for lock "Dr. Sarah Chen" || return 1
+	wait_for lock "Screen locked" 6000 || return 1
+	if screen lock | grep -q "John Smith"; then
+		echo "patient data visible on the locked screen"
+		return 1
+	fi
+	type_text lock "wrong-password"
+	keys lock Enter
+	wait_for lock "wrong e-mail or password" || return 1
+	type_text lock "$PASSWORD"
+	keys lock Enter
+	wait_for lock "John Smith" || return 1
+	wait_gone lock "Screen locked" 1000
+}
+
+test_server_restart_is_survived() {
+	keys desk 1
+	keys admin 1
+	wait_for admin "Time" || return 1
+	stop_server
+	wait_for desk "reconnecting" 5000 || return 1
+	screen desk | tail -n 1 | grep -qF "reconnecting" || return 1
+	start_server "127.0.0.1:$port" || return 1
+	set_clock || return 1
+	wait_for desk "session restored" 10000 || return 1
+	screen desk | tail -n 1 | grep -qF "| connected" || return 1
+	wait_line desk "John Smith" "arrived" || return 1
+	wait_for admin "session restored" 10000 || return 1
+	wait_line admin "John Smith" "arrived"
+}
+
+test_quit_exits_cleanly() {
+	keys newuser q
+	wait_for newuser "Leave MediFlow?" || return 1
+	keys newuser y
+	wait_for newuser "mediflow exited 0"
+}
+
+# Ctrl-C ends a client on any screen, even locked; under ASan a leak or a
+# bad access would change the status.
+test_every_client_exits_cleanly() {
+	for w in desk admin doctor patient lock; do
+		keys "$w" C-c
+	done
+	for w in desk admin doctor patient lock; do
+		wait_for "$w" "mediflow exited 0" || return 1
+	done
+}
+
+run() {
+	echo "[ RUN      ] $1"
+	if "$1"; then
+		echo "[       OK ] $1"
+		passed=$((passed + 1))
+	else
+		echo "[  FAILED  ] $1"
+		failed=$((failed + 1))
+		failed_names="$failed_names $1"
+	fi
+}
+
+pick_target
+if ! start_server 127.0.0.1:0 || ! set_clock; then
+	echo "[  FAILED  ] 1 test(s), listed below:"
+	exit 1
+fi
+echo "[==========] Running the terminal client against mediflowd on port $port"
+run test_receptionist_logs_in_and_sees_the_board
+run test_second_board_is_open
+run test_book_a_patient_in_six_keys
+run test_other_board_shows_it_within_a_second
+run test_check_in_in_one_key
+run test_help_shows_the_keys_of_the_screen
+run test_patient_requests_and_doctor_approves
+run test_admin_creates_a_user_who_logs_in
+run test_form_shows_server_errors_in_place
+run test_resize_keeps_the_screen_whole
+run test_screen_locks_and_password_unlocks
+run test_server_restart_is_survived
+run test_quit_exits_cleanly
+run test_every_client_exits_cleanly
+echo "[==========] $((passed + failed)) test(s) run."
+echo "[  PASSED  ] $passed test(s)."
+if [ "$failed" -gt 0 ]; then
+	echo "[  FAILED  ] $failed test(s), listed below:"
+	for n in $failed_names; do
+		echo "[  FAILED  ] $n"
+	done
+	echo "server log:"
+	tail -n 20 "$TMP/server.log" | sed 's/^/| /'
+	exit 1
+fi
+exit 0

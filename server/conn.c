@@ -273,8 +273,16 @@ conn_set_session(struct conn *c, struct session *s)
 	if (c->session != NULL)
 		session_unref(c->session);
 	c->session = s;
-	if (s != NULL && c->login_timer != NULL)
+	if (c->login_timer == NULL || c->dead)
+		return;
+	if (s != NULL)
 		evtimer_del(c->login_timer);
+	else {
+		/* Logged out (or expired): the pre-login limit applies again. */
+		struct timeval	tv = { server.cfg.login_timeout, 0 };
+
+		evtimer_add(c->login_timer, &tv);
+	}
 }
 
 /*

@@ -988,6 +988,36 @@ test_connections_over_the_limit_are_closed(void **state)
 	observer_check();
 }
 
+/* A connection left logged out is held to the pre-login limit again
+ * (the limit runs on real time: one second here). */
+static void
+test_logged_out_connection_is_closed_after_the_login_timeout(void **state)
+{
+	static const struct tsrv_opts	opts = {
+		.config = "login_timeout = 1\n",
+	};
+	struct tsrv			small;
+	struct tcli			c;
+	const msgpack_object		*o;
+	int				rc;
+
+	(void)state;
+	srv_start(&small, &opts);
+	cli_open(&c, &small);
+	free(cli_login(&c, DEMO_RECEPTION, DEMO_PASSWORD));
+	call_ok(&c, "auth.logout", NULL);
+	/* The server says why, then closes; nothing else arrives. */
+	rc = mfc_read(&c.mc, 10000, &o);
+	assert_int_equal(rc, 0);
+	assert_non_null(mp_map_get(o, "error"));
+	assert_true(mp_str_eq(mp_map_get(mp_map_get(o, "error"), "code"),
+	    "unauthenticated"));
+	assert_int_equal(mfc_read(&c.mc, 10000, &o), -1);
+	cli_close(&c);
+	srv_stop(&small);
+	observer_check();
+}
+
 static void
 test_memory_stays_bounded_and_bystander_was_served(void **state)
 {
@@ -1024,6 +1054,7 @@ main(void)
 		cmocka_unit_test(test_unfinished_large_frames_stay_bounded),
 		cmocka_unit_test(test_peer_that_never_reads_is_cut_off),
 		cmocka_unit_test(test_connections_over_the_limit_are_closed),
+		cmocka_unit_test(test_logged_out_connection_is_closed_after_the_login_timeout),
 		cmocka_unit_test(test_memory_stays_bounded_and_bystander_was_served),
 	};
 

@@ -119,17 +119,15 @@ appt_by_id(int64_t id, struct appt *a)
 	return found ? 0 : -1;
 }
 
+/* The first active appointment other than except overlapping [from, to),
+ * by the doctor's or the patient's index; 0 when none. */
 static int64_t
-overlap_doctor(int64_t doctor_id, int64_t from, int64_t to, int64_t except)
+overlap_find(const char *sql, int64_t key, int64_t from, int64_t to, int64_t except)
 {
-	static const char *sql = "SELECT id FROM appointments WHERE doctor_id = ?1 "
-	    "AND starts_at > ?2 - 86400 AND starts_at < ?3 AND ends_at > ?2 "
-	    "AND status IN ('requested', 'approved', 'checked_in', 'in_progress') "
-	    "AND id != ?4 LIMIT 1";
 	sqlite3_stmt	*st = db_prepare(sql);
 	int64_t		 id = 0;
 
-	sqlite3_bind_int64(st, 1, doctor_id);
+	sqlite3_bind_int64(st, 1, key);
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
 	sqlite3_bind_int64(st, 4, except);
@@ -139,25 +137,15 @@ overlap_doctor(int64_t doctor_id, int64_t from, int64_t to, int64_t except)
 	return id;
 }
 
-static int64_t
-overlap_patient(int64_t patient_id, int64_t from, int64_t to, int64_t except)
-{
-	static const char *sql = "SELECT id FROM appointments WHERE patient_id = ?1 "
-	    "AND starts_at > ?2 - 86400 AND starts_at < ?3 AND ends_at > ?2 "
-	    "AND status IN ('requested', 'approved', 'checked_in', 'in_progress') "
-	    "AND id != ?4 LIMIT 1";
-	sqlite3_stmt	*st = db_prepare(sql);
-	int64_t		 id = 0;
-
-	sqlite3_bind_int64(st, 1, patient_id);
-	sqlite3_bind_int64(st, 2, from);
-	sqlite3_bind_int64(st, 3, to);
-	sqlite3_bind_int64(st, 4, except);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return id;
-}
+/* Appointments last at most a day, so a day's look-back finds every overlap. */
+static const char *overlap_doctor_sql = "SELECT id FROM appointments "
+    "WHERE doctor_id = ?1 AND starts_at > ?2 - 86400 AND starts_at < ?3 "
+    "AND ends_at > ?2 AND status IN ('requested', 'approved', 'checked_in', "
+    "'in_progress') AND id != ?4 LIMIT 1";
+static const char *overlap_patient_sql = "SELECT id FROM appointments "
+    "WHERE patient_id = ?1 AND starts_at > ?2 - 86400 AND starts_at < ?3 "
+    "AND ends_at > ?2 AND status IN ('requested', 'approved', 'checked_in', "
+    "'in_progress') AND id != ?4 LIMIT 1";
 
 static int
 appt_record_event(int64_t appt_id, int64_t now, int64_t actor_id,
@@ -187,11 +175,11 @@ appt_insert(struct appt *a, int64_t *conflict_id)
 
 	*conflict_id = 0;
 	if (appt_status_active(a->status)) {
-		if ((*conflict_id = overlap_doctor(a->doctor_id, a->starts_at,
-		    a->ends_at, 0)) != 0)
+		if ((*conflict_id = overlap_find(overlap_doctor_sql, a->doctor_id,
+		    a->starts_at, a->ends_at, 0)) != 0)
 			return -1;
-		if ((*conflict_id = overlap_patient(a->patient_id, a->starts_at,
-		    a->ends_at, 0)) != 0)
+		if ((*conflict_id = overlap_find(overlap_patient_sql, a->patient_id,
+		    a->starts_at, a->ends_at, 0)) != 0)
 			return -1;
 	}
 	st = db_prepare(sql);

@@ -106,6 +106,24 @@ auth_start_session(struct req *r, const struct user *u)
 	return OP_OK;
 }
 
+/*
+ * Ends a login-like op inside its write transaction: a session on this
+ * connection, the audit row, COMMIT (or ROLLBACK), and the reply.
+ */
+static void
+auth_commit_session(struct req *r, const struct user *u, const char *action)
+{
+	int	status = auth_start_session(r, u);
+
+	if (status == OP_OK) {
+		audit_req(r, action, 0, u->email, "user %lld", (long long)u->id);
+		if (db_commit() != 0)
+			status = req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	} else
+		db_rollback();
+	req_finish(r, status);
+}
+
 /* --- auth.login --- */
 
 static void
@@ -114,7 +132,7 @@ login_done(struct req *r, struct pw_job *j)
 	struct user	u;
 	char		key[EMAIL_MAX + 32];
 	double		retry;
-	int		found, status;
+	int		found;
 
 	r->now = clock_now();
 	found = users_by_email(j->email, &u) == 0;
@@ -174,14 +192,7 @@ login_done(struct req *r, struct pw_job *j)
 	if (j->rehashed)
 		strlcpy_mf(u.password_hash, j->newhash, sizeof u.password_hash);
 	users_save(&u);
-	status = auth_start_session(r, &u);
-	if (status == OP_OK) {
-		audit_req(r, "auth.login", 0, u.email, NULL);
-		if (db_commit() != 0)
-			status = req_fail(r, ERR_UNAVAILABLE, "store unavailable");
-	} else
-		db_rollback();
-	req_finish(r, status);
+	auth_commit_session(r, &u, "auth.login");
 }
 
 int
@@ -231,7 +242,7 @@ register_done(struct req *r, struct pw_job *j)
 {
 	struct user	 u;
 	const char	*full_name, *phone = NULL, *dob;
-	int		 rc, status;
+	int		 rc;
 
 	r->now = clock_now();
 	if (j->policy_error != NULL) {
@@ -276,14 +287,7 @@ register_done(struct req *r, struct pw_job *j)
 		req_finish(r, req_fail(r, ERR_UNAVAILABLE, "store unavailable"));
 		return;
 	}
-	status = auth_start_session(r, &u);
-	if (status == OP_OK) {
-		audit_req(r, "auth.register", 0, u.email, "user %lld", (long long)u.id);
-		if (db_commit() != 0)
-			status = req_fail(r, ERR_UNAVAILABLE, "store unavailable");
-	} else
-		db_rollback();
-	req_finish(r, status);
+	auth_commit_session(r, &u, "auth.register");
 }
 
 int
@@ -432,7 +436,6 @@ static void
 change_password_done(struct req *r, struct pw_job *j)
 {
 	struct user	u;
-	int		status;
 
 	r->now = clock_now();
 	if (users_by_id(req_user_id(r), &u) != 0) {
@@ -461,14 +464,7 @@ change_password_done(struct req *r, struct pw_job *j)
 	/* Every session of this user ends; this connection gets a new one. */
 	session_revoke_user(u.id, r->now);
 	conn_set_session(r->conn, NULL);
-	status = auth_start_session(r, &u);
-	if (status == OP_OK) {
-		audit_req(r, "auth.change_password", 0, u.email, NULL);
-		if (db_commit() != 0)
-			status = req_fail(r, ERR_UNAVAILABLE, "store unavailable");
-	} else
-		db_rollback();
-	req_finish(r, status);
+	auth_commit_session(r, &u, "auth.change_password");
 }
 
 int

@@ -31,13 +31,17 @@ client_config_dir(void)
 	return xasprintf("%s/.config/mediflow", home != NULL ? home : ".");
 }
 
-static char *
-read_conf_value(const char *path, const char *key)
+char *
+client_conf_value(const char *file, const char *key)
 {
-	FILE	*f = fopen(path, "r");
-	char	 line[1024], *s, *eq, *v = NULL;
+	char	*dir = client_config_dir(), *path, line[1024], *s, *eq, *v = NULL;
+	FILE	*f;
 	size_t	 n;
 
+	path = xasprintf("%s/%s", dir, file);
+	free(dir);
+	f = fopen(path, "r");
+	free(path);
 	if (f == NULL)
 		return NULL;
 	while (v == NULL && fgets(line, sizeof line, f) != NULL) {
@@ -55,6 +59,8 @@ read_conf_value(const char *path, const char *key)
 			;
 		v = xstrdup(eq);
 	}
+	/* The session file holds a token. */
+	sodium_memzero(line, sizeof line);
 	fclose(f);
 	return v;
 }
@@ -63,17 +69,13 @@ char *
 client_server_address(const char *flag)
 {
 	const char	*env = getenv("MEDIFLOW_SERVER");
-	char		*dir, *path, *v;
+	char		*v;
 
 	if (flag != NULL)
 		return xstrdup(flag);
 	if (env != NULL && *env != '\0')
 		return xstrdup(env);
-	dir = client_config_dir();
-	path = xasprintf("%s/client.conf", dir);
-	v = read_conf_value(path, "server");
-	free(path);
-	free(dir);
+	v = client_conf_value("client.conf", "server");
 	return v != NULL ? v : xstrdup("127.0.0.1:7400");
 }
 
@@ -113,25 +115,24 @@ void
 client_trust_init(struct mfc_trust *t, const char *server)
 {
 	const char	*env = getenv("MEDIFLOW_FINGERPRINT");
-	char		*dir, *conf, *conf_server;
+	char		*dir, *conf_server;
 
 	memset(t, 0, sizeof *t);
 	dir = client_config_dir();
 	t->known_servers = xasprintf("%s/known_servers", dir);
+	free(dir);
 	if (client_opts.fingerprint != NULL)
 		t->fingerprint = xstrdup(client_opts.fingerprint);
 	else if (env != NULL && *env != '\0')
 		t->fingerprint = xstrdup(env);
 	else {
 		/* client.conf's key belongs to client.conf's server. */
-		conf = xasprintf("%s/client.conf", dir);
-		conf_server = read_conf_value(conf, "server");
+		conf_server = client_conf_value("client.conf", "server");
 		if (conf_server == NULL || strcmp(conf_server, server) == 0)
-			t->fingerprint = read_conf_value(conf, "fingerprint");
+			t->fingerprint = client_conf_value("client.conf",
+			    "fingerprint");
 		free(conf_server);
-		free(conf);
 	}
-	free(dir);
 	t->trust_new = client_opts.trust_new_key;
 	t->ask = ask_trust;
 	t->timeout_ms = CLIENT_TIMEOUT_MS;
@@ -257,13 +258,12 @@ client_forget_token(void)
 int
 client_resume(struct mf_client *c, const char *server)
 {
-	char	*path = session_path(), *saved_server, *token;
+	char	*saved_server, *token;
 	json_t	*args, *reply;
 	int	 ok = 0;
 
-	saved_server = read_conf_value(path, "server");
-	token = read_conf_value(path, "token");
-	free(path);
+	saved_server = client_conf_value("session", "server");
+	token = client_conf_value("session", "token");
 	if (saved_server != NULL && token != NULL &&
 	    strcmp(saved_server, server) == 0) {
 		args = json_pack("{s:s}", "token", token);

@@ -16,6 +16,12 @@ extern struct client_opts client_opts;
 
 /* Where the client keeps its files (~/.config/mediflow); allocated. */
 char	*client_config_dir(void);
+/*
+ * The value of "key = value" in file (client.conf, session) of the config
+ * directory, blanks around it trimmed; allocated, or NULL when the file or
+ * the key is missing.
+ */
+char	*client_conf_value(const char *file, const char *key);
 /* Server address: flag, then MEDIFLOW_SERVER, then client.conf, then default. */
 char	*client_server_address(const char *flag);
 /*

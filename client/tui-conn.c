@@ -1,16 +1,21 @@
 /* tui-conn.c -- the screens' connection to mediflowd on the libevent loop:
- * frames, request ids with a callback each, push events, reconnecting with
- * backoff and resuming the session with its token.
+ * the secure channel and its key pin, frames, request ids with a callback
+ * each, push events, reconnecting with backoff and resuming the session
+ * with its token.
  *
- * Every byte the screens send or receive passes through here, so the
- * encrypted channel slots in under the framing in one place (a bufferevent
- * filter over tc.bev). */
+ * Every byte the screens send or receive passes through here. Unless
+ * --plain, each connection first runs the channel's handshake (see "Secure
+ * channel" in protocol.md) without blocking: our hello out; the server's
+ * answer in; its key checked against the pin (asking the user about a
+ * first key); only then our Hc2s and the first request. Records are opened
+ * into tc.opened before framing and frames sealed on their way out. */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +26,8 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "channel.h"
+#include "client.h"
 #include "frame.h"
 #include "json.h"
 #include "mp.h"
@@ -62,10 +69,26 @@ static struct {
 	int64_t				 last_sent;
 	int				 handshake_left;
 	struct frame_limits		 limits;
+	uint64_t			 generation;	/* one per connection */
+	/* The secure channel; chan is NULL on the plain wire. */
+	struct mfc_trust		 trust;
+	struct channel			*chan;
+	struct evbuffer			*opened;	/* records opened, not framed */
+	unsigned char			 finish[CHANNEL_CLIENT_FINISH_LEN];
+	char				 fingerprint[CHANNEL_FINGERPRINT_SIZE];
+	int				 key_changed;	/* refused for good */
 } tc;
 
 static void	tconn_start(void);
+static void	tconn_close(void);
 static void	tconn_lost(const char *why);
+static void	tconn_write(const void *, size_t);
+static void	tconn_keys_begin(struct bufferevent *);
+static void	tconn_keys_read(struct evbuffer *);
+static void	tconn_key_verdict(int, const char *);
+static void	tconn_key_refused(const char *, int);
+static void	tconn_fail_all(const char *, const char *);
+static int	tconn_read_frames(struct evbuffer *, uint64_t);
 static void	tconn_send(struct tconn_req *);
 static void	tconn_flush(void);
 static void	tconn_req_free(struct tconn_req *);
@@ -96,6 +119,13 @@ tconn_init(struct event_base *base, const char *server,
 	tc.limits.max_frame = 64 * 1024 * 1024;
 	tc.retry_timer = evtimer_new(base, tconn_retry_cb, NULL);
 	tc.session_end_ev = event_new(base, -1, 0, tconn_session_end_cb, NULL);
+	if ((tc.opened = evbuffer_new()) == NULL)
+		abort();
+	/* --fingerprint, MEDIFLOW_FINGERPRINT, client.conf or known_servers,
+	 * as `mediflow call` decides; a first key is asked about in a dialog
+	 * (key_unknown), not on the terminal curses owns. */
+	client_trust_init(&tc.trust, server);
+	tc.trust.ask = NULL;
 }
 
 void
@@ -111,8 +141,10 @@ tconn_free(void)
 		TAILQ_REMOVE(&tc.queued, r, entry);
 		tconn_req_free(r);
 	}
-	if (tc.bev != NULL)
-		bufferevent_free(tc.bev);
+	tconn_close();
+	if (tc.opened != NULL)
+		evbuffer_free(tc.opened);
+	client_trust_free(&tc.trust);
 	if (tc.retry_timer != NULL)
 		event_free(tc.retry_timer);
 	if (tc.session_end_ev != NULL)
@@ -252,7 +284,7 @@ tconn_send(struct tconn_req *r)
 		msgpack_pack_map(&pk, 0);
 	msgpack_sbuffer_init(&frame);
 	frame_wrap(&frame, body.data, body.size);
-	bufferevent_write(tc.bev, frame.data, frame.size);
+	tconn_write(frame.data, frame.size);
 	sodium_memzero(body.data, body.size);
 	sodium_memzero(frame.data, frame.size);
 	msgpack_sbuffer_destroy(&body);
@@ -264,6 +296,24 @@ tconn_send(struct tconn_req *r)
 	}
 	tc.last_sent = time(NULL);
 	TAILQ_INSERT_TAIL(&tc.sent, r, entry);
+}
+
+/* Frame stream bytes out: sealed as records on the secure channel. */
+static void
+tconn_write(const void *data, size_t len)
+{
+	struct evbuffer	*plain;
+
+	if (tc.chan == NULL) {
+		bufferevent_write(tc.bev, data, len);
+		return;
+	}
+	/* A reference, not a copy: the caller wipes data afterwards. */
+	if ((plain = evbuffer_new()) == NULL ||
+	    evbuffer_add_reference(plain, data, len, NULL, NULL) != 0)
+		abort();
+	channel_buffer_seal(tc.chan, plain, bufferevent_get_output(tc.bev));
+	evbuffer_free(plain);
 }
 
 static void
@@ -285,9 +335,14 @@ tconn_start(void)
 	struct bufferevent	*bev;
 	char			*host, *port;
 
-	if (tc.bev != NULL)
+	if (tc.bev != NULL || tc.state == TCONN_ASK)
 		return;
 	evtimer_del(tc.retry_timer);
+	/* After a changed key nothing is sent again: what waits, waits. */
+	if (tc.key_changed) {
+		tc.state = TCONN_IDLE;
+		return;
+	}
 	host = xstrdup(tc.server);
 	if ((port = strrchr(host, ':')) == NULL) {
 		free(host);
@@ -302,6 +357,7 @@ tconn_start(void)
 		memmove(host, host + 1, strlen(host + 1) + 1);
 	}
 	tc.state = TCONN_CONNECTING;
+	tc.generation++;
 	tc.bev = bufferevent_socket_new(tc.base, -1, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(tc.bev, tconn_read_cb, NULL, tconn_event_cb, NULL);
 	bufferevent_enable(tc.bev, EV_READ | EV_WRITE);
@@ -313,6 +369,21 @@ tconn_start(void)
 	    atoi(port)) != 0 && tc.bev == bev)
 		tconn_lost("cannot connect");
 	free(host);
+}
+
+/* Frees the socket and the channel; the state is the caller's to set. */
+static void
+tconn_close(void)
+{
+	if (tc.bev != NULL) {
+		bufferevent_free(tc.bev);
+		tc.bev = NULL;
+	}
+	channel_free(tc.chan);
+	tc.chan = NULL;
+	if (tc.opened != NULL)
+		evbuffer_drain(tc.opened, evbuffer_get_length(tc.opened));
+	sodium_memzero(tc.finish, sizeof tc.finish);
 }
 
 void
@@ -331,9 +402,24 @@ tconn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		fd = (int)bufferevent_getfd(bev);
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		if (!client_opts.plain) {
+			tconn_keys_begin(bev);
+			return;
+		}
 		tc.state = TCONN_HANDSHAKE;
 		tconn_handshake();
 		tconn_changed();
+		return;
+	}
+	if (tc.state == TCONN_ASK) {
+		/* The server gave up waiting for the user (its login timeout):
+		 * the question stays, and the answer connects again. */
+		tconn_close();
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		tconn_set_error("the server did not answer the encrypted handshake");
+		tconn_lost("the server did not answer the encrypted handshake");
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
@@ -366,10 +452,7 @@ tconn_lost(const char *why)
 	struct timeval		 tv;
 	int			 ms;
 
-	if (tc.bev != NULL) {
-		bufferevent_free(tc.bev);
-		tc.bev = NULL;
-	}
+	tconn_close();
 	if (tc.last_error == NULL || tc.state == TCONN_READY)
 		tconn_set_error(why);
 	TAILQ_INIT(&failed);
@@ -414,6 +497,169 @@ tconn_retry_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	tconn_start();
+}
+
+/* --- the secure channel's handshake --- */
+
+#define KEYS_TIMEOUT_SECONDS	(CLIENT_TIMEOUT_MS / 1000)
+
+/* Connected: our hello goes out, and the server has a while to answer. */
+static void
+tconn_keys_begin(struct bufferevent *bev)
+{
+	unsigned char	hello[CHANNEL_CLIENT_HELLO_LEN];
+	struct timeval	tv = { KEYS_TIMEOUT_SECONDS, 0 };
+
+	tc.chan = channel_new();
+	channel_client_hello(tc.chan, hello);
+	bufferevent_write(bev, hello, sizeof hello);
+	bufferevent_set_timeouts(bev, &tv, NULL);
+	tc.state = TCONN_KEYS;
+	tconn_changed();
+}
+
+/* The server's 92 bytes: its key, checked against the pin before anything
+ * else is sent. Fails closed: whatever answers, only the right key goes
+ * further. */
+static void
+tconn_keys_read(struct evbuffer *in)
+{
+	unsigned char	 hello[CHANNEL_SERVER_HELLO_LEN];
+	unsigned char	 server_pk[CHANNEL_KEY_LEN];
+	const char	*why;
+	char		*cause = NULL;
+	int		 rc;
+
+	if (evbuffer_copyout(in, hello, CHANNEL_MAGIC_LEN) < CHANNEL_MAGIC_LEN)
+		return;
+	if (memcmp(hello, CHANNEL_MAGIC, CHANNEL_MAGIC_LEN) != 0) {
+		why = "the server did not answer the encrypted handshake (an "
+		    "older mediflowd, or not mediflowd at all)";
+		tconn_set_error(why);
+		tconn_lost(why);
+		return;
+	}
+	if (evbuffer_get_length(in) < CHANNEL_SERVER_HELLO_LEN)
+		return;
+	evbuffer_remove(in, hello, sizeof hello);
+	if (channel_client_finish(tc.chan, hello, server_pk, tc.finish,
+	    &why) != 0) {
+		tconn_set_error(why);
+		tconn_lost(why);
+		return;
+	}
+	bufferevent_set_timeouts(tc.bev, NULL, NULL);
+	channel_fingerprint(server_pk, tc.fingerprint);
+	rc = mfc_trust_check(&tc.trust, tc.server, tc.fingerprint, &cause);
+	tconn_key_verdict(rc, cause);
+	free(cause);
+}
+
+/* Acts on mfc_trust_check's answer about tc.fingerprint. */
+static void
+tconn_key_verdict(int rc, const char *cause)
+{
+	switch (rc) {
+	case MFC_OK:
+	case 1:
+		if (rc == 1 && tc.hooks->key_pinned != NULL)
+			tc.hooks->key_pinned(tc.server, tc.fingerprint,
+			    tc.trust.known_servers);
+		if (tc.bev == NULL) {
+			/* Closed while the user decided: again, pinned now. */
+			tc.state = TCONN_IDLE;
+			tconn_start();
+			return;
+		}
+		bufferevent_write(tc.bev, tc.finish, sizeof tc.finish);
+		sodium_memzero(tc.finish, sizeof tc.finish);
+		tc.state = TCONN_HANDSHAKE;
+		tconn_handshake();
+		tconn_changed();
+		break;
+	case MFC_KEY_UNTRUSTED:
+		if (tc.hooks->key_unknown == NULL) {
+			tconn_key_refused(cause, 0);
+			break;
+		}
+		tc.state = TCONN_ASK;
+		tc.hooks->key_unknown(tc.server, tc.fingerprint);
+		tconn_changed();
+		break;
+	case MFC_KEY_CHANGED:
+		tc.key_changed = 1;
+		tconn_key_refused(cause, 1);
+		break;
+	default:
+		tconn_key_refused(cause, 0);
+		break;
+	}
+}
+
+void
+tconn_trust_answer(int yes)
+{
+	struct mfc_trust	 t;
+	char			*cause = NULL;
+	int			 rc;
+
+	if (tc.state != TCONN_ASK)
+		return;
+	if (!yes) {
+		cause = xasprintf("Not connected: you did not trust the key "
+		    "of %s\n%s\nCheck it with the clinic's administrator "
+		    "(mediflowd --fingerprint); logging in asks again.",
+		    tc.server, tc.fingerprint);
+		tconn_key_refused(cause, 0);
+		free(cause);
+		return;
+	}
+	t = tc.trust;
+	t.trust_new = 1;
+	rc = mfc_trust_check(&t, tc.server, tc.fingerprint, &cause);
+	tconn_key_verdict(rc, cause);
+	free(cause);
+}
+
+/* Not connected over the server's key: nothing more is sent on this
+ * connection, what waited fails, and no retry follows. */
+static void
+tconn_key_refused(const char *text, int changed)
+{
+	const char	*why = changed ? "the server's key has changed" :
+			    "the server's key is not trusted";
+
+	tconn_close();
+	evtimer_del(tc.retry_timer);
+	tc.state = TCONN_IDLE;
+	tc.attempts = 0;
+	tconn_set_error(why);
+	tconn_fail_all("untrusted_key", why);
+	if (tc.hooks->key_refused != NULL)
+		tc.hooks->key_refused(text != NULL ? text : why, changed);
+	tconn_changed();
+}
+
+/* Fails every request sent or waiting. */
+static void
+tconn_fail_all(const char *code, const char *message)
+{
+	struct tconn_reqs	 failed;
+	struct tconn_req	*r;
+	struct tconn_reply	 reply;
+
+	TAILQ_INIT(&failed);
+	TAILQ_CONCAT(&failed, &tc.sent, entry);
+	TAILQ_CONCAT(&failed, &tc.queued, entry);
+	memset(&reply, 0, sizeof reply);
+	reply.code = code;
+	reply.message = message;
+	while ((r = TAILQ_FIRST(&failed)) != NULL) {
+		TAILQ_REMOVE(&failed, r, entry);
+		if (r->fn != NULL)
+			r->fn(&reply, r->arg);
+		tconn_req_free(r);
+	}
 }
 
 /* hello, the server's clock, then the session; queued requests wait. */
@@ -528,32 +774,65 @@ tconn_handshake_step(void)
 static void
 tconn_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	const char	*cause;
+	uint64_t	 gen = tc.generation;
+	int		 opened;
+
+	(void)arg;
+	if (tc.state == TCONN_KEYS)
+		tconn_keys_read(in);
+	/* Nothing is read while the user decides about the key. */
+	if (tc.generation != gen || tc.bev != bev || tc.state == TCONN_KEYS ||
+	    tc.state == TCONN_ASK)
+		return;
+	if (tc.chan == NULL) {
+		tconn_read_frames(in, gen);
+		return;
+	}
+	/* Opened bytes are bounded by one whole frame, as on the server. */
+	do {
+		opened = channel_buffer_open(tc.chan, in, tc.opened,
+		    FRAME_HEADER_SIZE + (size_t)tc.limits.max_frame, &cause);
+		if (opened < 0) {
+			tconn_set_error("the server sent a bad record");
+			tconn_lost("the server sent a bad record");
+			return;
+		}
+		if (tconn_read_frames(tc.opened, gen) != 0)
+			return;
+	} while (opened > 0);
+}
+
+/* Cuts whole frames out of src and dispatches them; -1 when the connection
+ * went away meanwhile (a callback, or a bad frame). */
+static int
+tconn_read_frames(struct evbuffer *src, uint64_t gen)
+{
 	unsigned char		 hdr[FRAME_HEADER_SIZE], *body;
 	msgpack_unpacked	 u;
 	const char		*cause;
 	json_t			*msg;
 	uint32_t		 len;
 
-	(void)arg;
-	while (tc.bev == bev && evbuffer_get_length(in) >= FRAME_HEADER_SIZE) {
-		evbuffer_copyout(in, hdr, sizeof hdr);
+	while (evbuffer_get_length(src) >= FRAME_HEADER_SIZE) {
+		evbuffer_copyout(src, hdr, sizeof hdr);
 		len = frame_header_length(hdr);
 		if (len > tc.limits.max_frame) {
 			tconn_lost("the server sent a frame too large");
-			return;
+			return -1;
 		}
-		if (evbuffer_get_length(in) < FRAME_HEADER_SIZE + (size_t)len)
-			return;
-		evbuffer_drain(in, FRAME_HEADER_SIZE);
+		if (evbuffer_get_length(src) < FRAME_HEADER_SIZE + (size_t)len)
+			return 0;
+		evbuffer_drain(src, FRAME_HEADER_SIZE);
 		body = xmalloc(len ? len : 1);
-		evbuffer_remove(in, body, len);
+		evbuffer_remove(src, body, len);
 		msgpack_unpacked_init(&u);
 		if (frame_decode(body, len, &tc.limits, &u, &cause) != 0) {
 			msgpack_unpacked_destroy(&u);
 			free(body);
 			tconn_lost("the server sent a bad frame");
-			return;
+			return -1;
 		}
 		msg = msgpack_to_json(&u.data);
 		msgpack_unpacked_destroy(&u);
@@ -562,7 +841,10 @@ tconn_read_cb(struct bufferevent *bev, void *arg)
 		if (msg != NULL)
 			tconn_dispatch(msg);
 		json_decref(msg);
+		if (tc.generation != gen || tc.bev == NULL)
+			return -1;
 	}
+	return 0;
 }
 
 static void
@@ -674,12 +956,17 @@ tconn_describe(char *buf, size_t len)
 		    tc.last_error != NULL ? tc.last_error : "");
 		break;
 	case TCONN_CONNECTING:
+	case TCONN_KEYS:
 	case TCONN_HANDSHAKE:
 		snprintf(buf, len, tc.attempts > 0 ? "reconnecting to %s..." :
 		    "connecting to %s...", tc.server);
 		break;
+	case TCONN_ASK:
+		snprintf(buf, len, "waiting: trust %s's new key?", tc.server);
+		break;
 	case TCONN_READY:
-		snprintf(buf, len, "connected");
+		snprintf(buf, len, "connected%s", tc.chan != NULL ? "" :
+		    " (not encrypted)");
 		break;
 	case TCONN_WAITING:
 		left = tc.retry_at - (int64_t)time(NULL);

@@ -62,6 +62,8 @@ static struct {
 	int			 empty_reads;
 	int			 exiting;
 	int			 curses;
+	struct dialog		*trust_dialog;	/* "Trust this server?" */
+	char			*key_warning;	/* the server's key changed */
 } T;
 
 static void	tui_draw(void);
@@ -81,12 +83,18 @@ static void	hook_ready(json_t *);
 static void	hook_session_end(const char *);
 static void	hook_event(const char *, json_t *);
 static void	hook_state(void);
+static void	hook_key_unknown(const char *, const char *);
+static void	hook_key_pinned(const char *, const char *, const char *);
+static void	hook_key_refused(const char *, int);
 
 static const struct tconn_hooks hooks = {
 	.ready = hook_ready,
 	.session_end = hook_session_end,
 	.event = hook_event,
 	.state = hook_state,
+	.key_unknown = hook_key_unknown,
+	.key_pinned = hook_key_pinned,
+	.key_refused = hook_key_refused,
 };
 
 static const struct help_key global_help[] = {
@@ -415,6 +423,79 @@ hook_state(void)
 	tui_redraw();
 }
 
+/* --- the server's key --- */
+
+static int
+trust_key(struct dialog *d, int key)
+{
+	if (key == 'y' || key == 'Y') {
+		T.trust_dialog = NULL;
+		dialog_close(d);
+		tconn_trust_answer(1);
+		return 1;
+	}
+	/* No is the default: Enter refuses too. */
+	if (key == 'n' || key == 'N' || key == 'q' || key == K_ESC ||
+	    K_IS_ENTER(key))
+		dialog_close(d);
+	return 1;
+}
+
+/* Closed without a yes (n, Esc, or the screens going away): refused. */
+static void
+trust_closed(struct dialog *d)
+{
+	if (T.trust_dialog != d)
+		return;
+	T.trust_dialog = NULL;
+	if (!T.exiting)
+		tconn_trust_answer(0);
+}
+
+static void
+hook_key_unknown(const char *server, const char *fingerprint)
+{
+	struct dialog	*d = dialog_new("New server key", NULL, NULL);
+
+	dialog_text(d, "This client has not connected to %s before.\n"
+	    "The server's key fingerprint is\n%s\n\n"
+	    "Compare it with what the clinic's administrator gives you "
+	    "(mediflowd --fingerprint on the server).\n\n"
+	    "Trust this server? y/N", server, fingerprint);
+	d->width = 72;
+	d->extra_key = trust_key;
+	d->closed = trust_closed;
+	d->dialog_hints = "y trust and pin it|n Esc refuse";
+	T.trust_dialog = d;
+	dialog_open(d);
+}
+
+static void
+hook_key_pinned(const char *server, const char *fingerprint, const char *where)
+{
+	(void)where;
+	tui_message(0, "Trusting %s's key %s from now on.", server, fingerprint);
+}
+
+static void
+hook_key_refused(const char *text, int changed)
+{
+	if (changed) {
+		/* Shown instead of every screen until the user quits. */
+		free(T.key_warning);
+		T.key_warning = xstrdup(text);
+		if (T.curses)
+			beep();
+		tui_redraw();
+		return;
+	}
+	if (!T.logged_in && T.login != NULL)
+		ui_login_notice(T.login, text);
+	else
+		tui_message(1, "Not connected: the server's key is not trusted.");
+	tui_redraw();
+}
+
 /* --- quitting --- */
 
 static void
@@ -623,6 +704,77 @@ tui_draw_lock(void)
 
 /* --- drawing --- */
 
+/*
+ * The changed-key warning's lines from row top in COLS - 4 columns (above the
+ * last two rows of the screen's middle), wrapped at
+ * spaces or anywhere in a word too long (a fingerprint); returns the rows
+ * they take. A banner of @ too wide is cut to its words; compact keeps only
+ * the lines that matter when the screen is too small for all of them.
+ */
+static int
+tui_key_warning_lines(int draw, int compact, int top, attr_t a)
+{
+	const char	*p, *nl, *s, *end, *brk;
+	char		 line[1024], piece[1024];
+	int		 w = COLS - 4, n = 0, cols;
+	size_t		 len;
+
+	for (p = T.key_warning; p != NULL && *p != '\0';
+	    p = nl != NULL ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		snprintf(line, sizeof line, "%.*s", (int)len, p);
+		if (compact && strstr(line, "WARNING") == NULL &&
+		    strstr(line, "expected:") == NULL &&
+		    strstr(line, "received:") == NULL)
+			continue;
+		s = line;
+		if (*s == '@' && (compact || tui_text_width(line) > w)) {
+			s += strspn(s, "@ ");
+			len = strlen(s);
+			while (len > 0 && (s[len - 1] == '@' || s[len - 1] == ' '))
+				len--;
+			line[(size_t)(s - line) + len] = '\0';
+			if (*s == '\0')
+				continue;
+		} else if (compact)
+			s += strspn(s, " ");
+		do {
+			for (end = s, brk = NULL, cols = 0; *end != '\0'; end++) {
+				if (((unsigned char)*end & 0xc0) == 0x80)
+					continue;
+				if (cols == w)
+					break;
+				if (*end == ' ' && end > s)
+					brk = end;
+				cols++;
+			}
+			if (*end != '\0' && brk != NULL)
+				end = brk;
+			snprintf(piece, sizeof piece, "%.*s", (int)(end - s), s);
+			if (draw && top + n < LINES - 2)
+				tui_put(top + n, 2, w, a, piece);
+			n++;
+			s = end + strspn(end, " ");
+		} while (*s != '\0');
+	}
+	return n;
+}
+
+/* Instead of every screen: loud, with both fingerprints, until q. */
+static void
+tui_draw_key_warning(void)
+{
+	attr_t	a = tui_has_color() ? tui_attr(TC_ERROR) | A_REVERSE :
+		    A_REVERSE | A_BOLD;
+	int	compact;
+
+	tui_fill(1, 0, LINES - 2, COLS, a);
+	compact = tui_key_warning_lines(0, 0, 2, a) > LINES - 4;
+	tui_key_warning_lines(1, compact, compact ? 1 : 2, a);
+	tui_put(LINES - 2, 2, COLS - 4, a, "Press q to quit.");
+}
+
 static void
 tui_draw_tabbar(void)
 {
@@ -712,9 +864,15 @@ tui_draw(void)
 		return;
 	}
 	tui_draw_tabbar();
-	if (T.locked)
+	if (T.key_warning != NULL)
+		tui_draw_key_warning();
+	else if (T.locked) {
 		tui_draw_lock();
-	else {
+		/* A question about the server's key comes before unlocking. */
+		if (T.trust_dialog != NULL)
+			T.trust_dialog->view.type->draw(&T.trust_dialog->view, 1, 0,
+			    LINES - 3, COLS);
+	} else {
 		content = T.logged_in ? (T.ntabs > 0 ? T.tabs[T.cur].view : NULL) : T.login;
 		if (content != NULL && content->type->draw != NULL)
 			content->type->draw(content, 1, 0, LINES - 3, COLS);
@@ -754,6 +912,18 @@ tui_key(int key)
 		return;
 	}
 	T.last_key = time(NULL);
+	if (T.key_warning != NULL) {
+		if (key == 'q' || key == 'Q' || key == KF(KEY_F(10))) {
+			T.exiting = 1;
+			event_base_loopexit(T.base, NULL);
+		} else if (key == KEY_CTL('l'))
+			clearok(curscr, TRUE);
+		return;
+	}
+	if (T.locked && T.trust_dialog != NULL) {
+		T.trust_dialog->view.type->key(&T.trust_dialog->view, key);
+		return;
+	}
 	if (T.locked) {
 		tui_lock_key(key);
 		return;
@@ -880,39 +1050,6 @@ parse_seconds(const char *s)
 	return (int)v;
 }
 
-static char *
-read_conf(const char *file, const char *key)
-{
-	char	*dir = client_config_dir(), *path, line[1024], *s, *eq, *v = NULL;
-	FILE	*f;
-	size_t	 n;
-
-	path = xasprintf("%s/%s", dir, file);
-	free(dir);
-	f = fopen(path, "r");
-	free(path);
-	if (f == NULL)
-		return NULL;
-	while (v == NULL && fgets(line, sizeof line, f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		for (s = line; *s == ' ' || *s == '\t'; s++)
-			;
-		if ((eq = strchr(s, '=')) == NULL)
-			continue;
-		n = (size_t)(eq - s);
-		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
-		if (n != strlen(key) || strncmp(s, key, n) != 0)
-			continue;
-		for (eq++; *eq == ' ' || *eq == '\t'; eq++)
-			;
-		v = xstrdup(eq);
-	}
-	sodium_memzero(line, sizeof line);
-	fclose(f);
-	return v;
-}
-
 /* Flag, then MEDIFLOW_LOCK_AFTER, then lock_after in client.conf; 0 never. */
 static int
 lock_after_setting(int flag)
@@ -924,7 +1061,7 @@ lock_after_setting(int flag)
 		return flag;
 	if ((v = parse_seconds(getenv("MEDIFLOW_LOCK_AFTER"))) >= 0)
 		return v;
-	conf = read_conf("client.conf", "lock_after");
+	conf = client_conf_value("client.conf", "lock_after");
 	v = parse_seconds(conf);
 	free(conf);
 	return v >= 0 ? v : LOCK_AFTER_DEFAULT;
@@ -988,8 +1125,8 @@ tui_main(const char *server, int lock_after)
 
 	/* The session `mediflow login` or the last run kept, if it is for
 	 * this server; the login screen shows until it is restored. */
-	saved_server = read_conf("session", "server");
-	token = read_conf("session", "token");
+	saved_server = client_conf_value("session", "server");
+	token = client_conf_value("session", "token");
 	if (saved_server != NULL && token != NULL && strcmp(saved_server, server) == 0) {
 		tconn_set_token(token);
 		T.login = ui_login_new("Restoring your session...");
@@ -1025,6 +1162,7 @@ tui_main(const char *server, int lock_after)
 	event_base_free(T.base);
 	free(T.dead);
 	free(T.server);
+	free(T.key_warning);
 	field_wipe(&T.lock_field);
 	memset(&T, 0, sizeof T);
 	return 0;

@@ -3,7 +3,8 @@
  * it, and the pieces every screen shares (drawing, fields, dialogs, lists).
  *
  * tui.c        loop, keyboard, resize, tabs and popups, status bar, help, lock
- * tui-conn.c   the connection: framing, requests, events, reconnect, resume
+ * tui-conn.c   the connection: secure channel, framing, requests, events,
+ *              reconnect, resume
  * tui-draw.c   colours, UTF-8 text, times, lists, JSON helpers
  * tui-dialog.c text fields and the one dialog every popup is made of
  * ui-*.c       the screens */
@@ -100,6 +101,8 @@ int64_t		 tui_now(void);
 enum tconn_state {
 	TCONN_IDLE,		/* not connected and no reason to be */
 	TCONN_CONNECTING,
+	TCONN_KEYS,		/* the secure channel's handshake */
+	TCONN_ASK,		/* a first server key: waiting for the user */
 	TCONN_HANDSHAKE,	/* hello, clock, resume */
 	TCONN_READY,
 	TCONN_WAITING,		/* lost; retrying after a pause */
@@ -123,6 +126,16 @@ struct tconn_hooks {
 	void	(*event)(const char *event, json_t *data);
 	/* Anything the status bar shows changed. */
 	void	(*state)(void);
+	/* The server's key is one this client has not pinned: ask the user,
+	 * who answers with tconn_trust_answer. Requests wait meanwhile. */
+	void	(*key_unknown)(const char *server, const char *fingerprint);
+	/* A first key was pinned in known_servers (where), now. */
+	void	(*key_pinned)(const char *server, const char *fingerprint,
+		    const char *where);
+	/* Not connected because of the server's key; text says why. changed:
+	 * not the pinned key (text is the loud warning, with both
+	 * fingerprints), and the client will not connect again. */
+	void	(*key_refused)(const char *text, int changed);
 };
 
 void		 tconn_init(struct event_base *, const char *server,
@@ -141,6 +154,9 @@ void		 tconn_cancel(void *owner);
 /* The session token resumed after a reconnect; NULL forgets it. */
 void		 tconn_set_token(const char *);
 const char	*tconn_token(void);
+/* The user's answer to key_unknown: 1 pins the key and goes on, 0 refuses
+ * it (queued requests fail). */
+void		 tconn_trust_answer(int yes);
 /* Connects now if idle (with a token, the session is resumed). */
 void		 tconn_connect(void);
 enum tconn_state tconn_state(void);

@@ -127,9 +127,13 @@ session_persist_seen(struct session *s)
 	static const char *sql = "UPDATE sessions SET last_seen = ? WHERE id = ?";
 	sqlite3_stmt	*st = db_prepare(sql);
 
+	/* Inside the loop turn's batch, so it shares that turn's fsync. */
+	if (db_begin() != 0)
+		return;
 	sqlite3_bind_int64(st, 1, s->last_seen);
 	sqlite3_bind_int64(st, 2, s->id);
 	db_step_done(st);
+	db_commit();
 	s->last_persisted = s->last_seen;
 }
 

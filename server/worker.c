@@ -1,5 +1,9 @@
 /* worker.c -- a small thread pool whose results come back on the loop. */
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
 #include <pthread.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include <event2/event.h>
@@ -8,6 +12,8 @@
 #include "log.h"
 #include "util.h"
 #include "worker.h"
+
+#define WORKER_NICE	10
 
 struct job {
 	worker_fn	 work;
@@ -40,6 +46,10 @@ worker_main(void *arg)
 	struct job	*j;
 
 	(void)arg;
+	/* Hashing yields to the loop thread: a login storm must not slow
+	 * every other request (on Linux this applies to this thread only). */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE) != 0)
+		log_debug("worker: cannot lower priority");
 	pthread_mutex_lock(&lock);
 	for (;;) {
 		while (todo_head == NULL && !stopping)

@@ -60,6 +60,10 @@ struct rig {
 
 static struct rig	 shared;
 static struct tsrv	 srv;
+/* For the tests with servers of their own; own_teardown cleans up after a
+ * failure, so no helper or server outlives the test. */
+static struct rig	 own;
+static struct tsrv	 own_srv;
 
 /* --- small utilities --- */
 
@@ -609,6 +613,25 @@ group_teardown(void **state)
 	return 0;
 }
 
+static int
+own_teardown(void **state)
+{
+	(void)state;
+	if (own_srv.pid > 0) {
+		kill(own_srv.pid, SIGKILL);
+		waitpid(own_srv.pid, NULL, 0);
+		if (own_srv.out_fd >= 0)
+			close(own_srv.out_fd);
+		rm_tree(own_srv.dir);
+		own_srv.pid = 0;
+	}
+	if (own.data_dir[0] != '\0')
+		rm_tree(own.data_dir);
+	rig_stop_helpers(&own);
+	memset(&own, 0, sizeof own);
+	return 0;
+}
+
 /* --- the tests --- */
 
 static void
@@ -1086,65 +1109,63 @@ test_patient_channel_choice(void **state)
 static void
 test_restart_between_planning_and_due_sends_each_once(void **state)
 {
-	struct rig	 g;
-	struct tsrv	 s;
 	struct tcli	 desk;
 	char		 email[128], phone[32];
 	int64_t		 pid, appt, start, now;
 
 	(void)state;
-	rig_start_helpers(&g, NULL);
-	rig_server(&g, &s, 1, NULL);
-	cli_open_as(&desk, &s, DEMO_RECEPTION);
+	rig_start_helpers(&own, NULL);
+	rig_server(&own, &own_srv, 1, NULL);
+	cli_open_as(&desk, &own_srv, DEMO_RECEPTION);
 	pid = new_patient(&desk, "Crash Patient", email, sizeof email, phone,
 	    sizeof phone);
 	now = server_now(&desk);
 	start = free_slot(&desk, now + 26 * 3600);
 	appt = book(&desk, pid, start);
-	assert_int_equal(wait_mails(&g.sink, email, "confirmation", 1), 1);
+	assert_int_equal(wait_mails(&own.sink, email, "confirmation", 1), 1);
 	cli_close(&desk);
 	/* Make sure the confirmation's outcome is on disk before the crash. */
 	{
 		struct tcli	admin;
 
-		cli_open_as(&admin, &s, DEMO_ADMIN);
+		cli_open_as(&admin, &own_srv, DEMO_ADMIN);
 		json_decref(wait_row_state(&admin, appt, "confirmation", "email", "sent"));
 		cli_close(&admin);
 	}
-	srv_crash(&s);
+	srv_crash(&own_srv);
 
 	/* Second life: the 24 h reminder. */
-	rig_server(&g, &s, 1, NULL);
-	cli_open_as(&desk, &s, DEMO_RECEPTION);
+	rig_server(&own, &own_srv, 1, NULL);
+	cli_open_as(&desk, &own_srv, DEMO_RECEPTION);
 	clock_to(&desk, start - 86400 + 5);
-	assert_int_equal(wait_mails(&g.sink, email, "24h", 1), 1);
-	assert_int_equal(wait_texts(&g.twilio, phone, 1), 1);
+	assert_int_equal(wait_mails(&own.sink, email, "24h", 1), 1);
+	assert_int_equal(wait_texts(&own.twilio, phone, 1), 1);
 	{
 		struct tcli	admin;
 
-		cli_open_as(&admin, &s, DEMO_ADMIN);
+		cli_open_as(&admin, &own_srv, DEMO_ADMIN);
 		json_decref(wait_row_state(&admin, appt, "24h", "email", "sent"));
 		json_decref(wait_row_state(&admin, appt, "24h", "sms", "sent"));
 		cli_close(&admin);
 	}
 	cli_close(&desk);
-	srv_crash(&s);
+	srv_crash(&own_srv);
 
 	/* Third life, its clock back at the real time: the 1 h reminder, and
 	 * the 24 h one not again. */
-	rig_server(&g, &s, 1, NULL);
-	cli_open_as(&desk, &s, DEMO_RECEPTION);
-	assert_quiet(&g, email, 2, phone, 1);
+	rig_server(&own, &own_srv, 1, NULL);
+	cli_open_as(&desk, &own_srv, DEMO_RECEPTION);
+	assert_quiet(&own, email, 2, phone, 1);
 	clock_to(&desk, start - 3600 + 5);
-	assert_int_equal(wait_mails(&g.sink, email, "1h", 1), 1);
-	assert_int_equal(wait_texts(&g.twilio, phone, 2), 2);
-	assert_quiet(&g, email, 3, phone, 2);
-	assert_int_equal(count_mails(&g.sink, email, "confirmation"), 1);
-	assert_int_equal(count_mails(&g.sink, email, "24h"), 1);
+	assert_int_equal(wait_mails(&own.sink, email, "1h", 1), 1);
+	assert_int_equal(wait_texts(&own.twilio, phone, 2), 2);
+	assert_quiet(&own, email, 3, phone, 2);
+	assert_int_equal(count_mails(&own.sink, email, "confirmation"), 1);
+	assert_int_equal(count_mails(&own.sink, email, "24h"), 1);
 	cli_close(&desk);
-	srv_stop(&s);
-	rm_tree(g.data_dir);
-	rig_stop_helpers(&g);
+	srv_stop(&own_srv);
+	rm_tree(own.data_dir);
+	rig_stop_helpers(&own);
 }
 
 /* A zone where it is about noon now, so "in an hour" stays on today. */
@@ -1166,8 +1187,6 @@ noon_zone(char *buf, size_t len)
 static void
 test_reminder_due_while_down_is_sent_after_restart(void **state)
 {
-	struct rig	 g;
-	struct tsrv	 s;
 	struct tcli	 desk, admin;
 	char		 email[128], phone[32], tz[32];
 	int64_t		 pid, appt, start, now;
@@ -1176,9 +1195,9 @@ test_reminder_due_while_down_is_sent_after_restart(void **state)
 
 	(void)state;
 	noon_zone(tz, sizeof tz);
-	rig_start_helpers(&g, NULL);
-	rig_server(&g, &s, 1, tz);
-	cli_open_as(&desk, &s, DEMO_RECEPTION);
+	rig_start_helpers(&own, NULL);
+	rig_server(&own, &own_srv, 1, tz);
+	cli_open_as(&desk, &own_srv, DEMO_RECEPTION);
 	/* Open all day, every day, so "now + 1 h" is bookable. */
 	week = json_array();
 	for (wd = 1; wd <= 7; wd++)
@@ -1190,7 +1209,7 @@ test_reminder_due_while_down_is_sent_after_restart(void **state)
 	    sizeof phone);
 	call_ok(&desk, "patients.set_reminder_channels", "{s:I, s:s}", "patient_id",
 	    (json_int_t)pid, "channels", "email");
-	cli_open_as(&admin, &s, DEMO_ADMIN);
+	cli_open_as(&admin, &own_srv, DEMO_ADMIN);
 	now = server_now(&desk);
 	/* The 1 h reminder falls due 10 s from now (real time, no test clock). */
 	start = now + 3600 + 10;
@@ -1204,23 +1223,23 @@ test_reminder_due_while_down_is_sent_after_restart(void **state)
 	cli_close(&desk);
 	if (time(NULL) >= start - 3600)
 		fail_msg("too slow: the reminder fell due before the crash");
-	srv_crash(&s);
+	srv_crash(&own_srv);
 
 	/* Down while it falls due. */
 	while (time(NULL) < start - 3600 + 1)
 		sleep_ms(100);
-	assert_int_equal(count_mails(&g.sink, email, "1h"), 0);
-	rig_server(&g, &s, 1, tz);
-	assert_int_equal(wait_mails(&g.sink, email, "1h", 1), 1);
-	cli_open_as(&admin, &s, DEMO_ADMIN);
+	assert_int_equal(count_mails(&own.sink, email, "1h"), 0);
+	rig_server(&own, &own_srv, 1, tz);
+	assert_int_equal(wait_mails(&own.sink, email, "1h", 1), 1);
+	cli_open_as(&admin, &own_srv, DEMO_ADMIN);
 	m = wait_row_state(&admin, appt, "1h", "email", "sent");
 	assert_int_equal(jint(m, "attempts"), 1);
 	json_decref(m);
 	cli_close(&admin);
-	assert_quiet(&g, email, 2, NULL, 0);
-	srv_stop(&s);
-	rm_tree(g.data_dir);
-	rig_stop_helpers(&g);
+	assert_quiet(&own, email, 2, NULL, 0);
+	srv_stop(&own_srv);
+	rm_tree(own.data_dir);
+	rig_stop_helpers(&own);
 }
 
 static void
@@ -1228,18 +1247,16 @@ test_smtp_refusing_twice_then_accepting_delivers_once(void **state)
 {
 	static const char *const sink_args[] = { "--refuse", "2", "--refuse-kind",
 	    "24h", NULL };
-	struct rig	 g;
-	struct tsrv	 s;
 	struct tcli	 desk, admin;
 	char		 email[128], phone[32];
 	int64_t		 pid, appt, start, now, due;
 	json_t		*m, *refused;
 
 	(void)state;
-	rig_start_helpers(&g, sink_args);
-	rig_server(&g, &s, 0, NULL);
-	cli_open_as(&desk, &s, DEMO_RECEPTION);
-	cli_open_as(&admin, &s, DEMO_ADMIN);
+	rig_start_helpers(&own, sink_args);
+	rig_server(&own, &own_srv, 0, NULL);
+	cli_open_as(&desk, &own_srv, DEMO_RECEPTION);
+	cli_open_as(&admin, &own_srv, DEMO_ADMIN);
 	pid = new_patient(&desk, "Patient Retry", email, sizeof email, phone,
 	    sizeof phone);
 	call_ok(&desk, "patients.set_reminder_channels", "{s:I, s:s}", "patient_id",
@@ -1247,7 +1264,7 @@ test_smtp_refusing_twice_then_accepting_delivers_once(void **state)
 	now = server_now(&desk);
 	start = free_slot(&desk, now + 26 * 3600);
 	appt = book(&desk, pid, start);
-	assert_int_equal(wait_mails(&g.sink, email, "confirmation", 1), 1);
+	assert_int_equal(wait_mails(&own.sink, email, "confirmation", 1), 1);
 
 	clock_to(&desk, start - 86400 + 1);
 	m = wait_row_state(&admin, appt, "24h", "email", "retry");
@@ -1279,33 +1296,31 @@ test_smtp_refusing_twice_then_accepting_delivers_once(void **state)
 	assert_null(jstr(m, "last_error"));
 	json_decref(m);
 
-	assert_int_equal(wait_mails(&g.sink, email, "24h", 1), 1);
-	refused = helper_records(&g.sink, "refused-");
+	assert_int_equal(wait_mails(&own.sink, email, "24h", 1), 1);
+	refused = helper_records(&own.sink, "refused-");
 	assert_int_equal(json_array_size(refused), 2);
 	json_decref(refused);
-	assert_quiet(&g, email, 2, NULL, 0);
+	assert_quiet(&own, email, 2, NULL, 0);
 	cli_close(&desk);
 	cli_close(&admin);
-	srv_stop(&s);
-	rig_stop_helpers(&g);
+	srv_stop(&own_srv);
+	rig_stop_helpers(&own);
 }
 
 static void
 test_interrupted_sends_are_sent_again_after_stop_and_crash(void **state)
 {
 	static const char *const sink_args[] = { "--hang-mail", "2", NULL };
-	struct rig	 g;
-	struct tsrv	 s;
 	struct tcli	 desk, admin;
 	char		 email[128], phone[32];
 	int64_t		 pid, appt, start, now;
 	json_t		*m, *hung;
 
 	(void)state;
-	rig_start_helpers(&g, sink_args);
-	rig_server(&g, &s, 1, NULL);
-	cli_open_as(&desk, &s, DEMO_RECEPTION);
-	cli_open_as(&admin, &s, DEMO_ADMIN);
+	rig_start_helpers(&own, sink_args);
+	rig_server(&own, &own_srv, 1, NULL);
+	cli_open_as(&desk, &own_srv, DEMO_RECEPTION);
+	cli_open_as(&admin, &own_srv, DEMO_ADMIN);
 	pid = new_patient(&desk, "Stalled Patient", email, sizeof email, phone,
 	    sizeof phone);
 	call_ok(&desk, "patients.set_reminder_channels", "{s:I, s:s}", "patient_id",
@@ -1322,11 +1337,11 @@ test_interrupted_sends_are_sent_again_after_stop_and_crash(void **state)
 	cli_close(&desk);
 	cli_close(&admin);
 	/* A clean stop does not wait for the stalled transfer. */
-	srv_stop(&s);
+	srv_stop(&own_srv);
 
 	/* Second life: sent again, stalls again; this time we crash. */
-	rig_server(&g, &s, 1, NULL);
-	cli_open_as(&admin, &s, DEMO_ADMIN);
+	rig_server(&own, &own_srv, 1, NULL);
+	cli_open_as(&admin, &own_srv, DEMO_ADMIN);
 	for (;;) {
 		m = wait_row_state(&admin, appt, "confirmation", "email", "sending");
 		if (jint(m, "attempts") == 2)
@@ -1336,29 +1351,28 @@ test_interrupted_sends_are_sent_again_after_stop_and_crash(void **state)
 	}
 	json_decref(m);
 	cli_close(&admin);
-	srv_crash(&s);
+	srv_crash(&own_srv);
 
 	/* Third life: the row left in `sending` goes out again, and lands. */
-	rig_server(&g, &s, 1, NULL);
-	cli_open_as(&admin, &s, DEMO_ADMIN);
+	rig_server(&own, &own_srv, 1, NULL);
+	cli_open_as(&admin, &own_srv, DEMO_ADMIN);
 	m = wait_row_state(&admin, appt, "confirmation", "email", "sent");
 	assert_int_equal(jint(m, "attempts"), 3);
 	json_decref(m);
-	assert_int_equal(wait_mails(&g.sink, email, "confirmation", 1), 1);
-	hung = helper_records(&g.sink, "hung-");
+	assert_int_equal(wait_mails(&own.sink, email, "confirmation", 1), 1);
+	hung = helper_records(&own.sink, "hung-");
 	assert_int_equal(json_array_size(hung), 2);
 	json_decref(hung);
-	assert_quiet(&g, email, 1, NULL, 0);
+	assert_quiet(&own, email, 1, NULL, 0);
 	cli_close(&admin);
-	srv_stop(&s);
-	rm_tree(g.data_dir);
-	rig_stop_helpers(&g);
+	srv_stop(&own_srv);
+	rm_tree(own.data_dir);
+	rig_stop_helpers(&own);
 }
 
 static void
 test_without_settings_mail_and_sms_are_off_quietly(void **state)
 {
-	struct tsrv	 s;
 	struct tcli	 desk, admin;
 	char		 email[128], phone[32], line[512];
 	int64_t		 pid, appt, start, now;
@@ -1367,9 +1381,9 @@ test_without_settings_mail_and_sms_are_off_quietly(void **state)
 	int		 said_mail = 0, said_sms = 0, errors = 0;
 
 	(void)state;
-	srv_start(&s, NULL);
-	cli_open_as(&desk, &s, DEMO_RECEPTION);
-	cli_open_as(&admin, &s, DEMO_ADMIN);
+	srv_start(&own_srv, NULL);
+	cli_open_as(&desk, &own_srv, DEMO_RECEPTION);
+	cli_open_as(&admin, &own_srv, DEMO_ADMIN);
 	pid = new_patient(&desk, "Offline Patient", email, sizeof email, phone,
 	    sizeof phone);
 	now = server_now(&desk);
@@ -1381,7 +1395,7 @@ test_without_settings_mail_and_sms_are_off_quietly(void **state)
 	call_err(&desk, "notify.send_reminder", "conflict", "{s:I}",
 	    "appointment_id", (json_int_t)appt);
 	clock_to(&desk, start - 1800);
-	assert_non_null(f = fopen(s.log_path, "r"));
+	assert_non_null(f = fopen(own_srv.log_path, "r"));
 	while (fgets(line, sizeof line, f) != NULL) {
 		if (strstr(line, "e-mail disabled") != NULL)
 			said_mail++;
@@ -1398,7 +1412,7 @@ test_without_settings_mail_and_sms_are_off_quietly(void **state)
 	assert_int_equal(errors, 0);
 	cli_close(&desk);
 	cli_close(&admin);
-	srv_stop(&s);
+	srv_stop(&own_srv);
 }
 
 int
@@ -1415,11 +1429,16 @@ main(void)
 		cmocka_unit_test(test_outbox_and_retry_are_admin_only_and_failures_notify),
 		cmocka_unit_test(test_patient_channel_choice),
 		/* These start servers of their own. */
-		cmocka_unit_test(test_restart_between_planning_and_due_sends_each_once),
-		cmocka_unit_test(test_reminder_due_while_down_is_sent_after_restart),
-		cmocka_unit_test(test_smtp_refusing_twice_then_accepting_delivers_once),
-		cmocka_unit_test(test_interrupted_sends_are_sent_again_after_stop_and_crash),
-		cmocka_unit_test(test_without_settings_mail_and_sms_are_off_quietly),
+		cmocka_unit_test_teardown(test_restart_between_planning_and_due_sends_each_once,
+		    own_teardown),
+		cmocka_unit_test_teardown(test_reminder_due_while_down_is_sent_after_restart,
+		    own_teardown),
+		cmocka_unit_test_teardown(test_smtp_refusing_twice_then_accepting_delivers_once,
+		    own_teardown),
+		cmocka_unit_test_teardown(test_interrupted_sends_are_sent_again_after_stop_and_crash,
+		    own_teardown),
+		cmocka_unit_test_teardown(test_without_settings_mail_and_sms_are_off_quietly,
+		    own_teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

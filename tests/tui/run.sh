@@ -3,6 +3,10 @@
 # mediflowd on a loopback port: keys go in with send-keys, the screen comes
 # back with capture-pane, polled with a deadline rather than fixed sleeps.
 #
+# The server requires encryption (--require-encryption), so every client
+# here speaks the secure channel; each one's config directory pins the
+# server's key in known_servers unless a test wants otherwise.
+#
 # Prints cmocka's summary lines ("[  PASSED  ] N test(s).") so tests/run.sh
 # counts the cases. Needs tmux; $O is the build directory.
 set -u
@@ -26,8 +30,12 @@ TM="tmux -L $SOCK -f /dev/null"
 PASSWORD=password123
 NEW_PASSWORD='Vq7#mLp2@xNe9!kR'
 NEW_EMAIL="tui.user.$$@test.com"
+# A key fingerprint the server does not have.
+OTHER_FP=SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 srv_pid=
 port=
+server_fp=
+restarted_at=1
 target=
 passed=0
 failed=0
@@ -50,17 +58,22 @@ now_ms() {
 
 # --- the server ---
 
-# start_server ADDR: runs mediflowd with demo data and the test clock, and
-# waits until it names its port.
+# start_server ADDR: runs mediflowd with demo data and the test clock,
+# encrypted connections only and debug lines (the handshakes) in its log,
+# and waits until it names its port; server_fp is its key's fingerprint.
 start_server() {
 	: >"$TMP/server.out"
-	"$BIN/mediflowd" --demo --test-clock --data-dir "$TMP/data" --listen "$1" \
+	"$BIN/mediflowd" --demo --test-clock --require-encryption --verbose \
+	    --data-dir "$TMP/data" --listen "$1" \
 	    >"$TMP/server.out" 2>>"$TMP/server.log" &
 	srv_pid=$!
 	end=$(($(now_ms) + 20000))
 	while [ "$(now_ms)" -lt "$end" ]; do
 		port=$(sed -n 's/.* port \([0-9][0-9]*\).*/\1/p' "$TMP/server.out")
-		[ -n "$port" ] && return 0
+		if [ -n "$port" ]; then
+			server_fp=$("$BIN/mediflowd" --fingerprint --data-dir "$TMP/data")
+			return 0
+		fi
 		kill -0 "$srv_pid" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -81,7 +94,7 @@ stop_server() {
 set_clock() {
 	advance=$((target - $(date -u +%s)))
 	[ "$advance" -gt 0 ] || return 0
-	XDG_CONFIG_HOME="$TMP/cfg-call" "$BIN/mediflow" --plain \
+	XDG_CONFIG_HOME="$TMP/cfg-call" "$BIN/mediflow" --fingerprint "$server_fp" \
 	    --server "127.0.0.1:$port" call test.clock "{\"advance\": $advance}" \
 	    >"$TMP/clock.out" 2>&1 || { cat "$TMP/clock.out"; return 1; }
 }
@@ -99,14 +112,37 @@ pick_target() {
 
 # --- the terminals ---
 
-# open_client NAME [ENV...]: a tmux window running the client, 120x40.
+# pin NAME FINGERPRINT: the key client NAME trusts for the server.
+pin() {
+	mkdir -p "$TMP/cfg-$1/mediflow"
+	echo "127.0.0.1:$port $2" >"$TMP/cfg-$1/mediflow/known_servers"
+}
+
+known_servers() {
+	cat "$TMP/cfg-$1/mediflow/known_servers" 2>/dev/null
+}
+
+# open_client NAME [VAR=VALUE | --FLAG | unpinned]...: a tmux window running
+# the client, 120x40, with that environment and those flags; the server's
+# key is pinned first unless unpinned (or the test pinned one itself).
 open_client() {
 	name=$1
 	shift
+	envs= flags= pinned=1
+	for a; do
+		case $a in
+		unpinned) pinned= ;;
+		--*) flags="$flags $a" ;;
+		*) envs="$envs $a" ;;
+		esac
+	done
 	mkdir -p "$TMP/cfg-$name"
+	if [ -n "$pinned" ] && [ ! -e "$TMP/cfg-$name/mediflow/known_servers" ]; then
+		pin "$name" "$server_fp"
+	fi
 	cmd="env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 TZ=UTC \
-	    XDG_CONFIG_HOME=$TMP/cfg-$name $* $BIN/mediflow --server 127.0.0.1:$port; \
-	    echo mediflow exited \$?; sleep 60"
+	    XDG_CONFIG_HOME=$TMP/cfg-$name $envs $BIN/mediflow $flags \
+	    --server 127.0.0.1:$port; echo mediflow exited \$?; sleep 60"
 	if $TM has-session -t mf 2>/dev/null; then
 		$TM new-window -d -t mf -n "$name" "$cmd"
 	else
@@ -250,10 +286,67 @@ test_help_shows_the_keys_of_the_screen() {
 	wait_gone desk "Keys: Day board"
 }
 
-test_patient_requests_and_doctor_approves() {
-	open_client doctor
+# A first key: the fingerprint in a dialog; y pins it and logs in.
+test_first_key_is_asked_about_then_pinned() {
+	open_client doctor unpinned
 	login doctor doctor@test.com "$PASSWORD" || return 1
+	wait_for doctor "Trust this server? y/N" || return 1
+	wait_for doctor "$server_fp" || return 1
+	keys doctor y
 	wait_for doctor "Dr. Sarah Chen (doctor)" || return 1
+	[ "$(known_servers doctor)" = "127.0.0.1:$port $server_fp" ] || {
+		echo "known_servers holds: $(known_servers doctor)"
+		return 1
+	}
+}
+
+# n (or Esc, or Enter) refuses: no pin, still on the login screen.
+test_first_key_refused_stays_on_the_login_screen() {
+	open_client refuse unpinned
+	login refuse patient@test.com "$PASSWORD" || return 1
+	wait_for refuse "Trust this server? y/N" || return 1
+	keys refuse n
+	wait_for refuse "you did not trust the key" || return 1
+	wait_gone refuse "Trust this server?" || return 1
+	screen refuse | tail -n 1 | grep -qF "not logged in" || return 1
+	[ -z "$(known_servers refuse)" ] || {
+		echo "a key was pinned: $(known_servers refuse)"
+		return 1
+	}
+}
+
+# A pin that is not the server's key: the loud warning with both
+# fingerprints, and the server sees the connection end in the handshake,
+# before any request could be sent.
+test_changed_key_shows_the_warning_and_does_not_log_in() {
+	left=$(grep -c "peer left during the handshake" "$TMP/server.log")
+	pin changed "$OTHER_FP"
+	open_client changed
+	login changed receptionist@test.com "$PASSWORD" || return 1
+	wait_for changed "WARNING: THE SERVER'S KEY HAS CHANGED!" || return 1
+	wait_for changed "expected: $OTHER_FP" || return 1
+	wait_for changed "received: $server_fp" || return 1
+	screen changed | tail -n 1 | grep -qF "not logged in" || return 1
+	end=$(($(now_ms) + 5000))
+	while [ "$(grep -c "peer left during the handshake" "$TMP/server.log")" \
+	    -le "$left" ]; do
+		if [ "$(now_ms)" -ge "$end" ]; then
+			echo "the server did not see the client leave in the handshake"
+			return 1
+		fi
+		sleep 0.05
+	done
+	# Keys do nothing but quit.
+	type_text changed "x1"
+	keys changed Enter
+	sleep 0.2
+	screen changed | grep -qF "THE SERVER'S KEY HAS CHANGED" || return 1
+	[ "$(known_servers changed)" = "127.0.0.1:$port $OTHER_FP" ] || return 1
+	keys changed q
+	wait_for changed "mediflow exited 0"
+}
+
+test_patient_requests_and_doctor_approves() {
 	keys doctor 2
 	wait_for doctor "Pending requests" || return 1
 	open_client patient
@@ -292,9 +385,12 @@ test_admin_creates_a_user_who_logs_in() {
 	keys admin Enter
 	wait_for admin "Created Zoë Tester (receptionist)" || return 1
 	wait_line admin "Zoë Tester" "$NEW_EMAIL" || return 1
-	open_client newuser
+	# --trust-new-key pins a first key without asking.
+	open_client newuser unpinned --trust-new-key
 	login newuser "$NEW_EMAIL" "$NEW_PASSWORD" || return 1
-	wait_for newuser "Zoë Tester (receptionist)" && wait_for newuser "Day board"
+	wait_for newuser "Zoë Tester (receptionist)" || return 1
+	wait_for newuser "Day board" || return 1
+	[ "$(known_servers newuser)" = "127.0.0.1:$port $server_fp" ]
 }
 
 test_form_shows_server_errors_in_place() {
@@ -345,6 +441,9 @@ test_server_restart_is_survived() {
 	keys admin 1
 	wait_for admin "Time" || return 1
 	stop_server
+	# For test_reconnect_rechecks_the_pin.
+	pin lock "$OTHER_FP"
+	restarted_at=$(($(wc -l <"$TMP/server.log") + 1))
 	wait_for desk "reconnecting" 5000 || return 1
 	screen desk | tail -n 1 | grep -qF "reconnecting" || return 1
 	start_server "127.0.0.1:$port" || return 1
@@ -363,13 +462,30 @@ test_quit_exits_cleanly() {
 	wait_for newuser "mediflow exited 0"
 }
 
-# Ctrl-C ends a client on any screen, even locked; under ASan a leak or a
-# bad access would change the status.
+# While the server was down, the lock window's pin became another key (as
+# if a machine in the middle answered now): reconnecting re-checks the pin,
+# so it shows the warning instead of resuming its session, and the server
+# sees that connection end in the handshake.
+test_reconnect_rechecks_the_pin() {
+	wait_for lock "WARNING: THE SERVER'S KEY HAS CHANGED!" 10000 || return 1
+	wait_for lock "expected: $OTHER_FP" || return 1
+	wait_for lock "received: $server_fp" || return 1
+	screen lock | tail -n 1 | grep -qF "offline: the server's key has changed" ||
+		return 1
+	tail -n +"$restarted_at" "$TMP/server.log" |
+	    grep -qF "peer left during the handshake" || {
+		echo "the server saw no handshake end"
+		return 1
+	}
+}
+
+# Ctrl-C ends a client on any screen, even locked or warning; under ASan a
+# leak or a bad access would change the status.
 test_every_client_exits_cleanly() {
-	for w in desk admin doctor patient lock; do
+	for w in desk admin doctor patient lock refuse; do
 		keys "$w" C-c
 	done
-	for w in desk admin doctor patient lock; do
+	for w in desk admin doctor patient lock refuse; do
 		wait_for "$w" "mediflow exited 0" || return 1
 	done
 }
@@ -398,6 +514,9 @@ run test_book_a_patient_in_six_keys
 run test_other_board_shows_it_within_a_second
 run test_check_in_in_one_key
 run test_help_shows_the_keys_of_the_screen
+run test_first_key_is_asked_about_then_pinned
+run test_first_key_refused_stays_on_the_login_screen
+run test_changed_key_shows_the_warning_and_does_not_log_in
 run test_patient_requests_and_doctor_approves
 run test_admin_creates_a_user_who_logs_in
 run test_form_shows_server_errors_in_place
@@ -405,6 +524,7 @@ run test_resize_keeps_the_screen_whole
 run test_screen_locks_and_password_unlocks
 run test_server_restart_is_survived
 run test_quit_exits_cleanly
+run test_reconnect_rechecks_the_pin
 run test_every_client_exits_cleanly
 echo "[==========] $((passed + failed)) test(s) run."
 echo "[  PASSED  ] $passed test(s)."

@@ -6,6 +6,8 @@
  * curl_multi_info_read and handed to their done callbacks. */
 #include <sys/queue.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +43,9 @@ static void	sock_event_cb(evutil_socket_t, short, void *);
 static void	timeout_event_cb(evutil_socket_t, short, void *);
 static int	socket_cb(CURL *, curl_socket_t, int, void *, void *);
 static int	timer_cb(CURLM *, long, void *);
+static void	lane_stop_all(void);
+
+static size_t			 nthreaded;	/* transfers on the mail thread */
 
 static void
 xfer_finish(struct curl_xfer *x, CURLcode rc)
@@ -188,6 +193,7 @@ curl_loop_free(void)
 
 	if (multi == NULL)
 		return;
+	lane_stop_all();
 	while ((x = TAILQ_FIRST(&xfers)) != NULL)
 		xfer_finish(x, CURLE_ABORTED_BY_CALLBACK);
 	curl_multi_cleanup(multi);
@@ -223,5 +229,157 @@ curl_loop_add(CURL *easy, curl_loop_done_fn done, void *arg)
 size_t
 curl_loop_active(void)
 {
-	return nactive;
+	return nactive + nthreaded;
+}
+
+/*
+ * The threaded lane, for SMTP: libcurl finishes pingpong protocols with a
+ * blocking wait for the server's last replies even under the multi
+ * interface (curl issues #4015, #8555), so a slow mail server would hold up
+ * every request. Those transfers run with curl_easy_perform on one thread of
+ * their own; their done callbacks still run on the loop.
+ */
+struct lane_job {
+	CURL			*easy;
+	curl_loop_done_fn	 done;
+	void			*arg;
+	CURLcode		 rc;
+	char			 errbuf[CURL_ERROR_SIZE];
+	STAILQ_ENTRY(lane_job)	 entry;
+};
+STAILQ_HEAD(lane_queue, lane_job);
+
+static pthread_mutex_t	 lane_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 lane_cond = PTHREAD_COND_INITIALIZER;
+static struct lane_queue lane_todo = STAILQ_HEAD_INITIALIZER(lane_todo);
+static struct lane_queue lane_done = STAILQ_HEAD_INITIALIZER(lane_done);
+static pthread_t	 lane_thread;
+static int		 lane_started;
+static atomic_int	 lane_stop;
+static struct event	*lane_ev;
+
+/* Asked by libcurl during a transfer: non-zero aborts it (at shutdown). */
+static int
+lane_progress_cb(void *p, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	(void)p;
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return atomic_load(&lane_stop) ? 1 : 0;
+}
+
+static void *
+lane_main(void *arg)
+{
+	struct lane_job	*j;
+
+	(void)arg;
+	pthread_mutex_lock(&lane_lock);
+	for (;;) {
+		while (STAILQ_EMPTY(&lane_todo) && !atomic_load(&lane_stop))
+			pthread_cond_wait(&lane_cond, &lane_lock);
+		if (atomic_load(&lane_stop))
+			break;
+		j = STAILQ_FIRST(&lane_todo);
+		STAILQ_REMOVE_HEAD(&lane_todo, entry);
+		pthread_mutex_unlock(&lane_lock);
+
+		j->rc = curl_easy_perform(j->easy);
+
+		pthread_mutex_lock(&lane_lock);
+		STAILQ_INSERT_TAIL(&lane_done, j, entry);
+		event_active(lane_ev, EV_READ, 0);
+	}
+	pthread_mutex_unlock(&lane_lock);
+	return NULL;
+}
+
+static void
+lane_finish(struct lane_job *j)
+{
+	nthreaded--;
+	j->done(j->easy, j->rc, j->errbuf, j->arg);
+	curl_easy_cleanup(j->easy);
+	free(j);
+}
+
+static void
+lane_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lane_queue	 list = STAILQ_HEAD_INITIALIZER(list);
+	struct lane_job		*j;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	pthread_mutex_lock(&lane_lock);
+	STAILQ_CONCAT(&list, &lane_done);
+	pthread_mutex_unlock(&lane_lock);
+	while ((j = STAILQ_FIRST(&list)) != NULL) {
+		STAILQ_REMOVE_HEAD(&list, entry);
+		lane_finish(j);
+	}
+}
+
+int
+curl_loop_add_threaded(CURL *easy, curl_loop_done_fn done, void *arg)
+{
+	struct lane_job	*j;
+
+	if (!lane_started) {
+		lane_ev = event_new(loop_base, -1, EV_PERSIST, lane_done_cb, NULL);
+		atomic_store(&lane_stop, 0);
+		if (lane_ev == NULL ||
+		    pthread_create(&lane_thread, NULL, lane_main, NULL) != 0) {
+			log_err("curl: cannot start the mail thread");
+			if (lane_ev != NULL)
+				event_free(lane_ev);
+			lane_ev = NULL;
+			curl_easy_cleanup(easy);
+			return -1;
+		}
+		lane_started = 1;
+	}
+	j = xcalloc(1, sizeof *j);
+	j->easy = easy;
+	j->done = done;
+	j->arg = arg;
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, j->errbuf);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, lane_progress_cb);
+	pthread_mutex_lock(&lane_lock);
+	STAILQ_INSERT_TAIL(&lane_todo, j, entry);
+	nthreaded++;
+	pthread_cond_signal(&lane_cond);
+	pthread_mutex_unlock(&lane_lock);
+	return 0;
+}
+
+/* Stops the lane: the running transfer aborts, queued ones never start;
+ * every done callback runs (on this, the loop's thread). */
+static void
+lane_stop_all(void)
+{
+	struct lane_job	*j;
+
+	if (!lane_started)
+		return;
+	pthread_mutex_lock(&lane_lock);
+	atomic_store(&lane_stop, 1);
+	pthread_cond_broadcast(&lane_cond);
+	pthread_mutex_unlock(&lane_lock);
+	pthread_join(lane_thread, NULL);
+	lane_started = 0;
+	lane_done_cb(-1, 0, NULL);
+	while ((j = STAILQ_FIRST(&lane_todo)) != NULL) {
+		STAILQ_REMOVE_HEAD(&lane_todo, entry);
+		j->rc = CURLE_ABORTED_BY_CALLBACK;
+		lane_finish(j);
+	}
+	event_free(lane_ev);
+	lane_ev = NULL;
 }

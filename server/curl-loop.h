@@ -31,6 +31,11 @@ void	 curl_loop_free(void);
  * or -1 (the handle cleaned up, done not called).
  */
 int	 curl_loop_add(CURL *, curl_loop_done_fn, void *arg);
+/*
+ * The same for protocols whose libcurl code blocks (SMTP): the transfer runs
+ * on a thread of its own; done still runs on the loop.
+ */
+int	 curl_loop_add_threaded(CURL *, curl_loop_done_fn, void *arg);
 /* Transfers running now. */
 size_t	 curl_loop_active(void);
 

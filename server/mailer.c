@@ -763,11 +763,12 @@ mailer_send(const struct mailer_config *cfg, const char *from_addr,
 	/*
 	 * libcurl waits for the reply to the end of the message (and to QUIT)
 	 * in a blocking loop even under the multi interface (curl issue
-	 * #8555): bound that wait, since it holds up the whole event loop.
+	 * #8555), so SMTP runs on curl-loop's own thread; bound that wait
+	 * all the same, so a stuck server cannot hold the queue forever.
 	 */
 	curl_easy_setopt(easy, CURLOPT_SERVER_RESPONSE_TIMEOUT,
 	    (long)MAILER_REPLY_TIMEOUT);
-	if (curl_loop_add(easy, mail_done_cb, x) != 0) {
+	if (curl_loop_add_threaded(easy, mail_done_cb, x) != 0) {
 		curl_slist_free_all(x->rcpt);
 		free(x->data);
 		free(x->message_id);

@@ -2,6 +2,7 @@
 """A real SMTP server on loopback for the reminder tests (aiosmtpd).
 
 Usage: smtp_sink.py OUTDIR [--refuse N] [--refuse-kind KIND] [--hang-mail N]
+                   [--slow-data SECONDS]
 
 Listens on 127.0.0.1 on a free port and prints "READY <port>". Each accepted
 message is parsed with Python's email package and written to OUTDIR as
@@ -10,7 +11,9 @@ attachment, parser defects, and the raw message. With --refuse N the first
 N messages (of X-MediFlow-Kind KIND, if given) get "451 4.3.0" instead; each
 refusal is recorded as refused-NNNN.json. With --hang-mail N the first N
 transactions never get an answer to MAIL FROM (recorded as hung-NNNN.json),
-as if the server stalled mid-send. Stops on SIGTERM.
+as if the server stalled mid-send. With --slow-data S every answer to the
+end of a message comes S seconds late (where libcurl's SMTP code blocks).
+Stops on SIGTERM.
 """
 import argparse
 import asyncio
@@ -25,7 +28,8 @@ from aiosmtpd.smtp import SMTP
 
 
 class Sink:
-    def __init__(self, outdir, refuse, refuse_kind, hang_mail):
+    def __init__(self, outdir, refuse, refuse_kind, hang_mail, slow_data=0.0):
+        self.slow_data = slow_data
         self.outdir = outdir
         self.refuse = refuse
         self.refuse_kind = refuse_kind
@@ -50,6 +54,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.slow_data > 0:
+            await asyncio.sleep(self.slow_data)
         raw = envelope.content
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         kind = str(msg.get("X-MediFlow-Kind", ""))
@@ -97,8 +103,10 @@ async def main():
     ap.add_argument("--refuse", type=int, default=0)
     ap.add_argument("--refuse-kind", default=None)
     ap.add_argument("--hang-mail", type=int, default=0)
+    ap.add_argument("--slow-data", type=float, default=0.0)
     args = ap.parse_args()
-    sink = Sink(args.outdir, args.refuse, args.refuse_kind, args.hang_mail)
+    sink = Sink(args.outdir, args.refuse, args.refuse_kind, args.hang_mail,
+                args.slow_data)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(sink, hostname="mediflow-test-sink"), "127.0.0.1", 0)

@@ -1307,6 +1307,52 @@ test_smtp_refusing_twice_then_accepting_delivers_once(void **state)
 	rig_stop_helpers(&own);
 }
 
+/*
+ * libcurl waits for the answer to the end of a message in a blocking loop;
+ * that wait must never hold up the server: while a slow mail server sits on
+ * the message, other requests keep being answered.
+ */
+static void
+test_slow_mail_server_does_not_stall_other_requests(void **state)
+{
+	static const char *const sink_args[] = { "--slow-data", "6", NULL };
+	struct tcli	 desk, admin;
+	char		 email[128], phone[32];
+	int64_t		 pid, appt, start, now;
+	json_t		*m;
+	int		 i;
+
+	(void)state;
+	rig_start_helpers(&own, sink_args);
+	rig_server(&own, &own_srv, 1, NULL);
+	cli_open_as(&desk, &own_srv, DEMO_RECEPTION);
+	cli_open_as(&admin, &own_srv, DEMO_ADMIN);
+	pid = new_patient(&desk, "Slow Mail Patient", email, sizeof email, phone,
+	    sizeof phone);
+	call_ok(&desk, "patients.set_reminder_channels", "{s:I, s:s}", "patient_id",
+	    (json_int_t)pid, "channels", "email");
+	now = server_now(&desk);
+	start = free_slot(&desk, now + 26 * 3600);
+	appt = book(&desk, pid, start);
+	m = wait_row_state(&admin, appt, "confirmation", "email", "sending");
+	json_decref(m);
+	/* Let the message reach the sink's slow end-of-data answer. */
+	sleep_ms(500);
+	for (i = 0; i < 20; i++)
+		call_ok(&desk, "health", NULL);
+	/* Answered while the mail is still in flight: the loop was free. */
+	m = wait_row_state(&admin, appt, "confirmation", "email", "sending");
+	json_decref(m);
+	m = wait_row_state(&admin, appt, "confirmation", "email", "sent");
+	json_decref(m);
+	assert_int_equal(wait_mails(&own.sink, email, "confirmation", 1), 1);
+	cli_close(&desk);
+	cli_close(&admin);
+	srv_stop(&own_srv);
+	rm_tree(own.data_dir);
+	rig_stop_helpers(&own);
+}
+
 static void
 test_interrupted_sends_are_sent_again_after_stop_and_crash(void **state)
 {
@@ -1434,6 +1480,8 @@ main(void)
 		cmocka_unit_test_teardown(test_reminder_due_while_down_is_sent_after_restart,
 		    own_teardown),
 		cmocka_unit_test_teardown(test_smtp_refusing_twice_then_accepting_delivers_once,
+		    own_teardown),
+		cmocka_unit_test_teardown(test_slow_mail_server_does_not_stall_other_requests,
 		    own_teardown),
 		cmocka_unit_test_teardown(test_interrupted_sends_are_sent_again_after_stop_and_crash,
 		    own_teardown),

@@ -58,7 +58,7 @@ UNIT_TESTS	= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/t
 INTEG_TESTS	= $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 TEST_HELPERS	= $(O)/tests/integration/harness.o
 
-.PHONY: all deps test unit integration run asan bench install clean check-deps fmt
+.PHONY: all deps bench-deps test unit integration run asan bench install clean check-deps fmt
 
 all: check-deps $(O)/mediflowd $(O)/mediflow
 
@@ -66,6 +66,7 @@ all: check-deps $(O)/mediflowd $(O)/mediflow
 deps:
 	@if pkg-config --exists $(ALL_PKGS) 2>/dev/null && \
 	    [ -e /var/cache/cracklib/cracklib_dict.pwd ] && command -v tmux >/dev/null && \
+	    [ -e /usr/share/zoneinfo/America/New_York ] && \
 	    /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then \
 		echo "deps: all libraries found"; \
 	else \
@@ -128,7 +129,14 @@ run: deps
 	@echo "In another terminal:  $(O)/mediflow login   then   $(O)/mediflow call auth.me"
 	$(O)/mediflowd --demo --data-dir data/demo --listen 127.0.0.1:7400
 
-bench: deps
+# redis-benchmark is the reference every figure is compared with.
+bench-deps: deps
+	@command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || { \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server redis-tools; }
+
+bench: bench-deps
 	@$(MAKE) --no-print-directory all $(O)/bench/loadgen
 	sh bench/run.sh $(O)
 

@@ -16,7 +16,7 @@ char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
 /* Returns a newly allocated formatted string; the caller frees it. */
 char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
-char	*xvasprintf(const char *, va_list);
+char	*xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
 
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t	 strlcpy_mf(char *, const char *, size_t);

@@ -120,14 +120,31 @@ integration: all $(INTEG_TESTS)
 asan: deps
 	@$(MAKE) --no-print-directory O=build-asan SAN=1 check-tests
 
+# A fresh demo clinic. On a terminal: the server in the background (log in
+# data/demo/server.log) and the client at its login screen; quitting the
+# client stops the server. Without a terminal: the server in the foreground.
+RUN_ADDR = 127.0.0.1:7400
 run: deps
 	@$(MAKE) --no-print-directory all
-	@rm -rf data/demo
-	@echo "Starting mediflowd with a fresh demo database in data/demo."
-	@echo "Demo logins (password: password123): admin@test.com receptionist@test.com"
-	@echo "  doctor@test.com patient@test.com"
-	@echo "In another terminal:  $(O)/mediflow login   then   $(O)/mediflow call auth.me"
-	$(O)/mediflowd --demo --data-dir data/demo --listen 127.0.0.1:7400
+	@rm -rf data/demo && mkdir -p data/demo
+	@echo "Demo logins (password: password123): receptionist@test.com doctor@test.com"
+	@echo "  admin@test.com patient@test.com"
+	@if [ -t 0 ] && [ -t 1 ]; then \
+		$(O)/mediflowd --demo --data-dir data/demo --listen $(RUN_ADDR) \
+		    >data/demo/server.out 2>data/demo/server.log & pid=$$!; \
+		trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT INT TERM; \
+		i=0; until grep -q listening data/demo/server.out 2>/dev/null; do \
+			i=$$((i + 1)); \
+			if [ $$i -gt 300 ] || ! kill -0 $$pid 2>/dev/null; then \
+				cat data/demo/server.log; exit 1; fi; \
+			sleep 0.1; \
+		done; \
+		fp=$$($(O)/mediflowd --fingerprint --data-dir data/demo); \
+		$(O)/mediflow --server $(RUN_ADDR) --fingerprint "$$fp"; \
+	else \
+		echo "Starting mediflowd on $(RUN_ADDR); $(O)/mediflow opens the client."; \
+		exec $(O)/mediflowd --demo --data-dir data/demo --listen $(RUN_ADDR); \
+	fi
 
 # redis-benchmark is the reference every figure is compared with.
 bench-deps: deps
@@ -137,8 +154,8 @@ bench-deps: deps
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server redis-tools; }
 
 bench: bench-deps
-	@$(MAKE) --no-print-directory all $(O)/bench/loadgen
-	sh bench/run.sh $(O)
+	@$(MAKE) --no-print-directory all $(O)/bench/loadgen $(O)/bench/gendata
+	sh bench/run.sh $(O) && sh bench/sched.sh $(O)
 
 $(O)/bench/loadgen: $(O)/bench/loadgen.o $(COMMON_OBJ)
 	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER)
@@ -152,5 +169,6 @@ clean:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
-$(O)/bench/gendata: $(O)/bench/gendata.o $(O)/server/db.o $(O)/migrations.o $(COMMON_OBJ)
+$(O)/bench/gendata: $(O)/bench/gendata.o $(O)/server/db.o $(O)/server/patients.o \
+		$(O)/server/users.o $(O)/server/clinic-time.o $(O)/migrations.o $(COMMON_OBJ)
 	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER)

@@ -40,10 +40,13 @@ SERVER_LIB_SRC	= server/server.c server/config.c server/db.c server/session.c se
 		  server/ops.c server/conn.c server/op-auth.c server/op-users.c \
 		  server/op-audit.c server/op-misc.c server/demo.c \
 		  server/clinic-time.c server/doctors.c server/availability.c \
-		  server/appointments.c server/op-doctors.c server/op-appt.c \
+		  server/appointments.c server/holds.c server/cancel-reasons.c server/op-doctors.c server/op-appt.c \
 		  server/patients.c server/op-patients.c \
 		  server/curl-loop.c server/mailer.c server/sms.c server/reminders.c \
-		  server/op-notify.c
+		  server/op-notify.c server/chat.c server/op-chat.c \
+		  server/notifications.c server/op-notifications.c \
+		  server/access.c server/records.c server/op-records.c \
+		  server/prescriptions.c server/op-rx.c
 SERVER_SRC	= server/main.c
 CLIENT_LIB_SRC	= client/net.c
 CLIENT_SRC	= client/main.c client/call.c client/tui.c client/tui-conn.c client/tui-draw.c client/tui-dialog.c client/ui-login.c client/ui-board.c client/ui-appt.c client/ui-patients.c client/ui-doctor.c client/ui-patient.c client/ui-admin.c

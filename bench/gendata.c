@@ -2,7 +2,11 @@
  * scheduling benchmarks: patients, doctors with weekly hours, appointments.
  *
  * usage: gendata DB [--patients N] [--doctors N] [--appointments N]
- * The file must not exist; it is created with the server's migrations. */
+ *                   [--free-doctors N]
+ * The file must not exist; it is created with the server's migrations.
+ * Free doctors (ids after the others) have the same hours and no
+ * appointments: the booking bench books into their empty calendars, since
+ * the others' are mostly full for years ahead. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "patients.h"
 #include "util.h"
 
 static const char *first_names[] = {
@@ -86,16 +91,6 @@ step_or_die(sqlite3 *h, sqlite3_stmt *st)
 	sqlite3_reset(st);
 }
 
-static void
-lower_word(const char *in, char *out, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; in[i] != '\0' && i + 1 < len; i++)
-		out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] + 32) : in[i];
-	out[i] = '\0';
-}
-
 int
 main(int argc, char **argv)
 {
@@ -103,9 +98,11 @@ main(int argc, char **argv)
 		{ "patients", required_argument, NULL, 'p' },
 		{ "doctors", required_argument, NULL, 'd' },
 		{ "appointments", required_argument, NULL, 'a' },
+		{ "free-doctors", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	long		 npatients = 1000000, ndoctors = 200, nappts = 10000000;
+	long		 nfree = 0;
 	sqlite3		*h;
 	sqlite3_stmt	*ins_user, *ins_doc, *ins_spec, *ins_av, *ins_br, *ins_pat;
 	sqlite3_stmt	*ins_word, *ins_appt;
@@ -117,20 +114,22 @@ main(int argc, char **argv)
 	double		 started;
 	struct timespec	 ts;
 
-	while ((ch = getopt_long(argc, argv, "p:d:a:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:d:a:f:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': npatients = atol(optarg); break;
 		case 'd': ndoctors = atol(optarg); break;
 		case 'a': nappts = atol(optarg); break;
+		case 'f': nfree = atol(optarg); break;
 		default:
 			fprintf(stderr, "usage: gendata DB [--patients N] [--doctors N] "
-			    "[--appointments N]\n");
+			    "[--appointments N] [--free-doctors N]\n");
 			return 2;
 		}
 	}
-	if (optind + 1 != argc || npatients < 1 || ndoctors < 1 || nappts < 0) {
+	if (optind + 1 != argc || npatients < 1 || ndoctors < 1 || nappts < 0 ||
+	    nfree < 0) {
 		fprintf(stderr, "usage: gendata DB [--patients N] [--doctors N] "
-		    "[--appointments N]\n");
+		    "[--appointments N] [--free-doctors N]\n");
 		return 2;
 	}
 	if (access(argv[optind], F_OK) == 0) {
@@ -181,7 +180,7 @@ main(int argc, char **argv)
 	sqlite3_bind_text(ins_user, 3, "receptionist", -1, SQLITE_STATIC);
 	step_or_die(h, ins_user);
 
-	for (i = 1; i <= ndoctors; i++) {
+	for (i = 1; i <= ndoctors + nfree; i++) {
 		snprintf(email, sizeof email, "doctor%ld@bench.test", i);
 		snprintf(name, sizeof name, "Dr. %s %s", first_names[i % nitems(first_names)],
 		    last_names[(i / 7) % nitems(last_names)]);
@@ -215,6 +214,8 @@ main(int argc, char **argv)
 		const char	*fn = first_names[next_random() % nitems(first_names)];
 		const char	*ln = last_names[next_random() % nitems(last_names)];
 		char		 dob[16], phone[40], digits[32];
+		struct patient_words words;
+		size_t		 k;
 
 		snprintf(name, sizeof name, "%s %s", fn, ln);
 		snprintf(dob, sizeof dob, "%04d-%02d-%02d",
@@ -230,14 +231,14 @@ main(int argc, char **argv)
 		sqlite3_bind_int64(ins_pat, 6, now);
 		sqlite3_bind_int64(ins_pat, 7, now);
 		step_or_die(h, ins_pat);
-		lower_word(fn, w, sizeof w);
-		sqlite3_bind_text(ins_word, 1, w, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(ins_word, 2, i);
-		step_or_die(h, ins_word);
-		lower_word(ln, w, sizeof w);
-		sqlite3_bind_text(ins_word, 1, w, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(ins_word, 2, i);
-		step_or_die(h, ins_word);
+		/* The server's own words ("O'Brien": o, brien, obrien; "José":
+		 * jose), so searches find what they would in a real clinic. */
+		patient_name_words(name, &words);
+		for (k = 0; k < words.n; k++) {
+			sqlite3_bind_text(ins_word, 1, words.word[k], -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(ins_word, 2, i);
+			step_or_die(h, ins_word);
+		}
 	}
 
 	/* Each doctor's appointments fill 20-minute slots, 08:00-17:00 UTC on
@@ -296,8 +297,9 @@ main(int argc, char **argv)
 	exec_or_die(h, "PRAGMA wal_checkpoint(TRUNCATE); ANALYZE");
 	sqlite3_close(h);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	printf("gendata: %ld patients, %ld doctors, %ld appointments in %.1f s\n",
-	    npatients, ndoctors, n, ts.tv_sec + ts.tv_nsec / 1e9 - started);
+	printf("gendata: %ld patients, %ld doctors (+%ld free), %ld appointments "
+	    "in %.1f s\n", npatients, ndoctors, nfree, n,
+	    ts.tv_sec + ts.tv_nsec / 1e9 - started);
 	(void)errno;
 	return 0;
 }

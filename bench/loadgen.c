@@ -8,6 +8,16 @@
  * is queued to the moment its reply is parsed, and recorded in a fixed
  * log-linear histogram (no allocation per request).
  *
+ * An op may take arguments from a JSON template (-a) whose placeholders are
+ * filled in per request: the template is packed once into msgpack with
+ * holes, and each request copies the packed bytes and packs only the holes.
+ * With -E every connection runs the secure channel (common/channel.h): the
+ * handshake without a pin check, then sealed records both ways.
+ *
+ * When the time is up no new request is sent, and the replies still in
+ * flight are waited for (at most DRAIN_SECONDS), so the count of successful
+ * replies is exact: what the server acknowledged, the loadgen saw.
+ *
  * Output: one human line, then one line starting with "RESULT" made of
  * key=value pairs for scripts. */
 #include <sys/types.h>
@@ -29,9 +39,12 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include <jansson.h>
 #include <msgpack.h>
 
+#include "channel.h"
 #include "frame.h"
+#include "json.h"
 #include "mp.h"
 #include "proto.h"
 #include "util.h"
@@ -39,6 +52,8 @@
 #define MAX_OPS		16
 #define MAX_DEPTH	64
 #define TOKEN_MAX	128
+#define MAX_HOLES	16	/* placeholders in one template */
+#define DRAIN_SECONDS	10
 
 /*
  * The histogram: values in nanoseconds, 64 linear sub-buckets per power of
@@ -60,6 +75,7 @@ struct histogram {
 
 enum conn_state {
 	CS_CONNECTING,
+	CS_CHANNEL,	/* -E: the channel's hello sent, waiting for the server's */
 	CS_HELLO,	/* hello sent */
 	CS_WAIT_TOKEN,	/* hello done; waiting for the leader's token */
 	CS_AUTH,	/* auth.login or auth.resume sent */
@@ -85,13 +101,51 @@ struct lg_conn {
 	msgpack_unpacked	 reply;
 	unsigned char		*frame;		/* one reply, copied out */
 	size_t			 frame_cap;
+	struct channel		*ch;		/* -E */
+	struct evbuffer		*plain_in;	/* -E: opened records */
+};
+
+/*
+ * An argument template: the args map packed once, with holes. A request
+ * writes bytes [0, holes[0].at), hole 0's value, bytes [holes[0].at,
+ * holes[1].at), hole 1's value, ... and the rest of the bytes.
+ */
+enum hole_kind {
+	HOLE_RAND,	/* an integer in [lo, hi] */
+	HOLE_SEQ,	/* lo + n */
+	HOLE_SEQMOD,	/* lo + n % hi */
+	HOLE_PICK,	/* one of count pre-packed strings (lists, dates) */
+	HOLE_SLOT,	/* the (n / div)th slot of a working-day calendar */
+};
+
+struct hole {
+	size_t		at;
+	enum hole_kind	kind;
+	int64_t		lo, hi;
+	size_t		first, count;	/* PICK: values in lg.pool; SLOT: days in lg.ints */
+	size_t		sfirst, scount;	/* SLOT: slot start offsets in lg.ints */
+	int64_t		div;		/* SLOT */
+};
+
+struct arg_template {
+	char		*bytes;
+	size_t		 len;
+	struct hole	 holes[MAX_HOLES];
+	int		 nholes;
+	int		 uses_seq;
+};
+
+/* A pre-packed value in lg.pool_bytes. */
+struct pooled {
+	size_t	off, len;
 };
 
 struct op_spec {
-	char		name[64];
-	int		weight;
-	int		login;		/* the op is auth.login with the -e/-P args */
-	uint64_t	sent, done, failed;
+	char			 name[64];
+	int			 weight;
+	int			 login;		/* the op is auth.login with the -e/-P args */
+	struct arg_template	*args;		/* NULL: an empty map */
+	uint64_t		 sent, done, ok, failed;
 };
 
 static struct {
@@ -109,6 +163,9 @@ static struct {
 	const char		*label;
 	const char		*ops_spec;
 	int			 quiet;
+	int			 encrypt;	/* -E */
+	const char		*templates[MAX_OPS];	/* -a, in op order */
+	int			 ntemplates;
 
 	struct op_spec		 ops[MAX_OPS];
 	int			 nops, weight_sum;
@@ -130,7 +187,16 @@ static struct {
 	struct histogram	 hist;
 	msgpack_sbuffer		 sb;
 	uint64_t		 rng;
-	struct event		*warmup_ev, *stop_ev, *sigint_ev;
+	uint64_t		 seq;		/* $seq: one number per templated request */
+	msgpack_sbuffer		 pool_bytes;	/* $pick and $date values */
+	struct pooled		*pool;
+	size_t			 npool;
+	int64_t			*ints;		/* $slot days and offsets */
+	size_t			 nints;
+	uint64_t		 inflight;	/* requests sent, not answered */
+	uint64_t		 unanswered;	/* lost with a connection, or not drained */
+	uint64_t		 ok_total;	/* successes of mix ops, warm-up and drain too */
+	struct event		*warmup_ev, *stop_ev, *sigint_ev, *drain_ev;
 	int			 exit_code;
 } lg;
 
@@ -141,7 +207,23 @@ static uint64_t	hist_value_at(int);
 static void	hist_record(struct histogram *, uint64_t);
 static uint64_t	hist_percentile(const struct histogram *, double);
 static int	parse_ops(const char *);
+static uint64_t	random_below(uint64_t);
 static int	pick_op(void);
+static int	parse_int(const char **, int64_t *);
+static size_t	pool_add(const char *, size_t);
+static void	ints_add(int64_t);
+static int	is_weekday(int64_t);
+static const char *hole_parse_pick(const char *, struct hole *);
+static const char *hole_parse_days(const char **, struct hole *, int);
+static const char *hole_parse_sessions(const char *, struct hole *);
+static const char *hole_parse(const char *, struct hole *, int *);
+static const char *template_walk(struct arg_template *, msgpack_packer *,
+		    msgpack_sbuffer *, json_t *);
+static struct arg_template *template_parse(const char *);
+static void	template_pack(const struct arg_template *, msgpack_packer *,
+		    msgpack_sbuffer *);
+static void	conn_write(struct lg_conn *, const void *, size_t);
+static int	channel_handshake(struct lg_conn *, struct evbuffer *);
 static void	send_request(struct lg_conn *, const char *, int, int);
 static void	send_next(struct lg_conn *);
 static void	send_hello(struct lg_conn *);
@@ -154,6 +236,7 @@ static void	read_cb(struct bufferevent *, void *);
 static void	event_cb(struct bufferevent *, short, void *);
 static void	warmup_cb(evutil_socket_t, short, void *);
 static void	stop_cb(evutil_socket_t, short, void *);
+static void	drain_timeout_cb(evutil_socket_t, short, void *);
 static void	sigint_cb(evutil_socket_t, short, void *);
 static int	connect_all(void);
 static void	report(void);
@@ -163,20 +246,39 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: loadgen [-h host] [-p port] [-c conns] [-d seconds | -n requests]\n"
-	    "               [-o op[:weight],...] [-e email -P password] [-s] [-L]\n"
-	    "               [-w warmup] [-q depth] [-l label] [-Q]\n"
+	    "               [-o op[:weight],...] [-a json-args]... [-e email -P password]\n"
+	    "               [-s] [-L] [-E] [-w warmup] [-q depth] [-l label] [-Q]\n"
 	    "  -h HOST    server address (default 127.0.0.1)\n"
 	    "  -p PORT    server port (default 7400)\n"
 	    "  -c N       connections (default 50)\n"
 	    "  -d SECS    measured duration (default 10)\n"
 	    "  -n N       stop after N measured requests instead\n"
 	    "  -o OPS     op or weighted mix, e.g. auth.me or auth.me:9,health:1\n"
-	    "             (ops take no arguments; default health)\n"
+	    "             (default health)\n"
+	    "  -a JSON    the args of the next op of -o (one -a per op, in order;\n"
+	    "             '' for none), a JSON object whose string values may be\n"
+	    "             placeholders, filled in per request:\n"
+	    "               $rand:LO:HI     a random integer in [LO, HI]\n"
+	    "               $seq[:BASE]     BASE + n, n the request's number (0, 1, ...)\n"
+	    "               $seqmod:M[:BASE] BASE + n %% M\n"
+	    "               $pick:A|B|...   one of the strings A, B, ...\n"
+	    "               $date:FROM:TO   a random Monday-Friday date \"YYYY-MM-DD\",\n"
+	    "                               today+FROM .. today+TO days (UTC)\n"
+	    "               $slot:DIV:FROM:TO:HHMM-HHMM[+HHMM-HHMM...]:MIN\n"
+	    "                               the (n / DIV)th MIN-minute slot of those\n"
+	    "                               hours on the weekdays of FROM..TO (UTC), as\n"
+	    "                               epoch seconds; wraps after the last\n"
+	    "               $$...           a string starting with $\n"
+	    "             n is shared by the placeholders of one request, e.g.\n"
+	    "             {\"doctor_id\": \"$seqmod:50:1\",\n"
+	    "              \"starts_at\": \"$slot:50:1:700:0800-1200+1300-1700:20\"}\n"
 	    "  -e EMAIL   log in as this account (needed by ops that need a login)\n"
 	    "  -P PASS    its password\n"
 	    "  -s         every connection runs its own auth.login (default: the\n"
 	    "             first logs in, the others auth.resume its token)\n"
 	    "  -L         login mode: every request is a full auth.login\n"
+	    "  -E         encrypt: the secure channel on every connection (the\n"
+	    "             server's key is not checked)\n"
 	    "  -w SECS    warm-up before measuring (default 1)\n"
 	    "  -q N       requests in flight per connection (default 1, max %d)\n"
 	    "  -l LABEL   a name for the RESULT line (default the op string)\n"
@@ -303,20 +405,27 @@ bad:
 	return -1;
 }
 
-/* xorshift64*: cheap and good enough to pick ops by weight. */
-static int
-pick_op(void)
+/* xorshift64*: cheap and good enough for picking ops and filling holes. */
+static uint64_t
+random_below(uint64_t n)
 {
 	uint64_t	x = lg.rng;
-	int		r, i;
 
-	if (lg.nops == 1)
-		return 0;
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;
 	lg.rng = x;
-	r = (int)((x * 2685821657736338717ULL >> 33) % (uint64_t)lg.weight_sum);
+	return n == 0 ? 0 : (x * 2685821657736338717ULL >> 11) % n;
+}
+
+static int
+pick_op(void)
+{
+	int	r, i;
+
+	if (lg.nops == 1)
+		return 0;
+	r = (int)random_below((uint64_t)lg.weight_sum);
 	for (i = 0; i < lg.nops; i++) {
 		if (r < lg.ops[i].weight)
 			return i;
@@ -325,23 +434,406 @@ pick_op(void)
 	return lg.nops - 1;
 }
 
+/* --- argument templates (parsed once; allocation here is fine) --- */
+
+/* Reads [+-]digits at *p, moving *p past them. */
+static int
+parse_int(const char **p, int64_t *out)
+{
+	const char	*s = *p;
+	char		*end;
+	long long	 v;
+
+	if (*s == '+')
+		s++;
+	if (!((*s >= '0' && *s <= '9') || (*s == '-' && s[1] >= '0' && s[1] <= '9')))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	*out = v;
+	*p = end;
+	return 0;
+}
+
+/* Adds one packed value to the pool; returns its index. */
+static size_t
+pool_add(const char *data, size_t len)
+{
+	lg.pool = xrealloc(lg.pool, (lg.npool + 1) * sizeof *lg.pool);
+	lg.pool[lg.npool].off = lg.pool_bytes.size;
+	lg.pool[lg.npool].len = len;
+	msgpack_sbuffer_write(&lg.pool_bytes, data, len);
+	return lg.npool++;
+}
+
+static void
+ints_add(int64_t v)
+{
+	lg.ints = xrealloc(lg.ints, (lg.nints + 1) * sizeof *lg.ints);
+	lg.ints[lg.nints++] = v;
+}
+
+/* Monday-Friday, for days since 1970-01-01 (a Thursday). */
+static int
+is_weekday(int64_t day)
+{
+	int64_t	dow = ((day % 7) + 7 + 3) % 7;	/* 0 = Monday */
+
+	return dow < 5;
+}
+
+/* $pick:A|B|...: each string packed once. */
+static const char *
+hole_parse_pick(const char *p, struct hole *h)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	const char	*bar;
+	char		 item[128];
+	size_t		 n;
+
+	h->kind = HOLE_PICK;
+	h->first = lg.npool;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (;; p = bar + 1) {
+		bar = strchr(p, '|');
+		n = bar != NULL ? (size_t)(bar - p) : strlen(p);
+		if (n >= sizeof item) {
+			msgpack_sbuffer_destroy(&sb);
+			return "a $pick value is too long";
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		msgpack_sbuffer_clear(&sb);
+		mp_pack_str(&pk, item);
+		pool_add(sb.data, sb.size);
+		h->count++;
+		if (bar == NULL)
+			break;
+	}
+	msgpack_sbuffer_destroy(&sb);
+	return NULL;
+}
+
+/*
+ * FROM:TO at *p: the Monday-Fridays from today+FROM to today+TO (UTC), as
+ * packed "YYYY-MM-DD" strings (a $date) or as midnights in lg.ints (a
+ * $slot); h->first and h->count say where.
+ */
+static const char *
+hole_parse_days(const char **p, struct hole *h, int as_dates)
+{
+	int64_t		 from, to, day, today = (int64_t)time(NULL) / 86400;
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	char		 date[16];
+	time_t		 tt;
+	struct tm	 tm;
+
+	if (parse_int(p, &from) != 0 || *(*p)++ != ':' || parse_int(p, &to) != 0 ||
+	    to < from || to - from > 100000)
+		return "want FROM:TO days from today, FROM <= TO";
+	h->first = as_dates ? lg.npool : lg.nints;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (day = today + from; day <= today + to; day++) {
+		if (!is_weekday(day))
+			continue;
+		h->count++;
+		if (!as_dates) {
+			ints_add(day * 86400);
+			continue;
+		}
+		tt = (time_t)(day * 86400);
+		gmtime_r(&tt, &tm);
+		strftime(date, sizeof date, "%Y-%m-%d", &tm);
+		msgpack_sbuffer_clear(&sb);
+		mp_pack_str(&pk, date);
+		pool_add(sb.data, sb.size);
+	}
+	msgpack_sbuffer_destroy(&sb);
+	return h->count > 0 ? NULL : "no Monday-Friday in that range";
+}
+
+/* HHMM-HHMM[+HHMM-HHMM...]:MIN at p: each slot's start in a day, as
+ * seconds after midnight in lg.ints; h->sfirst and h->scount say where. */
+static const char *
+hole_parse_sessions(const char *p, struct hole *h)
+{
+	const char	*colon = strrchr(p, ':'), *m;
+	int64_t		 len, a, b, t;
+
+	if (colon == NULL)
+		return "want $slot:DIV:FROM:TO:HHMM-HHMM[+...]:MIN";
+	m = colon + 1;
+	if (parse_int(&m, &len) != 0 || *m != '\0' || len < 1 || len > 1440)
+		return "want the slot length in minutes, 1..1440";
+	h->sfirst = lg.nints;
+	while (p < colon) {
+		if (parse_int(&p, &a) != 0 || *p++ != '-' || parse_int(&p, &b) != 0 ||
+		    (*p != '+' && p != colon) || a < 0 || a % 100 >= 60 ||
+		    b > 2400 || b % 100 >= 60)
+			return "want sessions as HHMM-HHMM joined by +";
+		if (*p == '+')
+			p++;
+		a = a / 100 * 60 + a % 100;
+		b = b / 100 * 60 + b % 100;
+		for (t = a; t + len <= b; t += len) {
+			ints_add(t * 60);
+			h->scount++;
+		}
+	}
+	return h->scount > 0 ? NULL : "no slot fits those hours";
+}
+
+/* Parses the placeholder s (after its '$') into h; NULL or what is wrong. */
+static const char *
+hole_parse(const char *s, struct hole *h, int *uses_seq)
+{
+	const char	*p, *why;
+
+	memset(h, 0, sizeof *h);
+	if (strncmp(s, "rand:", 5) == 0) {
+		p = s + 5;
+		h->kind = HOLE_RAND;
+		if (parse_int(&p, &h->lo) != 0 || *p++ != ':' ||
+		    parse_int(&p, &h->hi) != 0 || *p != '\0' || h->hi < h->lo)
+			return "want $rand:LO:HI with LO <= HI";
+		return NULL;
+	}
+	if (strcmp(s, "seq") == 0 || strncmp(s, "seq:", 4) == 0) {
+		p = s + 3;
+		h->kind = HOLE_SEQ;
+		*uses_seq = 1;
+		if (*p == ':' && (p++, parse_int(&p, &h->lo) != 0))
+			return "want $seq or $seq:BASE";
+		return *p == '\0' ? NULL : "want $seq or $seq:BASE";
+	}
+	if (strncmp(s, "seqmod:", 7) == 0) {
+		p = s + 7;
+		h->kind = HOLE_SEQMOD;
+		*uses_seq = 1;
+		if (parse_int(&p, &h->hi) != 0 || h->hi < 1)
+			return "want $seqmod:M[:BASE] with M >= 1";
+		if (*p == ':' && (p++, parse_int(&p, &h->lo) != 0))
+			return "want $seqmod:M[:BASE]";
+		return *p == '\0' ? NULL : "want $seqmod:M[:BASE]";
+	}
+	if (strncmp(s, "pick:", 5) == 0)
+		return hole_parse_pick(s + 5, h);
+	if (strncmp(s, "date:", 5) == 0) {
+		p = s + 5;
+		h->kind = HOLE_PICK;
+		if ((why = hole_parse_days(&p, h, 1)) != NULL)
+			return why;
+		return *p == '\0' ? NULL : "want $date:FROM:TO";
+	}
+	if (strncmp(s, "slot:", 5) == 0) {
+		p = s + 5;
+		h->kind = HOLE_SLOT;
+		*uses_seq = 1;
+		if (parse_int(&p, &h->div) != 0 || h->div < 1 || *p++ != ':')
+			return "want $slot:DIV:FROM:TO:HHMM-HHMM[+...]:MIN, DIV >= 1";
+		if ((why = hole_parse_days(&p, h, 0)) != NULL)
+			return why;
+		if (*p++ != ':')
+			return "want $slot:DIV:FROM:TO:HHMM-HHMM[+...]:MIN";
+		return hole_parse_sessions(p, h);
+	}
+	return "unknown placeholder (want rand, seq, seqmod, pick, date or slot)";
+}
+
+/* Packs v into pk, cutting a hole for each placeholder string. */
+static const char *
+template_walk(struct arg_template *t, msgpack_packer *pk, msgpack_sbuffer *sb,
+    json_t *v)
+{
+	const char	*key, *s, *why;
+	json_t		*item;
+	size_t		 i;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		msgpack_pack_map(pk, json_object_size(v));
+		json_object_foreach(v, key, item) {
+			mp_pack_str(pk, key);
+			if ((why = template_walk(t, pk, sb, item)) != NULL)
+				return why;
+		}
+		return NULL;
+	case JSON_ARRAY:
+		msgpack_pack_array(pk, json_array_size(v));
+		json_array_foreach(v, i, item) {
+			if ((why = template_walk(t, pk, sb, item)) != NULL)
+				return why;
+		}
+		return NULL;
+	case JSON_STRING:
+		s = json_string_value(v);
+		if (s[0] != '$') {
+			json_to_msgpack(v, pk);
+			return NULL;
+		}
+		if (s[1] == '$') {
+			mp_pack_str(pk, s + 1);
+			return NULL;
+		}
+		if (t->nholes == MAX_HOLES)
+			return "too many placeholders";
+		if ((why = hole_parse(s + 1, &t->holes[t->nholes], &t->uses_seq)) != NULL)
+			return why;
+		t->holes[t->nholes++].at = sb->size;
+		return NULL;
+	default:
+		json_to_msgpack(v, pk);
+		return NULL;
+	}
+}
+
+/* Parses one -a: NULL for '' (no args); exits on a bad template. */
+static struct arg_template *
+template_parse(const char *text)
+{
+	struct arg_template	*t;
+	json_error_t		 jerr;
+	json_t			*j;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	const char		*why;
+
+	if (*text == '\0')
+		return NULL;
+	if ((j = json_loads(text, 0, &jerr)) == NULL || !json_is_object(j)) {
+		fprintf(stderr, "loadgen: -a wants a JSON object: %s\n",
+		    j == NULL ? jerr.text : text);
+		exit(2);
+	}
+	t = xcalloc(1, sizeof *t);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	if ((why = template_walk(t, &pk, &sb, j)) != NULL) {
+		fprintf(stderr, "loadgen: -a %s: %s\n", text, why);
+		exit(2);
+	}
+	t->len = sb.size;
+	t->bytes = xmalloc(sb.size);
+	memcpy(t->bytes, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	json_decref(j);
+	return t;
+}
+
+/* Packs a template's args: its bytes, with each hole filled in. */
+static void
+template_pack(const struct arg_template *t, msgpack_packer *pk,
+    msgpack_sbuffer *sb)
+{
+	uint64_t	 n = t->uses_seq ? lg.seq++ : 0, k;
+	size_t		 at = 0;
+	int		 i;
+
+	for (i = 0; i < t->nholes; i++) {
+		const struct hole	*h = &t->holes[i];
+		const struct pooled	*v;
+
+		msgpack_sbuffer_write(sb, t->bytes + at, h->at - at);
+		at = h->at;
+		switch (h->kind) {
+		case HOLE_RAND:
+			msgpack_pack_int64(pk, h->lo +
+			    (int64_t)random_below((uint64_t)(h->hi - h->lo) + 1));
+			break;
+		case HOLE_SEQ:
+			msgpack_pack_int64(pk, h->lo + (int64_t)n);
+			break;
+		case HOLE_SEQMOD:
+			msgpack_pack_int64(pk, h->lo + (int64_t)(n % (uint64_t)h->hi));
+			break;
+		case HOLE_PICK:
+			v = &lg.pool[h->first + random_below(h->count)];
+			msgpack_sbuffer_write(sb, lg.pool_bytes.data + v->off, v->len);
+			break;
+		case HOLE_SLOT:
+			k = n / (uint64_t)h->div;
+			msgpack_pack_int64(pk, lg.ints[h->first + (k / h->scount) % h->count] +
+			    lg.ints[h->sfirst + k % h->scount]);
+			break;
+		}
+	}
+	msgpack_sbuffer_write(sb, t->bytes + at, t->len - at);
+}
+
 /* --- requests --- */
 
 /*
  * Queues one request. op_index >= 0 is a measured op from the mix; -1 is a
  * set-up request (hello, login, resume), which is not recorded.
  */
+/* Sends bytes of the frame stream: as they are, or sealed in records. */
+static void
+conn_write(struct lg_conn *c, const void *data, size_t len)
+{
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	struct evbuffer_iovec	 v;
+	const unsigned char	*p = data;
+	size_t			 n;
+
+	if (c->ch == NULL) {
+		evbuffer_add(out, data, len);
+		return;
+	}
+	while (len > 0) {
+		n = len < CHANNEL_RECORD_MAX ? len : CHANNEL_RECORD_MAX;
+		if (evbuffer_reserve_space(out, (ev_ssize_t)CHANNEL_SEALED_LEN(n),
+		    &v, 1) != 1)
+			abort();	/* out of memory */
+		v.iov_len = channel_seal(c->ch, p, n, v.iov_base);
+		if (evbuffer_commit_space(out, &v, 1) != 0)
+			abort();
+		p += n;
+		len -= n;
+	}
+}
+
+/*
+ * -E: the server's hello has arrived (or not yet: 1). Finishes the
+ * handshake without looking at the server's key (a bench trusts its own
+ * server) and says hello inside the channel. -1: the connection is dead.
+ */
+static int
+channel_handshake(struct lg_conn *c, struct evbuffer *raw)
+{
+	unsigned char	 in[CHANNEL_SERVER_HELLO_LEN], server_pk[CHANNEL_KEY_LEN];
+	unsigned char	 finish[CHANNEL_CLIENT_FINISH_LEN];
+	const char	*cause;
+
+	if (evbuffer_get_length(raw) < sizeof in)
+		return 1;
+	evbuffer_remove(raw, in, sizeof in);
+	if (channel_client_finish(c->ch, in, server_pk, finish, &cause) != 0) {
+		conn_dead(c, cause);
+		return -1;
+	}
+	evbuffer_add(bufferevent_get_output(c->bev), finish, sizeof finish);
+	send_hello(c);
+	return 0;
+}
+
 static void
 send_request(struct lg_conn *c, const char *op, int op_index, int with_login)
 {
+	const struct arg_template *t = op_index >= 0 ? lg.ops[op_index].args : NULL;
 	msgpack_packer	 pk;
-	unsigned char	 hdr[FRAME_HEADER_SIZE];
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
 	struct inflight	*f;
 
 	if (c->count == MAX_DEPTH)
 		abort();
 	msgpack_sbuffer_clear(&lg.sb);
+	/* Room for the frame header, written once the length is known. */
+	msgpack_sbuffer_write(&lg.sb, "\0\0\0\0", FRAME_HEADER_SIZE);
 	msgpack_packer_init(&pk, &lg.sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 3);
 	mp_pack_kv_int(&pk, "id", (int64_t)c->next_id);
@@ -357,11 +849,14 @@ send_request(struct lg_conn *c, const char *op, int op_index, int with_login)
 	} else if (strcmp(op, "auth.resume") == 0) {
 		msgpack_pack_map(&pk, 1);
 		mp_pack_kv_str(&pk, "token", lg.token);
-	} else
+	} else if (t != NULL)
+		template_pack(t, &pk, &lg.sb);
+	else
 		msgpack_pack_map(&pk, 0);
-	frame_header_write(hdr, (uint32_t)lg.sb.size);
-	evbuffer_add(out, hdr, sizeof hdr);
-	evbuffer_add(out, lg.sb.data, lg.sb.size);
+	frame_header_write((unsigned char *)lg.sb.data,
+	    (uint32_t)(lg.sb.size - FRAME_HEADER_SIZE));
+	conn_write(c, lg.sb.data, lg.sb.size);
+	lg.inflight++;
 
 	f = &c->ring[(c->head + c->count) % MAX_DEPTH];
 	c->count++;
@@ -419,6 +914,10 @@ conn_dead(struct lg_conn *c, const char *why)
 		lg.ndead++;
 	}
 	lg.nlost++;
+	/* Their outcome is unknown: not counted as done, ok or failed. */
+	lg.inflight -= (uint64_t)c->count;
+	lg.unanswered += (uint64_t)c->count;
+	c->count = 0;
 	c->state = CS_DEAD;
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
@@ -430,7 +929,8 @@ conn_dead(struct lg_conn *c, const char *why)
 		/* Nobody left to send anything. */
 		lg.exit_code = 1;
 		stop_cb(-1, 0, NULL);
-	}
+	} else if (lg.stopping && lg.inflight == 0)
+		event_base_loopbreak(lg.base);
 }
 
 /* Every connection is ready (or dead): start the clock and the load. */
@@ -518,7 +1018,7 @@ abandon_waiting(void)
 
 	for (i = 0; i < lg.conns; i++) {
 		if (lg.c[i].state == CS_WAIT_TOKEN || lg.c[i].state == CS_HELLO ||
-		    lg.c[i].state == CS_CONNECTING)
+		    lg.c[i].state == CS_CONNECTING || lg.c[i].state == CS_CHANNEL)
 			conn_dead(&lg.c[i], "no session to resume");
 	}
 }
@@ -574,8 +1074,15 @@ handle_reply(struct lg_conn *c, const msgpack_object *reply)
 	f = &c->ring[c->head];
 	c->head = (c->head + 1) % MAX_DEPTH;
 	c->count--;
+	lg.inflight--;
 	success = ok->via.boolean;
 	result = mp_map_get(reply, "result");
+	if (lg.stopping && c->state != CS_RUN) {
+		/* Time is up before this connection got going. */
+		if (lg.inflight == 0)
+			event_base_loopbreak(lg.base);
+		return;
+	}
 
 	switch (c->state) {
 	case CS_HELLO:
@@ -611,10 +1118,14 @@ handle_reply(struct lg_conn *c, const msgpack_object *reply)
 
 	if (f->op >= 0) {
 		lg.ops[f->op].done++;
-		if (!success)
+		if (success) {
+			lg.ops[f->op].ok++;
+			lg.ok_total++;
+		} else
 			lg.ops[f->op].failed++;
 	}
-	if (f->counted && lg.measuring) {
+	/* Replies drained after the time is up are not measured. */
+	if (f->counted && lg.measuring && !lg.stopping) {
 		lg.requests++;
 		hist_record(&lg.hist, t - f->start_ns);
 		if (!success) {
@@ -625,6 +1136,11 @@ handle_reply(struct lg_conn *c, const msgpack_object *reply)
 			stop_cb(-1, 0, NULL);
 			return;
 		}
+	}
+	if (lg.stopping) {
+		if (lg.inflight == 0)
+			event_base_loopbreak(lg.base);
+		return;
 	}
 	send_next(c);
 }
@@ -641,7 +1157,17 @@ read_cb(struct bufferevent *bev, void *arg)
 
 	frame_limits_default(&lim);
 	lim.max_frame = 64 * 1024 * 1024;
-	while (c->state != CS_DEAD && !lg.stopping) {
+	if (c->state == CS_CHANNEL && channel_handshake(c, in) != 0)
+		return;
+	if (c->ch != NULL) {
+		if (channel_buffer_open(c->ch, in, c->plain_in, SIZE_MAX, &cause) < 0) {
+			lg.bad_replies++;
+			conn_dead(c, cause);
+			return;
+		}
+		in = c->plain_in;
+	}
+	while (c->state != CS_DEAD) {
 		if (evbuffer_get_length(in) < FRAME_HEADER_SIZE)
 			return;
 		evbuffer_copyout(in, hdr, sizeof hdr);
@@ -672,9 +1198,16 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct lg_conn	*c = arg;
 
-	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
-		send_hello(c);
+		if (lg.encrypt) {
+			unsigned char	hello[CHANNEL_CLIENT_HELLO_LEN];
+
+			c->ch = channel_new();
+			channel_client_hello(c->ch, hello);
+			evbuffer_add(bufferevent_get_output(bev), hello, sizeof hello);
+			c->state = CS_CHANNEL;
+		} else
+			send_hello(c);
 		return;
 	}
 	if (what & BEV_EVENT_EOF)
@@ -703,9 +1236,12 @@ warmup_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Time is up: nothing new is sent; the replies in flight are drained. */
 static void
 stop_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct timeval	tv = { DRAIN_SECONDS, 0 };
+
 	(void)fd;
 	(void)what;
 	(void)arg;
@@ -713,6 +1249,23 @@ stop_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	lg.stopping = 1;
 	lg.measure_end_ns = now_ns();
+	if (lg.inflight == 0) {
+		event_base_loopbreak(lg.base);
+		return;
+	}
+	lg.drain_ev = evtimer_new(lg.base, drain_timeout_cb, NULL);
+	evtimer_add(lg.drain_ev, &tv);
+}
+
+static void
+drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	fprintf(stderr, "loadgen: %llu replies still missing after %d s\n",
+	    (unsigned long long)lg.inflight, DRAIN_SECONDS);
+	lg.unanswered += lg.inflight;
 	event_base_loopbreak(lg.base);
 }
 
@@ -722,6 +1275,12 @@ sigint_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	if (lg.stopping) {
+		/* A second ^C: no more waiting for the drain. */
+		lg.unanswered += lg.inflight;
+		event_base_loopbreak(lg.base);
+		return;
+	}
 	if (!lg.measuring)
 		lg.measure_start_ns = now_ns();
 	lg.measuring = 1;
@@ -752,6 +1311,8 @@ connect_all(void)
 		c->index = i;
 		c->next_id = 1;
 		msgpack_unpacked_init(&c->reply);
+		if (lg.encrypt)
+			c->plain_in = evbuffer_new();
 		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			fprintf(stderr, "loadgen: socket: %s\n", strerror(errno));
@@ -780,7 +1341,7 @@ connect_all(void)
 static void
 report(void)
 {
-	double		 secs, rps;
+	double		 secs, rps, ok_rps;
 	uint64_t	 p50, p99, p999;
 	char		 errs[512];
 	size_t		 off = 0;
@@ -791,6 +1352,7 @@ report(void)
 	secs = lg.measuring ?
 	    (double)(lg.measure_end_ns - lg.measure_start_ns) / 1e9 : 0;
 	rps = secs > 0 ? (double)lg.requests / secs : 0;
+	ok_rps = secs > 0 ? (double)(lg.requests - lg.errors) / secs : 0;
 	p50 = hist_percentile(&lg.hist, 50);
 	p99 = hist_percentile(&lg.hist, 99);
 	p999 = hist_percentile(&lg.hist, 99.9);
@@ -806,32 +1368,37 @@ report(void)
 			break;
 	}
 	if (!lg.quiet) {
-		printf("%s: %d conns x depth %d, %.2f s: %llu requests, %llu errors, "
+		printf("%s: %d conns x depth %d%s, %.2f s: %llu requests, %llu errors, "
 		    "%.0f req/s; latency ms p50 %.3f p99 %.3f p99.9 %.3f max %.3f "
-		    "mean %.3f\n", lg.label, lg.nready, lg.depth, secs,
+		    "mean %.3f\n", lg.label, lg.nready, lg.depth,
+		    lg.encrypt ? ", encrypted" : "", secs,
 		    (unsigned long long)lg.requests, (unsigned long long)lg.errors,
 		    rps, p50 / 1e6, p99 / 1e6, p999 / 1e6, lg.hist.max / 1e6,
 		    lg.hist.total ? lg.hist.sum / (double)lg.hist.total / 1e6 : 0.0);
 		if (lg.nops > 1 && !lg.login_mode) {
 			for (i = 0; i < lg.nops; i++)
-				printf("  %s: %llu sent, %llu done, %llu failed\n",
+				printf("  %s: %llu sent, %llu done, %llu ok, %llu failed\n",
 				    lg.ops[i].name,
 				    (unsigned long long)lg.ops[i].sent,
 				    (unsigned long long)lg.ops[i].done,
+				    (unsigned long long)lg.ops[i].ok,
 				    (unsigned long long)lg.ops[i].failed);
 		}
 	}
 	printf("RESULT label=%s ops=%s login_mode=%d conns=%d ready=%d depth=%d "
 	    "seconds=%.3f requests=%llu errors=%llu%s bad_replies=%llu "
 	    "conn_failures=%llu rps=%.1f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
-	    "max_ms=%.3f mean_ms=%.3f\n",
+	    "max_ms=%.3f mean_ms=%.3f ok_rps=%.1f ok_total=%llu unanswered=%llu "
+	    "encrypted=%d\n",
 	    lg.label, lg.ops_spec,
 	    lg.login_mode, lg.conns, lg.nready, lg.depth, secs,
 	    (unsigned long long)lg.requests, (unsigned long long)lg.errors, errs,
 	    (unsigned long long)lg.bad_replies,
 	    (unsigned long long)lg.conn_failures, rps, p50 / 1e6, p99 / 1e6,
 	    p999 / 1e6, lg.hist.max / 1e6,
-	    lg.hist.total ? lg.hist.sum / (double)lg.hist.total / 1e6 : 0.0);
+	    lg.hist.total ? lg.hist.sum / (double)lg.hist.total / 1e6 : 0.0,
+	    ok_rps, (unsigned long long)lg.ok_total,
+	    (unsigned long long)lg.unanswered, lg.encrypt);
 	fflush(stdout);
 }
 
@@ -848,7 +1415,7 @@ main(int argc, char **argv)
 	lg.duration = -1;
 	lg.warmup = 1;
 	lg.depth = 1;
-	while ((ch = getopt(argc, argv, "h:p:c:d:n:o:e:P:sLw:q:l:Q")) != -1) {
+	while ((ch = getopt(argc, argv, "h:p:c:d:n:o:a:e:P:sLEw:q:l:Q")) != -1) {
 		switch (ch) {
 		case 'h':
 			lg.host = optarg;
@@ -875,6 +1442,14 @@ main(int argc, char **argv)
 			break;
 		case 'o':
 			ops = optarg;
+			break;
+		case 'a':
+			if (lg.ntemplates == MAX_OPS)
+				usage();
+			lg.templates[lg.ntemplates++] = optarg;
+			break;
+		case 'E':
+			lg.encrypt = 1;
 			break;
 		case 'e':
 			lg.email = optarg;
@@ -915,6 +1490,18 @@ main(int argc, char **argv)
 	if (parse_ops(ops) != 0)
 		usage();
 	lg.ops_spec = ops;
+	if (lg.ntemplates > lg.nops) {
+		fprintf(stderr, "loadgen: more -a than ops\n");
+		return 2;
+	}
+	lg.rng = (uint64_t)now_ns() | 1;
+	msgpack_sbuffer_init(&lg.pool_bytes);
+	for (i = 0; i < lg.ntemplates; i++)
+		lg.ops[i].args = template_parse(lg.templates[i]);
+	if (lg.encrypt && sodium_init() < 0) {
+		fprintf(stderr, "loadgen: libsodium would not start\n");
+		return 1;
+	}
 	if (lg.label == NULL)
 		lg.label = lg.login_mode ? "auth.login" : ops;
 	if (lg.duration < 0 && lg.total == 0)
@@ -935,7 +1522,6 @@ main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	lg.rng = (uint64_t)now_ns() | 1;
 	msgpack_sbuffer_init(&lg.sb);
 	if ((lg.base = event_base_new()) == NULL) {
 		fprintf(stderr, "loadgen: cannot create the event loop\n");
@@ -956,12 +1542,27 @@ main(int argc, char **argv)
 			bufferevent_free(lg.c[i].bev);
 		msgpack_unpacked_destroy(&lg.c[i].reply);
 		free(lg.c[i].frame);
+		if (lg.c[i].ch != NULL)
+			channel_free(lg.c[i].ch);
+		if (lg.c[i].plain_in != NULL)
+			evbuffer_free(lg.c[i].plain_in);
 	}
 	free(lg.c);
+	for (i = 0; i < lg.nops; i++) {
+		if (lg.ops[i].args != NULL) {
+			free(lg.ops[i].args->bytes);
+			free(lg.ops[i].args);
+		}
+	}
+	free(lg.pool);
+	free(lg.ints);
+	msgpack_sbuffer_destroy(&lg.pool_bytes);
 	if (lg.warmup_ev != NULL)
 		event_free(lg.warmup_ev);
 	if (lg.stop_ev != NULL)
 		event_free(lg.stop_ev);
+	if (lg.drain_ev != NULL)
+		event_free(lg.drain_ev);
 	event_free(lg.sigint_ev);
 	event_base_free(lg.base);
 	msgpack_sbuffer_destroy(&lg.sb);

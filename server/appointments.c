@@ -5,6 +5,7 @@
 #include "appointments.h"
 #include "db.h"
 #include "mp.h"
+#include "server.h"
 #include "util.h"
 
 static const char *status_names[APPT__COUNT] = {
@@ -69,7 +70,9 @@ appt_transition_allowed(enum appt_status from, enum appt_status to)
 	"a.ends_at, a.status, a.reason, a.status_note, a.created_by, a.created_at, " \
 	"a.updated_at, a.checked_in_at, a.checked_in_by, a.started_at, " \
 	"a.completed_at, a.rescheduled_from, a.rescheduled_to, du.full_name, " \
-	"p.full_name, d.user_id, p.user_id FROM appointments a " \
+	"p.full_name, d.user_id, p.user_id, (SELECT count(*) FROM appointments n " \
+	"WHERE n.patient_id = a.patient_id AND n.status = 'no_show') " \
+	"FROM appointments a " \
 	"JOIN doctors d ON d.id = a.doctor_id JOIN users du ON du.id = d.user_id " \
 	"JOIN patients p ON p.id = a.patient_id "
 
@@ -101,6 +104,7 @@ appt_from_row(sqlite3_stmt *st, struct appt *a)
 	strlcpy_mf(a->patient_name, db_col_text(st, 18), sizeof a->patient_name);
 	a->doctor_user_id = sqlite3_column_int64(st, 19);
 	a->patient_user_id = sqlite3_column_int64(st, 20);
+	a->patient_no_shows = sqlite3_column_int64(st, 21);
 }
 
 int
@@ -265,7 +269,7 @@ pack_opt_int(msgpack_packer *pk, const char *k, int64_t v)
 void
 appt_pack(msgpack_packer *pk, const struct appt *a)
 {
-	msgpack_pack_map(pk, 18);
+	msgpack_pack_map(pk, 20);
 	mp_pack_kv_int(pk, "id", a->id);
 	mp_pack_kv_int(pk, "doctor_id", a->doctor_id);
 	mp_pack_kv_str(pk, "doctor_name", a->doctor_name);
@@ -284,6 +288,10 @@ appt_pack(msgpack_packer *pk, const struct appt *a)
 	pack_opt_int(pk, "completed_at", a->completed_at);
 	pack_opt_int(pk, "rescheduled_from", a->rescheduled_from);
 	pack_opt_int(pk, "rescheduled_to", a->rescheduled_to);
+	/* The desk sees at a glance who tends not to come. */
+	mp_pack_kv_int(pk, "no_show_count", a->patient_no_shows);
+	mp_pack_kv_bool(pk, "no_show_flagged", server.cfg.no_show_flag_threshold > 0 &&
+	    a->patient_no_shows >= server.cfg.no_show_flag_threshold);
 }
 
 void

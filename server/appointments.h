@@ -46,6 +46,7 @@ struct appt {
 	char			patient_name[801];
 	int64_t			doctor_user_id;
 	int64_t			patient_user_id;
+	int64_t			patient_no_shows;	/* the patient's no-shows, all doctors */
 };
 
 const char	*appt_status_name(enum appt_status);

@@ -303,16 +303,34 @@ slot_cmp(const void *a, const void *b)
 	return x->starts_at < y->starts_at ? -1 : x->starts_at > y->starts_at;
 }
 
-static int
-in_break(const struct day_plan *p, const struct civil_date *d, int64_t s, int64_t e)
+/* A day's breaks as instants. */
+struct day_breaks {
+	struct slot	items[AVAIL_MAX * 2];
+	int		n;
+};
+
+/* Converts the breaks once per day: a local_to_utc costs four
+ * localtime_r calls, and day_slots tests every piece of the day. */
+static void
+day_breaks(const struct day_plan *p, const struct civil_date *d,
+    struct day_breaks *b)
 {
 	int	i;
 
 	for (i = 0; i < p->nbreaks; i++) {
-		int64_t	bs = local_to_utc(d, p->breaks[i].start_min);
-		int64_t	be = local_to_utc(d, p->breaks[i].end_min);
+		b->items[i].starts_at = local_to_utc(d, p->breaks[i].start_min);
+		b->items[i].ends_at = local_to_utc(d, p->breaks[i].end_min);
+	}
+	b->n = p->nbreaks;
+}
 
-		if (s < be && bs < e)
+static int
+in_break(const struct day_breaks *b, int64_t s, int64_t e)
+{
+	int	i;
+
+	for (i = 0; i < b->n; i++) {
+		if (s < b->items[i].ends_at && b->items[i].starts_at < e)
 			return 1;
 	}
 	return 0;
@@ -323,10 +341,12 @@ static int
 day_slots(const struct day_plan *p, const struct civil_date *d, struct slot *out,
     int max)
 {
-	int	i, n = 0;
+	struct day_breaks	b;
+	int			i, n = 0;
 
 	if (p->closed)
 		return 0;
+	day_breaks(p, d, &b);
 	for (i = 0; i < p->nsessions; i++) {
 		int64_t	t = local_to_utc(d, p->sessions[i].start_min);
 		int64_t	end = local_to_utc(d, p->sessions[i].end_min);
@@ -335,7 +355,7 @@ day_slots(const struct day_plan *p, const struct civil_date *d, struct slot *out
 		/* Step in real seconds, so a DST change inside a session
 		 * gives the hours that really pass. */
 		for (; t + step <= end && n < max; t += step) {
-			if (in_break(p, d, t, t + step))
+			if (in_break(&b, t, t + step))
 				continue;
 			out[n].starts_at = t;
 			out[n].ends_at = t + step;
@@ -386,6 +406,7 @@ availability_check(int64_t doctor_id, int64_t starts_at, int exact,
     int64_t *ends_at)
 {
 	struct day_plan		 plan;
+	struct day_breaks	 b;
 	struct civil_date	 d;
 	struct slot		*all;
 	int			 n, i, rc = -1;
@@ -407,13 +428,14 @@ availability_check(int64_t doctor_id, int64_t starts_at, int exact,
 		free(all);
 		return rc;
 	}
+	day_breaks(&plan, &d, &b);
 	for (i = 0; i < plan.nsessions; i++) {
 		int64_t	s = local_to_utc(&d, plan.sessions[i].start_min);
 		int64_t	e = local_to_utc(&d, plan.sessions[i].end_min);
 		int64_t	len = (int64_t)plan.sessions[i].slot_minutes * 60;
 
 		if (starts_at >= s && starts_at + len <= e &&
-		    !in_break(&plan, &d, starts_at, starts_at + len)) {
+		    !in_break(&b, starts_at, starts_at + len)) {
 			*ends_at = starts_at + len;
 			return 0;
 		}

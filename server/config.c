@@ -39,6 +39,8 @@ static const struct config_key {
 	{ "hash_queue_max", K_INT, offsetof(struct config, hash_queue_max) },
 	{ "db_synchronous_full", K_BOOL, offsetof(struct config, db_synchronous_full) },
 	{ "cancel_cutoff", K_DURATION, offsetof(struct config, cancel_cutoff) },
+	{ "break_glass_minutes", K_INT, offsetof(struct config, break_glass_minutes) },
+	{ "no_show_flag_threshold", K_INT, offsetof(struct config, no_show_flag_threshold) },
 	{ "smtp_url", K_STR, offsetof(struct config, smtp_url) },
 	{ "smtp_user", K_STR, offsetof(struct config, smtp_user) },
 	{ "smtp_password", K_STR, offsetof(struct config, smtp_password) },
@@ -76,6 +78,8 @@ config_defaults(struct config *c)
 	c->hash_queue_max = 256;
 	c->db_synchronous_full = 1;
 	c->cancel_cutoff = 2 * 3600;
+	c->break_glass_minutes = 60;
+	c->no_show_flag_threshold = 3;
 	c->twilio_base_url = xstrdup("https://api.twilio.com");
 	c->reminder_offsets = xstrdup("24h,1h");
 }

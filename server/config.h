@@ -40,6 +40,8 @@ struct config {
 	int		 hash_queue_max;
 	int		 db_synchronous_full;
 	int		 cancel_cutoff;		/* seconds before start a patient may still cancel */
+	int		 break_glass_minutes;	/* how long a break-the-glass opens a chart */
+	int		 no_show_flag_threshold;	/* no-shows that flag a patient; 0: never */
 
 	/* Reminders (server/reminders.c): e-mail is off without smtp_url and
 	 * mail_from, SMS without the three twilio_* credentials. */

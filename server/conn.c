@@ -22,7 +22,9 @@
 #include <event2/util.h>
 
 #include "channel.h"
+#include "chat.h"
 #include "conn.h"
+#include "holds.h"
 #include "frame.h"
 #include "log.h"
 #include "mp.h"
@@ -250,6 +252,7 @@ conn_drop(struct conn *c, const char *why)
 	c->dead = 1;
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
+	holds_conn_dropped(c->id);
 	conn_set_session(c, NULL);
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
@@ -268,6 +271,11 @@ conn_set_session(struct conn *c, struct session *s)
 {
 	if (c->session == s)
 		return;
+	/* Presence: chat decides, later in the loop, who went on- or offline. */
+	if (c->session != NULL)
+		chat_presence_touch(c->session->user_id);
+	if (s != NULL)
+		chat_presence_touch(s->user_id);
 	if (s != NULL)
 		session_ref(s);
 	if (c->session != NULL)

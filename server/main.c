@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "db.h"
 #include "demo.h"
+#include "holds.h"
 #include "log.h"
 #include "ops.h"
 #include "password.h"
@@ -322,6 +323,7 @@ main(int argc, char **argv)
 	event_base_dispatch(server.base);
 
 	conn_shutdown();
+	holds_shutdown();
 	worker_stop();
 	reminders_stop();
 	db_batch_stop();

@@ -1,16 +1,19 @@
 /* op-appt.c -- appointments: appt.slots, appt.book, appt.approve, appt.reject,
  * appt.reschedule, appt.cancel, appt.checkin, appt.start, appt.complete,
  * appt.no_show, appt.get, appt.list, appt.history; stats.appointments. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "appointments.h"
 #include "audit.h"
 #include "availability.h"
+#include "cancel-reasons.h"
 #include "clinic-time.h"
 #include "conn.h"
 #include "db.h"
 #include "doctors.h"
+#include "holds.h"
 #include "mp.h"
 #include "ops.h"
 #include "patients.h"
@@ -124,11 +127,12 @@ int
 op_appt_slots(struct req *r)
 {
 	struct slot		*slots;
+	const struct hold	**held;
 	struct civil_date	 day, today;
 	struct doctor		 d;
 	const char		*date;
 	int64_t			 doctor_id;
-	int			 n = 0, i;
+	int			 n = 0, i, shown = 0;
 
 	if (args_only(r, "doctor_id", "date", NULL) != 0 ||
 	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
@@ -147,16 +151,34 @@ op_appt_slots(struct req *r)
 	/* A past day has no free slots; today has only those still ahead. */
 	if (d.active && date_compare(&day, &today) >= 0)
 		n = availability_slots(doctor_id, &day, r->now, slots, SLOTS_MAX);
+	/* Patients do not see slots the desk is holding; staff see who holds them. */
+	held = xcalloc(SLOTS_MAX, sizeof *held);
+	for (i = 0; i < n; i++) {
+		held[i] = holds_find(doctor_id, slots[i].starts_at, slots[i].ends_at,
+		    r->conn->id);
+		if (held[i] == NULL || req_role(r) != ROLE_PATIENT)
+			shown++;
+	}
 	msgpack_pack_map(&r->pk, 3);
 	mp_pack_kv_int(&r->pk, "doctor_id", doctor_id);
 	mp_pack_kv_str(&r->pk, "date", date);
 	mp_pack_str(&r->pk, "slots");
-	msgpack_pack_array(&r->pk, (size_t)n);
+	msgpack_pack_array(&r->pk, (size_t)shown);
 	for (i = 0; i < n; i++) {
-		msgpack_pack_map(&r->pk, 2);
+		if (held[i] != NULL && req_role(r) == ROLE_PATIENT)
+			continue;
+		msgpack_pack_map(&r->pk, held[i] != NULL ? 3 : 2);
 		mp_pack_kv_int(&r->pk, "starts_at", slots[i].starts_at);
 		mp_pack_kv_int(&r->pk, "ends_at", slots[i].ends_at);
+		if (held[i] != NULL) {
+			mp_pack_str(&r->pk, "held_by");
+			msgpack_pack_map(&r->pk, 3);
+			mp_pack_kv_int(&r->pk, "user_id", held[i]->holder_user_id);
+			mp_pack_kv_str(&r->pk, "name", held[i]->holder_name);
+			mp_pack_kv_int(&r->pk, "expires_at", held[i]->expires_at);
+		}
 	}
+	free(held);
 	free(slots);
 	return OP_OK;
 }
@@ -203,6 +225,18 @@ conflict_reply(struct req *r, int64_t other_id)
 	return req_fail(r, ERR_CONFLICT, "that time is taken");
 }
 
+/* Another connection's soft hold keeps the time from everyone else. */
+static int
+check_not_held(struct req *r, int64_t doctor_id, int64_t starts_at, int64_t ends_at)
+{
+	const struct hold	*h;
+
+	if ((h = holds_find(doctor_id, starts_at, ends_at, r->conn->id)) != NULL)
+		return req_fail(r, ERR_CONFLICT, "that time is held by %s until %lld",
+		    h->holder_name, (long long)h->expires_at);
+	return 0;
+}
+
 int
 op_appt_book(struct req *r)
 {
@@ -212,6 +246,7 @@ op_appt_book(struct req *r)
 	struct doctor	 d;
 	struct patient	 p;
 	struct appt	 a;
+	struct hold	*h;
 
 	if (args_only(r, "doctor_id", "starts_at", "patient_id", "reason", NULL) != 0 ||
 	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
@@ -262,7 +297,8 @@ op_appt_book(struct req *r)
 	if (db_begin() != 0)
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	/* Hours and overlaps are checked inside the write transaction. */
-	if (check_start(r, doctor_id, starts_at, &a.ends_at) != 0) {
+	if (check_start(r, doctor_id, starts_at, &a.ends_at) != 0 ||
+	    check_not_held(r, doctor_id, starts_at, a.ends_at) != 0) {
 		db_rollback();
 		return OP_FAIL;
 	}
@@ -282,7 +318,240 @@ op_appt_book(struct req *r)
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	appt_by_id(a.id, &a);
 	push_appt_changed(&a);
+	/* Booking the slot one held ends the hold. */
+	if ((h = holds_mine(r->conn->id, doctor_id, starts_at)) != NULL)
+		holds_release(h);
 	pack_appt_result(r, &a);
+	return OP_OK;
+}
+
+/* --- appt.hold, appt.release --- */
+
+static void
+busy_found(int64_t starts_at, int64_t ends_at, void *arg)
+{
+	(void)starts_at;
+	(void)ends_at;
+	*(int *)arg = 1;
+}
+
+int
+op_appt_hold(struct req *r)
+{
+	const struct hold	*h;
+	struct doctor		 d;
+	struct user		 u;
+	int64_t			 doctor_id, starts_at, ends_at;
+	int			 busy = 0;
+
+	if (args_only(r, "doctor_id", "starts_at", NULL) != 0 ||
+	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
+	    arg_int(r, "starts_at", ARG_REQUIRED, 0, INT64_MAX / 2, &starts_at, NULL) != 0)
+		return OP_FAIL;
+	if (doctors_by_id(doctor_id, &d) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
+	doctors_clear(&d);
+	if (req_role(r) == ROLE_DOCTOR && caller_doctor_id(r) != doctor_id)
+		return req_fail(r, ERR_FORBIDDEN, "doctors hold their own time only");
+	if (!d.active)
+		return req_fail(r, ERR_CONFLICT, "this doctor is not taking appointments");
+	if (check_start(r, doctor_id, starts_at, &ends_at) != 0)
+		return OP_FAIL;
+	appt_busy(doctor_id, starts_at, ends_at, busy_found, &busy);
+	if (busy)
+		return req_fail(r, ERR_CONFLICT, "that time is taken");
+	if (check_not_held(r, doctor_id, starts_at, ends_at) != 0)
+		return OP_FAIL;
+	if (holds_mine(r->conn->id, doctor_id, starts_at) == NULL &&
+	    holds_count(r->conn->id) >= HOLDS_PER_CONN_MAX)
+		return req_fail(r, ERR_CONFLICT, "at most %d holds per connection",
+		    HOLDS_PER_CONN_MAX);
+	if (users_by_id(req_user_id(r), &u) != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	h = holds_take(r->conn->id, doctor_id, d.user_id, starts_at, ends_at,
+	    req_user_id(r), u.full_name);
+	msgpack_pack_map(&r->pk, 1);
+	mp_pack_str(&r->pk, "hold");
+	holds_pack(&r->pk, h);
+	return OP_OK;
+}
+
+int
+op_appt_release(struct req *r)
+{
+	struct hold	*h;
+	int64_t		 doctor_id, starts_at;
+
+	if (args_only(r, "doctor_id", "starts_at", NULL) != 0 ||
+	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
+	    arg_int(r, "starts_at", ARG_REQUIRED, 0, INT64_MAX / 2, &starts_at, NULL) != 0)
+		return OP_FAIL;
+	if ((h = holds_mine(r->conn->id, doctor_id, starts_at)) == NULL)
+		return req_fail(r, ERR_NOT_FOUND, "this connection holds no such slot");
+	holds_release(h);
+	msgpack_pack_map(&r->pk, 1);
+	mp_pack_kv_bool(&r->pk, "released", 1);
+	return OP_OK;
+}
+
+/* --- appt.walk_in --- */
+
+#define WALK_IN_LOOKBACK	(4 * 3600)	/* longer than any slot */
+
+/* Reads the new patient's fields from the `patient` map into *p. */
+static int
+walk_in_patient_fields(struct req *r, const msgpack_object *o, struct patient *p)
+{
+	const msgpack_object	*args = r->args;
+	struct patient_words	 words;
+	const char		*name = NULL, *dob = NULL, *phone = NULL, *email = NULL;
+	const char		*problem;
+	int			 rc;
+
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return req_fail(r, ERR_BAD_REQUEST, "patient: must be a map");
+	/* The argument readers read r->args: point them at the nested map. */
+	r->args = o;
+	rc = args_only(r, "full_name", "date_of_birth", "phone", "email", NULL) != 0 ||
+	    arg_str(r, "full_name", ARG_REQUIRED, 1, NAME_MAX_CHARS, &name) != 0 ||
+	    arg_str(r, "date_of_birth", ARG_NULLABLE, 0, 10, &dob) != 0 ||
+	    arg_str(r, "phone", ARG_NULLABLE, 0, PHONE_MAX, &phone) != 0 ||
+	    arg_str(r, "email", ARG_NULLABLE, 0, EMAIL_MAX, &email) != 0;
+	r->args = args;
+	if (rc)
+		return -1;
+	memset(p, 0, sizeof *p);
+	patient_name_words(name, &words);
+	if (words.n == 0)
+		return req_fail(r, ERR_BAD_REQUEST, "full_name: must hold a letter or a digit");
+	strlcpy_mf(p->full_name, name, sizeof p->full_name);
+	if (dob != NULL && *dob != '\0') {
+		if ((problem = patient_dob_problem(dob, r->now)) != NULL)
+			return req_fail(r, ERR_BAD_REQUEST, "date_of_birth: %s", problem);
+		strlcpy_mf(p->date_of_birth, dob, sizeof p->date_of_birth);
+	}
+	if (phone != NULL && *phone != '\0') {
+		if (!phone_valid(phone))
+			return req_fail(r, ERR_BAD_REQUEST, "phone: not a valid phone number");
+		strlcpy_mf(p->phone, phone, sizeof p->phone);
+	}
+	if (email != NULL && *email != '\0' &&
+	    email_normalize(email, p->email, sizeof p->email) != 0)
+		return req_fail(r, ERR_BAD_REQUEST, "email: not a valid e-mail address");
+	p->created_at = p->updated_at = r->now;
+	return 0;
+}
+
+/*
+ * The doctor's current slot (started, not yet over) or the next one today,
+ * free and not held by another connection; 0, or -1 when none is left.
+ */
+static int
+walk_in_slot(struct req *r, int64_t doctor_id, int64_t *starts_at, int64_t *ends_at)
+{
+	struct civil_date	 today;
+	struct slot		*slots;
+	int			 n, i, found = -1;
+
+	utc_to_local(r->now, &today, NULL);
+	slots = xcalloc(SLOTS_MAX, sizeof *slots);
+	n = availability_slots(doctor_id, &today, r->now - WALK_IN_LOOKBACK, slots,
+	    SLOTS_MAX);
+	for (i = 0; i < n; i++) {
+		if (slots[i].ends_at <= r->now ||
+		    holds_find(doctor_id, slots[i].starts_at, slots[i].ends_at,
+		    r->conn->id) != NULL)
+			continue;
+		*starts_at = slots[i].starts_at;
+		*ends_at = slots[i].ends_at;
+		found = 0;
+		break;
+	}
+	free(slots);
+	return found;
+}
+
+int
+op_appt_walk_in(struct req *r)
+{
+	const msgpack_object	*po;
+	const char		*reason = "";
+	int64_t			 doctor_id, patient_id = 0, conflict;
+	int			 has_patient_id, rc;
+	struct doctor		 d;
+	struct patient		 p;
+	struct appt		 a;
+	struct hold		*h;
+
+	if (args_only(r, "doctor_id", "patient_id", "patient", "reason", NULL) != 0 ||
+	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
+	    arg_int(r, "patient_id", ARG_NULLABLE, 1, INT64_MAX, &patient_id,
+	    &has_patient_id) != 0 ||
+	    arg_str(r, "reason", ARG_NULLABLE | ARG_MULTILINE, 0, APPT_REASON_MAX_CHARS,
+	    &reason) != 0)
+		return OP_FAIL;
+	po = mp_map_get(r->args, "patient");
+	if (po != NULL && po->type == MSGPACK_OBJECT_NIL)
+		po = NULL;
+	if (has_patient_id == (po != NULL))
+		return req_fail(r, ERR_BAD_REQUEST, "give exactly one of patient_id and patient");
+	if (po != NULL) {
+		if (walk_in_patient_fields(r, po, &p) != 0)
+			return OP_FAIL;
+	} else if (patients_by_id(patient_id, &p) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no patient with id %lld", (long long)patient_id);
+	if (doctors_by_id(doctor_id, &d) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
+	doctors_clear(&d);
+	if (!d.active)
+		return req_fail(r, ERR_CONFLICT, "this doctor is not taking appointments");
+
+	memset(&a, 0, sizeof a);
+	a.doctor_id = doctor_id;
+	a.status = APPT_APPROVED;
+	strlcpy_mf(a.reason, reason != NULL ? reason : "", sizeof a.reason);
+	a.created_by = req_user_id(r);
+	a.created_at = a.updated_at = r->now;
+	/* Registered, booked and checked in together, or not at all. */
+	if (db_begin() != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	if (walk_in_slot(r, doctor_id, &a.starts_at, &a.ends_at) != 0) {
+		db_rollback();
+		return req_fail(r, ERR_CONFLICT, "no free slot left today with this doctor");
+	}
+	if (po != NULL && patients_insert(&p) != 0) {
+		db_rollback();
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	a.patient_id = p.id;
+	if ((rc = appt_insert(&a, &conflict)) != 0) {
+		db_rollback();
+		return rc == -1 ? conflict_reply(r, conflict) :
+		    req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	a.checked_in_at = r->now;
+	a.checked_in_by = req_user_id(r);
+	if (appt_set_status(&a, APPT_CHECKED_IN, req_user_id(r), "walk-in", r->now) != 0 ||
+	    appt_save_times(&a) != 0 || reminders_appt_changed(&a, r->now) != 0) {
+		db_rollback();
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	if (po != NULL)
+		audit_req(r, "patients.create", p.id, NULL, "patient %lld (walk-in)",
+		    (long long)p.id);
+	audit_req(r, "appt.walk_in", p.id, NULL, "appointment %lld doctor %lld at %lld",
+	    (long long)a.id, (long long)doctor_id, (long long)a.starts_at);
+	if (db_commit() != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	appt_by_id(a.id, &a);
+	push_appt_changed(&a);
+	if ((h = holds_mine(r->conn->id, doctor_id, a.starts_at)) != NULL)
+		holds_release(h);
+	msgpack_pack_map(&r->pk, 2);
+	mp_pack_str(&r->pk, "appointment");
+	appt_pack(&r->pk, &a);
+	mp_pack_str(&r->pk, "patient");
+	patients_pack(&r->pk, &p);
 	return OP_OK;
 }
 
@@ -313,6 +582,39 @@ actor_allowed(struct req *r, const struct appt *a, int rules)
 }
 
 /*
+ * A cancellation's reason must be on the clinic's list when there is one;
+ * the free-text `note` is kept after it ("reason: note").
+ */
+static int
+cancel_note(struct req *r, const char **note)
+{
+	const char	*text = NULL;
+
+	if (arg_str(r, "note", ARG_NULLABLE | ARG_MULTILINE, 0,
+	    APPT_NOTE_MAX_CHARS - CANCEL_REASON_MAX_CHARS - 2, &text) != 0)
+		return -1;
+	if (cancel_reasons_list(NULL, NULL) > 0) {
+		if (*note == NULL || **note == '\0')
+			return req_fail(r, ERR_BAD_REQUEST, "reason: required "
+			    "(one of cancel_reasons.list)");
+		if (!cancel_reasons_has(*note))
+			return req_fail(r, ERR_BAD_REQUEST, "reason: not one of the "
+			    "clinic's cancellation reasons");
+	}
+	if (text != NULL && *text != '\0') {
+		char	*both = msgpack_zone_malloc(r->unpacked.zone,
+			    APPT_NOTE_MAX_CHARS * 4 + 1);
+
+		if (*note != NULL && **note != '\0')
+			snprintf(both, APPT_NOTE_MAX_CHARS * 4 + 1, "%s: %s", *note, text);
+		else
+			snprintf(both, APPT_NOTE_MAX_CHARS * 4 + 1, "%s", text);
+		*note = both;
+	}
+	return 0;
+}
+
+/*
  * One status change: load, check visibility and actor, apply the per-op
  * check, move through the transition table, record, audit, push.
  */
@@ -324,9 +626,13 @@ appt_transition(struct req *r, enum appt_status to, int rules, int note_required
 	struct appt	 a;
 	int		 rc;
 
-	if (args_only(r, "id", "reason", NULL) != 0 || appt_arg(r, &a) != 0 ||
+	/* Only a cancellation takes a free-text note beside its reason. */
+	if (args_only(r, "id", "reason", to == APPT_CANCELLED ? "note" : NULL,
+	    NULL) != 0 || appt_arg(r, &a) != 0 ||
 	    arg_str(r, "reason", (note_required ? ARG_REQUIRED : ARG_NULLABLE) |
 	    ARG_MULTILINE, note_required ? 1 : 0, APPT_NOTE_MAX_CHARS, &note) != 0)
+		return OP_FAIL;
+	if (to == APPT_CANCELLED && cancel_note(r, &note) != 0)
 		return OP_FAIL;
 	if (!actor_allowed(r, &a, rules))
 		return req_fail(r, ERR_FORBIDDEN, "%s is not allowed for you on this appointment",
@@ -453,6 +759,181 @@ op_appt_no_show(struct req *r)
 	    0, check_no_show);
 }
 
+/* --- cancel_reasons.list, cancel_reasons.set --- */
+
+static void
+pack_reason_cb(const char *reason, void *arg)
+{
+	mp_pack_str(arg, reason);
+}
+
+static void
+pack_cancel_reasons(struct req *r)
+{
+	int	n = cancel_reasons_list(NULL, NULL);
+
+	msgpack_pack_map(&r->pk, 1);
+	mp_pack_str(&r->pk, "reasons");
+	msgpack_pack_array(&r->pk, (size_t)n);
+	cancel_reasons_list(pack_reason_cb, &r->pk);
+}
+
+int
+op_cancel_reasons_list(struct req *r)
+{
+	if (args_only(r, NULL) != 0)
+		return OP_FAIL;
+	pack_cancel_reasons(r);
+	return OP_OK;
+}
+
+int
+op_cancel_reasons_set(struct req *r)
+{
+	const msgpack_object	*o;
+	const char		*list[CANCEL_REASONS_MAX];
+	uint32_t		 i, j, n;
+
+	if (args_only(r, "reasons", NULL) != 0)
+		return OP_FAIL;
+	o = mp_map_get(r->args, "reasons");
+	if (o == NULL)
+		return req_fail(r, ERR_BAD_REQUEST, "reasons: required");
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return req_fail(r, ERR_BAD_REQUEST, "reasons: must be a list of strings");
+	n = o->via.array.size;
+	if (n > CANCEL_REASONS_MAX)
+		return req_fail(r, ERR_BAD_REQUEST, "reasons: at most %d", CANCEL_REASONS_MAX);
+	for (i = 0; i < n; i++) {
+		const msgpack_object	*e = &o->via.array.ptr[i];
+		size_t			 len, chars;
+		char			*copy;
+
+		if (e->type != MSGPACK_OBJECT_STR)
+			return req_fail(r, ERR_BAD_REQUEST, "reasons: must be a list of strings");
+		len = e->via.str.size;
+		if (!utf8_valid(e->via.str.ptr, len) ||
+		    has_control_chars(e->via.str.ptr, len) ||
+		    memchr(e->via.str.ptr, '\n', len) != NULL ||
+		    memchr(e->via.str.ptr, '\r', len) != NULL ||
+		    memchr(e->via.str.ptr, '\t', len) != NULL)
+			return req_fail(r, ERR_BAD_REQUEST,
+			    "reasons: each must be one line of valid UTF-8");
+		chars = utf8_length(e->via.str.ptr, len);
+		if (chars < 1 || chars > CANCEL_REASON_MAX_CHARS)
+			return req_fail(r, ERR_BAD_REQUEST,
+			    "reasons: each must be 1..%d characters", CANCEL_REASON_MAX_CHARS);
+		copy = msgpack_zone_malloc(r->unpacked.zone, len + 1);
+		memcpy(copy, e->via.str.ptr, len);
+		copy[len] = '\0';
+		for (j = 0; j < i; j++) {
+			if (strcmp(list[j], copy) == 0)
+				return req_fail(r, ERR_BAD_REQUEST, "reasons: \"%s\" twice", copy);
+		}
+		list[i] = copy;
+	}
+	if (db_begin() != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	if (cancel_reasons_replace(list, n) != 0) {
+		db_rollback();
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	audit_req(r, "cancel_reasons.set", 0, NULL, "%u reasons", (unsigned)n);
+	if (db_commit() != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	pack_cancel_reasons(r);
+	return OP_OK;
+}
+
+/* --- appt.cancel_day --- */
+
+#define CANCEL_DAY_MAX	LIST_LIMIT_MAX
+
+struct day_ids {
+	int64_t	ids[CANCEL_DAY_MAX];
+	int	n;
+};
+
+static void
+collect_cancellable(const struct appt *a, void *arg)
+{
+	struct day_ids	*d = arg;
+
+	if (d->n < CANCEL_DAY_MAX && appt_status_active(a->status) &&
+	    appt_transition_allowed(a->status, APPT_CANCELLED))
+		d->ids[d->n++] = a->id;
+}
+
+int
+op_appt_cancel_day(struct req *r)
+{
+	struct appt_filter	 f;
+	struct civil_date	 day;
+	struct day_ids		*d;
+	struct doctor		 doc;
+	struct patient		 p;
+	struct appt		 a;
+	const char		*date, *note = NULL;
+	int64_t			 doctor_id;
+	int			 i;
+
+	if (args_only(r, "doctor_id", "date", "reason", "note", NULL) != 0 ||
+	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
+	    arg_str(r, "date", ARG_REQUIRED, 10, 10, &date) != 0 ||
+	    arg_str(r, "reason", ARG_REQUIRED | ARG_MULTILINE, 1, APPT_NOTE_MAX_CHARS,
+	    &note) != 0 || cancel_note(r, &note) != 0)
+		return OP_FAIL;
+	if (date_parse(date, &day) != 0)
+		return req_fail(r, ERR_BAD_REQUEST, "date: must be a date YYYY-MM-DD");
+	if (doctors_by_id(doctor_id, &doc) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
+	doctors_clear(&doc);
+	memset(&f, 0, sizeof f);
+	f.doctor_id = doctor_id;
+	f.from = local_to_utc(&day, 0);
+	f.to = local_to_utc(&day, 1440);
+	f.status = -1;
+	f.limit = LIST_LIMIT_MAX;
+	d = xcalloc(1, sizeof *d);
+	appt_list(&f, collect_cancellable, d);
+	/* Every one of them, or none. */
+	if (db_begin() != 0) {
+		free(d);
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	for (i = 0; i < d->n; i++) {
+		if (appt_by_id(d->ids[i], &a) != 0 ||
+		    appt_set_status(&a, APPT_CANCELLED, req_user_id(r), note, r->now) != 0 ||
+		    reminders_appt_changed(&a, r->now) != 0) {
+			db_rollback();
+			free(d);
+			return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+		}
+	}
+	audit_req(r, "appt.cancel_day", 0, NULL, "doctor %lld on %s: %d cancelled",
+	    (long long)doctor_id, date, d->n);
+	if (db_commit() != 0) {
+		free(d);
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	msgpack_pack_map(&r->pk, 1);
+	mp_pack_str(&r->pk, "rebook");
+	msgpack_pack_array(&r->pk, (size_t)d->n);
+	for (i = 0; i < d->n; i++) {
+		appt_by_id(d->ids[i], &a);
+		push_appt_changed(&a);
+		if (patients_by_id(a.patient_id, &p) != 0)
+			memset(&p, 0, sizeof p);
+		msgpack_pack_map(&r->pk, 3);
+		mp_pack_str(&r->pk, "appointment");
+		appt_pack(&r->pk, &a);
+		mp_pack_kv_str(&r->pk, "patient_name", a.patient_name);
+		mp_pack_kv_str(&r->pk, "phone", p.phone[0] != '\0' ? p.phone : NULL);
+	}
+	free(d);
+	return OP_OK;
+}
+
 /* --- appt.reschedule --- */
 
 int
@@ -506,7 +987,8 @@ op_appt_reschedule(struct req *r)
 		return rc == -1 ? req_fail(r, ERR_CONFLICT, "the appointment changed; reload it") :
 		    req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
-	if (check_start(r, doctor_id, starts_at, &next.ends_at) != 0) {
+	if (check_start(r, doctor_id, starts_at, &next.ends_at) != 0 ||
+	    check_not_held(r, doctor_id, starts_at, next.ends_at) != 0) {
 		db_rollback();
 		return OP_FAIL;
 	}

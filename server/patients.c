@@ -38,7 +38,7 @@ static size_t	search_collect(sqlite3_stmt *, const struct patient_query *,
 static size_t	search_by_candidates(const struct patient_query *,
 		    const struct search_plan *, size_t, int64_t *);
 static int	search_by_name_order(const struct patient_query *,
-		    const struct search_plan *, size_t, int64_t *, size_t *);
+		    const struct search_plan *, size_t, size_t, int64_t *, size_t *);
 static double	patients_estimate(void);
 static size_t	search_plan_make(const struct patient_query *,
 		    struct search_plan *, double *);
@@ -308,6 +308,11 @@ prefix_upper_bound(const char *prefix, char *out, size_t outlen)
  * Each criterion's rows are counted first (up to a cap, on its index) and
  * the cheaper plan by that estimate runs. No plan reads every patient unless
  * the query matches nearly every patient.
+ *
+ * The estimate takes the criteria to be spread evenly over the name order,
+ * which a first name is not (full_name starts with it: every "Priya" sits
+ * in one stretch). So the walk stops once it has cost what the candidates
+ * would have: a wrong guess then costs at most twice the better plan.
  */
 #define SEARCH_COUNT_CAP	50000
 #define SEARCH_SCAN_BUDGET	20000
@@ -445,7 +450,7 @@ search_by_candidates(const struct patient_query *q, const struct search_plan *pl
 /* Walks at most budget patients in name order; 1 if it found limit. */
 static int
 search_by_name_order(const struct patient_query *q, const struct search_plan *plan,
-    size_t limit, int64_t *ids, size_t *n)
+    size_t limit, size_t budget, int64_t *ids, size_t *n)
 {
 	static const char *sql = "SELECT p.id FROM (SELECT id FROM patients "
 	    "ORDER BY full_name COLLATE NOCASE, id LIMIT ?39) s "
@@ -455,7 +460,7 @@ search_by_name_order(const struct patient_query *q, const struct search_plan *pl
 
 	search_bind_filters(st, q, plan, 1);
 	sqlite3_bind_int64(st, PARAM_LIMIT, q->keep != NULL ? -1 : (int64_t)limit);
-	sqlite3_bind_int64(st, PARAM_BUDGET, (int64_t)search_scan_budget);
+	sqlite3_bind_int64(st, PARAM_BUDGET, (int64_t)budget);
 	*n = search_collect(st, q, limit, ids);
 	return *n == limit;
 }
@@ -523,7 +528,7 @@ size_t
 patients_search(const struct patient_query *q, int64_t *ids)
 {
 	struct search_plan	plan;
-	size_t			n, best, limit = q->limit;
+	size_t			n, best, limit = q->limit, budget;
 	double			share, walk;
 	int			by_name_order;
 
@@ -535,15 +540,20 @@ patients_search(const struct patient_query *q, int64_t *ids)
 		return 0;
 	/* Independent criteria: a page needs about limit / share walked rows. */
 	walk = share > 0 ? (double)limit / share : HUGE_VAL;
+	budget = search_scan_budget;
 	if (search_forced_plan != SEARCH_PLAN_AUTO)
 		by_name_order = search_forced_plan == SEARCH_PLAN_NAME_ORDER;
 	else if (q->keep != NULL)
 		/* Whom the filter keeps is unknown; walk only when all else is worse. */
 		by_name_order = best >= SEARCH_COUNT_CAP;
-	else
+	else {
 		by_name_order = walk * SEARCH_SCAN_ROW_COST < (double)best &&
 		    walk <= (double)search_scan_budget / 2;
-	if (by_name_order && search_by_name_order(q, &plan, limit, ids, &n))
+		/* No further than the candidates' cost (see above). */
+		if (best / SEARCH_SCAN_ROW_COST < budget)
+			budget = best / SEARCH_SCAN_ROW_COST;
+	}
+	if (by_name_order && search_by_name_order(q, &plan, limit, budget, ids, &n))
 		return n;
 	return search_by_candidates(q, &plan, limit, ids);
 }

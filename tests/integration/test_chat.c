@@ -1,0 +1,788 @@
+/* test_chat.c -- chat against a real mediflowd with two and three clients:
+ * who may talk to whom, order of messages, read receipts, typing, presence,
+ * unread counts, idempotent resends, catch-up after a reconnect, the message
+ * rate limit and bad input.
+ *
+ * The demo clinic: John Smith saw Dr. Chen and Dr. Okafor, never Dr. Raman. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "json.h"
+#include "mp.h"
+#include "util.h"
+
+#define EVENT_WAIT_MS	5000
+
+static struct tsrv	srv;
+
+static const struct tsrv_opts srv_opts = {
+	.config = "rl_api = 100000/15m\nrl_api_staff = 100000/15m\n"
+	    "rl_msg = 100000/1m\n",
+};
+
+struct account {
+	const char	*email;
+	char		*token;
+	int64_t		 user_id;
+};
+
+static struct account	desk = { DEMO_RECEPTION, NULL, 0 };
+static struct account	chen = { DEMO_DOCTOR, NULL, 0 };
+static struct account	okafor = { "m.okafor@test.com", NULL, 0 };
+static struct account	raman = { "p.raman@test.com", NULL, 0 };
+static struct account	john = { DEMO_PATIENT, NULL, 0 };
+static struct account	emily = { "emily.johnson@test.com", NULL, 0 };
+
+static int	msg_seq;
+
+/* --- connections and events --- */
+
+static void
+login(const struct tsrv *s, struct account *a)
+{
+	struct tcli	c;
+
+	cli_open(&c, s);
+	free(a->token);
+	a->token = cli_login(&c, a->email, DEMO_PASSWORD);
+	a->user_id = jint(call_ok(&c, "auth.me", NULL), "user.id");
+	assert_true(a->user_id > 0);
+	cli_close(&c);
+}
+
+static void
+open_as(struct tcli *c, const struct account *a)
+{
+	cli_open(c, &srv);
+	call_ok(c, "auth.resume", "{s:s}", "token", a->token);
+}
+
+/* Waits for the next event named name; a new reference, or NULL on timeout. */
+static json_t *
+read_event(struct tcli *c, const char *name, int timeout_ms)
+{
+	const msgpack_object	*o, *ev;
+	struct timespec		 t0, t1;
+	int			 left = timeout_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (left > 0) {
+		if (mfc_read(&c->mc, left, &o) != 0)
+			return NULL;
+		ev = mp_map_get(o, "event");
+		if (mp_map_get(o, "id") == NULL && ev != NULL && mp_str_eq(ev, name))
+			return msgpack_to_json(o);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = timeout_ms - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	}
+	return NULL;
+}
+
+struct seen {
+	const char	*name;
+	int		 n;
+};
+
+static void
+count_event(const msgpack_object *o, void *arg)
+{
+	struct seen	*s = arg;
+
+	if (s->name == NULL || mp_str_eq(mp_map_get(o, "event"), s->name))
+		s->n++;
+}
+
+/* Events named name (NULL: any) that reach c before the reply to a request sent now. */
+static int
+events_pending(struct tcli *c, const char *name)
+{
+	struct seen	s = { name, 0 };
+
+	c->mc.on_event = count_event;
+	c->mc.on_event_arg = &s;
+	call_ok(c, "health", NULL);
+	c->mc.on_event = NULL;
+	c->mc.on_event_arg = NULL;
+	return s.n;
+}
+
+/* Waits for presence {user_id, online}; asserts. */
+static void
+expect_presence(struct tcli *c, int64_t user_id, int online)
+{
+	json_t	*ev;
+
+	for (;;) {
+		ev = read_event(c, "presence", EVENT_WAIT_MS);
+		assert_non_null(ev);
+		if (jint(ev, "data.user_id") == user_id &&
+		    json_is_true(jpath(ev, "data.online")) == online) {
+			assert_true(jint(ev, "data.last_seen") > 0);
+			json_decref(ev);
+			return;
+		}
+		json_decref(ev);
+	}
+}
+
+static int64_t
+open_conv(struct tcli *c, const struct account *peer)
+{
+	return jint(call_ok(c, "chat.open", "{s:I}", "user_id",
+	    (json_int_t)peer->user_id), "conversation.id");
+}
+
+/* Sends body; returns the message id. */
+static int64_t
+send_msg(struct tcli *c, int64_t conv, const char *body)
+{
+	char	cid[32];
+
+	snprintf(cid, sizeof cid, "m-%d", ++msg_seq);
+	return jint(call_ok(c, "chat.send", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)conv, "body", body, "client_msg_id", cid), "message.id");
+}
+
+static int64_t
+unread_total(struct tcli *c)
+{
+	return jint(call_ok(c, "chat.unread", NULL), "unread");
+}
+
+/* ================================================================== */
+
+static void
+test_patient_and_their_doctor_chat_in_order(void **state)
+{
+	struct tcli	 p, d;
+	json_t		*res, *ev, *list, *conv = NULL;
+	int64_t		 id, again, ids[3];
+	int64_t		 before;
+	size_t		 i;
+
+	(void)state;
+	open_as(&p, &john);
+	open_as(&d, &chen);
+	res = call_ok(&p, "chat.open", "{s:I}", "user_id", (json_int_t)chen.user_id);
+	assert_true(json_is_true(json_object_get(res, "created")));
+	id = jint(res, "conversation.id");
+	assert_true(id > 0);
+	assert_int_equal(jint(res, "conversation.peer.user_id"), chen.user_id);
+	assert_jstr(res, "conversation.peer.role", "doctor");
+	assert_true(json_is_null(jpath(res, "conversation.last_message")));
+	/* The same pair, either way round: the same conversation. */
+	res = call_ok(&p, "chat.open", "{s:I}", "user_id", (json_int_t)chen.user_id);
+	assert_false(json_is_true(json_object_get(res, "created")));
+	assert_int_equal(jint(res, "conversation.id"), id);
+	again = open_conv(&d, &john);
+	assert_int_equal(again, id);
+
+	before = unread_total(&d);
+	ids[0] = send_msg(&p, id, "Hello doctor");
+	ids[1] = send_msg(&p, id, "My cough is back.\nSince Monday.");
+	ids[2] = send_msg(&p, id, "Should I come in?");
+	assert_true(ids[0] < ids[1] && ids[1] < ids[2]);
+	/* The doctor hears them in order. */
+	for (i = 0; i < 3; i++) {
+		ev = read_event(&d, "chat.message", EVENT_WAIT_MS);
+		assert_non_null(ev);
+		assert_int_equal(jint(ev, "data.id"), ids[i]);
+		assert_int_equal(jint(ev, "data.sender_id"), john.user_id);
+		assert_int_equal(jint(ev, "data.conversation_id"), id);
+		json_decref(ev);
+	}
+	assert_int_equal(unread_total(&d), before + 3);
+	res = call_ok(&d, "chat.history", "{s:I}", "conversation_id", (json_int_t)id);
+	assert_int_equal(json_array_size(json_object_get(res, "messages")), 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(jint(json_array_get(json_object_get(res, "messages"), i),
+		    "id"), ids[i]);
+	assert_jstr(json_array_get(json_object_get(res, "messages"), 1), "body",
+	    "My cough is back.\nSince Monday.");
+	assert_false(json_is_true(json_object_get(res, "more")));
+
+	/* chat.list: the last message and the unread count. */
+	list = json_object_get(call_ok(&d, "chat.list", NULL), "conversations");
+	for (i = 0; i < json_array_size(list); i++)
+		if (jint(json_array_get(list, i), "id") == id)
+			conv = json_array_get(list, i);
+	assert_non_null(conv);
+	assert_int_equal(jint(conv, "unread"), 3);
+	assert_int_equal(jint(conv, "last_message.id"), ids[2]);
+	assert_int_equal(jint(conv, "peer.user_id"), john.user_id);
+	assert_true(json_is_true(jpath(conv, "peer.online")));
+
+	/* Read receipts: the patient hears the doctor read up to the second. */
+	res = call_ok(&d, "chat.read", "{s:I, s:I}", "conversation_id", (json_int_t)id,
+	    "up_to_id", (json_int_t)ids[1]);
+	assert_int_equal(jint(res, "read_id"), ids[1]);
+	assert_int_equal(jint(res, "unread"), 1);
+	ev = read_event(&p, "chat.read", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_int_equal(jint(ev, "data.user_id"), chen.user_id);
+	assert_int_equal(jint(ev, "data.read_id"), ids[1]);
+	json_decref(ev);
+	/* Never back, never past the last message; no receipt when nothing moved. */
+	res = call_ok(&d, "chat.read", "{s:I, s:I}", "conversation_id", (json_int_t)id,
+	    "up_to_id", (json_int_t)ids[0]);
+	assert_int_equal(jint(res, "read_id"), ids[1]);
+	res = call_ok(&d, "chat.read", "{s:I, s:I}", "conversation_id", (json_int_t)id,
+	    "up_to_id", (json_int_t)ids[2] + 1000);
+	assert_int_equal(jint(res, "read_id"), ids[2]);
+	assert_int_equal(jint(res, "unread"), 0);
+	assert_int_equal(unread_total(&d), before);
+	ev = read_event(&p, "chat.read", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_int_equal(jint(ev, "data.read_id"), ids[2]);
+	json_decref(ev);
+	assert_int_equal(events_pending(&p, "chat.read"), 0);
+	/* The patient sees the doctor's read position. */
+	res = call_ok(&p, "chat.open", "{s:I}", "user_id", (json_int_t)chen.user_id);
+	assert_int_equal(jint(res, "conversation.peer_read_id"), ids[2]);
+	assert_int_equal(jint(res, "conversation.unread"), 0);
+	cli_close(&p);
+	cli_close(&d);
+}
+
+static void
+test_who_may_chat_with_whom(void **state)
+{
+	struct tcli	p, d, e;
+	int64_t		id;
+
+	(void)state;
+	open_as(&p, &john);
+	open_as(&d, &raman);
+	open_as(&e, &emily);
+	/* A doctor the patient never saw, either way round. */
+	call_err(&p, "chat.open", "forbidden", "{s:I}", "user_id",
+	    (json_int_t)raman.user_id);
+	call_err(&d, "chat.open", "forbidden", "{s:I}", "user_id",
+	    (json_int_t)john.user_id);
+	/* Patients with patients or the desk: no. */
+	call_err(&p, "chat.open", "forbidden", "{s:I}", "user_id",
+	    (json_int_t)emily.user_id);
+	call_err(&p, "chat.open", "forbidden", "{s:I}", "user_id",
+	    (json_int_t)desk.user_id);
+	call_err(&p, "chat.open", "bad_request", "{s:I}", "user_id",
+	    (json_int_t)john.user_id);
+	call_err(&p, "chat.open", "not_found", "{s:i}", "user_id", 999999);
+	call_err(&p, "chat.open", "bad_request", "{s:s}", "user_id", "1");
+	call_err(&p, "chat.open", "bad_request", "{}");
+	/* Staff with staff: yes. */
+	id = open_conv(&d, &desk);
+	assert_true(id > 0);
+	/* Someone else's conversation is not there at all. */
+	id = open_conv(&p, &chen);
+	call_err(&e, "chat.history", "not_found", "{s:I}", "conversation_id",
+	    (json_int_t)id);
+	call_err(&e, "chat.send", "not_found", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)id, "body", "hi", "client_msg_id", "intruder");
+	call_err(&e, "chat.read", "not_found", "{s:I, s:i}", "conversation_id",
+	    (json_int_t)id, "up_to_id", 1);
+	call_err(&e, "chat.typing", "not_found", "{s:I}", "conversation_id",
+	    (json_int_t)id);
+	call_err(&d, "chat.history", "not_found", "{s:i}", "conversation_id", 999999);
+	/* Not logged in. */
+	cli_close(&e);
+	cli_open(&e, &srv);
+	call_err(&e, "chat.list", "unauthenticated", NULL);
+	cli_close(&e);
+	cli_close(&p);
+	cli_close(&d);
+}
+
+static void
+test_every_terminal_of_a_user_hears_it(void **state)
+{
+	struct tcli	 p, d1, d2;
+	json_t		*ev;
+	int64_t		 id, m;
+
+	(void)state;
+	open_as(&p, &john);
+	open_as(&d1, &chen);
+	open_as(&d2, &chen);
+	id = open_conv(&p, &chen);
+	m = send_msg(&p, id, "Three of us here");
+	ev = read_event(&d1, "chat.message", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_int_equal(jint(ev, "data.id"), m);
+	json_decref(ev);
+	ev = read_event(&d2, "chat.message", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_int_equal(jint(ev, "data.id"), m);
+	json_decref(ev);
+	/* Reading on one terminal tells the other (and the sender). */
+	call_ok(&d1, "chat.read", "{s:I, s:I}", "conversation_id", (json_int_t)id,
+	    "up_to_id", (json_int_t)m);
+	ev = read_event(&d2, "chat.read", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_int_equal(jint(ev, "data.read_id"), m);
+	json_decref(ev);
+	ev = read_event(&p, "chat.read", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	json_decref(ev);
+	/* A doctor's reply reaches the patient. */
+	m = send_msg(&d2, id, "Come in tomorrow at 9.");
+	ev = read_event(&p, "chat.message", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_int_equal(jint(ev, "data.id"), m);
+	assert_int_equal(jint(ev, "data.sender_id"), chen.user_id);
+	json_decref(ev);
+	cli_close(&p);
+	cli_close(&d1);
+	cli_close(&d2);
+}
+
+static void
+test_typing_is_pushed_throttled_and_not_stored(void **state)
+{
+	struct tcli	 p, d;
+	json_t		*ev, *res;
+	int64_t		 id;
+	size_t		 n;
+
+	(void)state;
+	open_as(&p, &john);
+	open_as(&d, &okafor);
+	id = open_conv(&p, &okafor);
+	n = json_array_size(json_object_get(call_ok(&p, "chat.history", "{s:I, s:i}",
+	    "conversation_id", (json_int_t)id, "limit", 200), "messages"));
+	res = call_ok(&p, "chat.typing", "{s:I}", "conversation_id", (json_int_t)id);
+	assert_true(json_is_true(json_object_get(res, "sent")));
+	ev = read_event(&d, "chat.typing", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_int_equal(jint(ev, "data.user_id"), john.user_id);
+	assert_int_equal(jint(ev, "data.conversation_id"), id);
+	json_decref(ev);
+	/* Again at once: nothing pushed. */
+	res = call_ok(&p, "chat.typing", "{s:I}", "conversation_id", (json_int_t)id);
+	assert_false(json_is_true(json_object_get(res, "sent")));
+	assert_int_equal(events_pending(&d, "chat.typing"), 0);
+	/* The sender does not hear their own typing. */
+	assert_int_equal(events_pending(&p, "chat.typing"), 0);
+	usleep(1100 * 1000);
+	res = call_ok(&p, "chat.typing", "{s:I}", "conversation_id", (json_int_t)id);
+	assert_true(json_is_true(json_object_get(res, "sent")));
+	ev = read_event(&d, "chat.typing", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	json_decref(ev);
+	assert_int_equal(json_array_size(json_object_get(call_ok(&p, "chat.history",
+	    "{s:I, s:i}", "conversation_id", (json_int_t)id, "limit", 200),
+	    "messages")), n);
+	cli_close(&p);
+	cli_close(&d);
+}
+
+static void
+test_presence_on_login_logout_and_disconnect(void **state)
+{
+	struct tcli	 p, d;
+	json_t		*res;
+
+	(void)state;
+	open_as(&d, &chen);
+	/* John shares a conversation with Dr. Chen (made above). */
+	open_as(&p, &john);
+	expect_presence(&d, john.user_id, 1);
+	res = call_ok(&d, "chat.open", "{s:I}", "user_id", (json_int_t)john.user_id);
+	assert_true(json_is_true(jpath(res, "conversation.peer.online")));
+	cli_close(&p);
+	expect_presence(&d, john.user_id, 0);
+	res = call_ok(&d, "chat.open", "{s:I}", "user_id", (json_int_t)john.user_id);
+	assert_false(json_is_true(jpath(res, "conversation.peer.online")));
+	assert_true(jint(res, "conversation.peer.last_seen") > 0);
+	/* Logout too; and a second terminal keeps a user online. */
+	open_as(&p, &john);
+	expect_presence(&d, john.user_id, 1);
+	{
+		struct tcli	p2;
+
+		open_as(&p2, &john);
+		cli_close(&p2);
+		usleep(200 * 1000);
+		assert_int_equal(events_pending(&d, "presence"), 0);
+	}
+	call_ok(&p, "auth.logout", NULL);
+	expect_presence(&d, john.user_id, 0);
+	cli_close(&p);
+	/* The logout revoked the token the other tests use. */
+	login(&srv, &john);
+	cli_close(&d);
+}
+
+static void
+test_resend_with_the_same_client_msg_id_is_stored_once(void **state)
+{
+	struct tcli	 p, d;
+	json_t		*res, *ev;
+	int64_t		 id, other, m;
+
+	(void)state;
+	open_as(&p, &john);
+	open_as(&d, &chen);
+	id = open_conv(&p, &chen);
+	other = open_conv(&p, &okafor);
+	res = call_ok(&p, "chat.send", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)id, "body", "Once only", "client_msg_id", "resend-1");
+	assert_false(json_is_true(json_object_get(res, "duplicate")));
+	m = jint(res, "message.id");
+	ev = read_event(&d, "chat.message", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_int_equal(jint(ev, "data.id"), m);
+	json_decref(ev);
+	/* The reply was lost; the client sends again. */
+	res = call_ok(&p, "chat.send", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)id, "body", "Once only", "client_msg_id", "resend-1");
+	assert_true(json_is_true(json_object_get(res, "duplicate")));
+	assert_int_equal(jint(res, "message.id"), m);
+	assert_jstr(res, "message.body", "Once only");
+	assert_int_equal(events_pending(&d, "chat.message"), 0);
+	res = call_ok(&d, "chat.history", "{s:I, s:I}", "conversation_id",
+	    (json_int_t)id, "after_id", (json_int_t)m - 1);
+	assert_int_equal(json_array_size(json_object_get(res, "messages")), 1);
+	/* The same id in another conversation is a client bug. */
+	call_err(&p, "chat.send", "conflict", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)other, "body", "Once only", "client_msg_id", "resend-1");
+	/* Another sender may use the same id. */
+	res = call_ok(&d, "chat.send", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)id, "body", "Mine", "client_msg_id", "resend-1");
+	assert_false(json_is_true(json_object_get(res, "duplicate")));
+	cli_close(&p);
+	cli_close(&d);
+}
+
+static void
+test_catch_up_after_reconnect_and_paging(void **state)
+{
+	struct tcli	 p, d;
+	json_t		*res, *msgs;
+	int64_t		 id, last, m[5];
+	size_t		 i;
+
+	(void)state;
+	open_as(&p, &john);
+	id = open_conv(&p, &chen);
+	last = send_msg(&p, id, "before the doctor went away");
+	/* The doctor is offline while five arrive. */
+	for (i = 0; i < 5; i++) {
+		char	body[32];
+
+		snprintf(body, sizeof body, "while away %zu", i);
+		m[i] = send_msg(&p, id, body);
+	}
+	open_as(&d, &chen);
+	res = call_ok(&d, "chat.history", "{s:I, s:I}", "conversation_id",
+	    (json_int_t)id, "after_id", (json_int_t)last);
+	msgs = json_object_get(res, "messages");
+	assert_int_equal(json_array_size(msgs), 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(jint(json_array_get(msgs, i), "id"), m[i]);
+	assert_false(json_is_true(json_object_get(res, "more")));
+	/* In pages of two. */
+	res = call_ok(&d, "chat.history", "{s:I, s:I, s:i}", "conversation_id",
+	    (json_int_t)id, "after_id", (json_int_t)last, "limit", 2);
+	msgs = json_object_get(res, "messages");
+	assert_int_equal(json_array_size(msgs), 2);
+	assert_int_equal(jint(json_array_get(msgs, 0), "id"), m[0]);
+	assert_true(json_is_true(json_object_get(res, "more")));
+	/* Backwards: the newest two, then the two before them. */
+	res = call_ok(&d, "chat.history", "{s:I, s:i}", "conversation_id",
+	    (json_int_t)id, "limit", 2);
+	msgs = json_object_get(res, "messages");
+	assert_int_equal(jint(json_array_get(msgs, 0), "id"), m[3]);
+	assert_int_equal(jint(json_array_get(msgs, 1), "id"), m[4]);
+	assert_true(json_is_true(json_object_get(res, "more")));
+	res = call_ok(&d, "chat.history", "{s:I, s:I, s:i}", "conversation_id",
+	    (json_int_t)id, "before_id", (json_int_t)m[3], "limit", 2);
+	msgs = json_object_get(res, "messages");
+	assert_int_equal(jint(json_array_get(msgs, 0), "id"), m[1]);
+	assert_int_equal(jint(json_array_get(msgs, 1), "id"), m[2]);
+	/* From the start. */
+	res = call_ok(&d, "chat.history", "{s:I, s:i, s:i}", "conversation_id",
+	    (json_int_t)id, "after_id", 0, "limit", 1);
+	assert_true(jint(json_array_get(json_object_get(res, "messages"), 0), "id") > 0);
+	assert_true(json_is_true(json_object_get(res, "more")));
+	cli_close(&p);
+	cli_close(&d);
+}
+
+static void
+test_unread_counts_over_conversations(void **state)
+{
+	struct tcli	 p, c, o;
+	json_t		*res;
+	int64_t		 with_chen, with_okafor, m1, m2;
+
+	(void)state;
+	open_as(&p, &john);
+	open_as(&c, &chen);
+	open_as(&o, &okafor);
+	with_chen = open_conv(&c, &john);
+	with_okafor = open_conv(&o, &john);
+	/* Start from nothing unread. */
+	call_ok(&p, "chat.read", "{s:I, s:I}", "conversation_id", (json_int_t)with_chen,
+	    "up_to_id", (json_int_t)INT32_MAX);
+	call_ok(&p, "chat.read", "{s:I, s:I}", "conversation_id",
+	    (json_int_t)with_okafor, "up_to_id", (json_int_t)INT32_MAX);
+	assert_int_equal(unread_total(&p), 0);
+	m1 = send_msg(&c, with_chen, "one");
+	send_msg(&c, with_chen, "two");
+	m2 = send_msg(&o, with_okafor, "three");
+	assert_int_equal(unread_total(&p), 3);
+	/* The sender's own messages are never unread for them. */
+	res = call_ok(&c, "chat.open", "{s:I}", "user_id", (json_int_t)john.user_id);
+	assert_int_equal(jint(res, "conversation.unread"), 0);
+	call_ok(&p, "chat.read", "{s:I, s:I}", "conversation_id", (json_int_t)with_chen,
+	    "up_to_id", (json_int_t)m1);
+	assert_int_equal(unread_total(&p), 2);
+	call_ok(&p, "chat.read", "{s:I, s:I}", "conversation_id",
+	    (json_int_t)with_okafor, "up_to_id", (json_int_t)m2);
+	assert_int_equal(unread_total(&p), 1);
+	call_err(&p, "chat.unread", "bad_request", "{s:i}", "x", 1);
+	cli_close(&p);
+	cli_close(&c);
+	cli_close(&o);
+}
+
+static void
+test_bad_input_is_refused_and_stores_nothing(void **state)
+{
+	struct tcli	 p;
+	json_t		*res;
+	char		*big;
+	int64_t		 id;
+	size_t		 n, i;
+
+	(void)state;
+	open_as(&p, &john);
+	id = open_conv(&p, &chen);
+	n = json_array_size(json_object_get(call_ok(&p, "chat.history", "{s:I, s:i}",
+	    "conversation_id", (json_int_t)id, "limit", 200), "messages"));
+	call_err(&p, "chat.send", "bad_request", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)id, "body", "", "client_msg_id", "bad-1");
+	big = repeat_char('a', 4001);
+	call_err(&p, "chat.send", "bad_request", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)id, "body", big, "client_msg_id", "bad-2");
+	big[4000] = '\0';
+	res = call_ok(&p, "chat.send", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)id, "body", big, "client_msg_id", "ok-4000");
+	assert_int_equal(strlen(jstr(res, "message.body")), 4000);
+	free(big);
+	n++;
+	/* 4000 characters, not bytes. */
+	big = xmalloc(4000 * 2 + 1);
+	for (i = 0; i < 4000; i++)
+		memcpy(big + i * 2, "\xc3\xa9", 2);
+	big[8000] = '\0';
+	call_ok(&p, "chat.send", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)id, "body", big, "client_msg_id", "ok-utf8");
+	free(big);
+	n++;
+	call_err(&p, "chat.send", "bad_request", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)id, "body", "bell\a", "client_msg_id", "bad-3");
+	call_err(&p, "chat.send", "bad_request", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)id, "body", "esc\x1b[2J", "client_msg_id", "bad-4");
+	call_ok(&p, "chat.send", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)id, "body", "line one\nline\ttwo", "client_msg_id", "ok-lines");
+	n++;
+	call_err(&p, "chat.send", "bad_request", "{s:I, s:s}", "conversation_id",
+	    (json_int_t)id, "body", "no id");
+	call_err(&p, "chat.send", "bad_request", "{s:I, s:s, s:s}", "conversation_id",
+	    (json_int_t)id, "body", "x", "client_msg_id", "");
+	call_err(&p, "chat.send", "bad_request", "{s:I, s:i, s:s}", "conversation_id",
+	    (json_int_t)id, "body", 5, "client_msg_id", "bad-5");
+	call_err(&p, "chat.send", "bad_request", "{s:s, s:s, s:s}", "conversation_id",
+	    "1", "body", "x", "client_msg_id", "bad-6");
+	call_err(&p, "chat.send", "bad_request", "{s:I, s:s, s:s, s:i}",
+	    "conversation_id", (json_int_t)id, "body", "x", "client_msg_id", "bad-7",
+	    "extra", 1);
+	call_err(&p, "chat.history", "bad_request", "{s:I, s:i, s:i}",
+	    "conversation_id", (json_int_t)id, "before_id", 5, "after_id", 1);
+	call_err(&p, "chat.history", "bad_request", "{s:I, s:i}",
+	    "conversation_id", (json_int_t)id, "limit", 0);
+	call_err(&p, "chat.history", "bad_request", "{s:I, s:i}",
+	    "conversation_id", (json_int_t)id, "limit", 201);
+	call_err(&p, "chat.read", "bad_request", "{s:I}", "conversation_id",
+	    (json_int_t)id);
+	call_err(&p, "chat.read", "bad_request", "{s:I, s:i}", "conversation_id",
+	    (json_int_t)id, "up_to_id", 0);
+	call_err(&p, "chat.typing", "bad_request", "{}");
+	call_err(&p, "chat.list", "bad_request", "{s:i}", "x", 1);
+	assert_int_equal(json_array_size(json_object_get(call_ok(&p, "chat.history",
+	    "{s:I, s:i}", "conversation_id", (json_int_t)id, "limit", 200),
+	    "messages")), n);
+	cli_close(&p);
+}
+
+static void
+test_offline_recipient_gets_a_notification(void **state)
+{
+	struct tcli	 p, d, p2;
+	json_t		*res, *list, *ev;
+	int64_t		 id, nid, unread;
+
+	(void)state;
+	open_as(&d, &okafor);
+	id = open_conv(&d, &john);
+	/* John is offline: the message leaves a notification. */
+	open_as(&p, &john);
+	call_ok(&p, "notifications.read_all", NULL);
+	cli_close(&p);
+	usleep(200 * 1000);
+	send_msg(&d, id, "Your results are in.\nNothing to worry about.");
+	open_as(&p, &john);
+	res = call_ok(&p, "notifications.list", "{s:b}", "unread_only", 1);
+	list = json_object_get(res, "notifications");
+	assert_int_equal(json_array_size(list), 1);
+	assert_int_equal(jint(res, "unread"), 1);
+	assert_jstr(json_array_get(list, 0), "kind", "chat.message");
+	assert_jstr(json_array_get(list, 0), "title",
+	    "New message from Dr. Michael Okafor");
+	assert_int_equal(jint(json_array_get(list, 0), "ref_id"), id);
+	assert_true(json_is_null(jpath(json_array_get(list, 0), "read_at")));
+	nid = jint(json_array_get(list, 0), "id");
+	/* Online now: no notification, the chat.message event is enough. */
+	send_msg(&d, id, "See you Tuesday.");
+	ev = read_event(&p, "chat.message", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	json_decref(ev);
+	assert_int_equal(events_pending(&p, "notification"), 0);
+	assert_int_equal(jint(call_ok(&p, "notifications.list", NULL), "unread"), 1);
+	/* Someone else's notification is not there. */
+	open_as(&p2, &emily);
+	call_err(&p2, "notifications.read", "not_found", "{s:I}", "id", (json_int_t)nid);
+	cli_close(&p2);
+	res = call_ok(&p, "notifications.read", "{s:I}", "id", (json_int_t)nid);
+	assert_true(jint(res, "notification.read_at") > 0);
+	assert_int_equal(jint(res, "unread"), 0);
+	/* Again: nothing changes. */
+	res = call_ok(&p, "notifications.read", "{s:I}", "id", (json_int_t)nid);
+	assert_true(jint(res, "notification.read_at") > 0);
+	res = call_ok(&p, "notifications.list", "{s:b}", "unread_only", 1);
+	assert_int_equal(json_array_size(json_object_get(res, "notifications")), 0);
+	res = call_ok(&p, "notifications.list", "{s:i}", "limit", 1);
+	assert_int_equal(json_array_size(json_object_get(res, "notifications")), 1);
+	res = call_ok(&p, "notifications.list", "{s:I}", "before_id", (json_int_t)nid);
+	assert_int_equal(json_array_size(json_object_get(res, "notifications")), 0);
+	/* read_all, with two unread. */
+	cli_close(&p);
+	usleep(200 * 1000);
+	send_msg(&d, id, "one");
+	send_msg(&d, id, "two");
+	open_as(&p, &john);
+	assert_int_equal(jint(call_ok(&p, "notifications.read_all", NULL), "marked"), 2);
+	assert_int_equal(jint(call_ok(&p, "notifications.read_all", NULL), "marked"), 0);
+	unread = jint(call_ok(&p, "notifications.list", NULL), "unread");
+	assert_int_equal(unread, 0);
+	/* Bad input. */
+	call_err(&p, "notifications.read", "bad_request", "{}");
+	call_err(&p, "notifications.read", "bad_request", "{s:s}", "id", "1");
+	call_err(&p, "notifications.read", "not_found", "{s:i}", "id", 999999);
+	call_err(&p, "notifications.list", "bad_request", "{s:i}", "limit", 0);
+	call_err(&p, "notifications.list", "bad_request", "{s:i}", "unread_only", 1);
+	call_err(&p, "notifications.read_all", "bad_request", "{s:i}", "x", 1);
+	cli_close(&p);
+	cli_close(&d);
+}
+
+/* Last: its own server, with a small message budget. */
+static void
+test_message_rate_limit(void **state)
+{
+	static const char *const env[] = { "MEDIFLOW_RL_MSG=3/1m", NULL };
+	static const struct tsrv_opts opts = {
+		.env = env,
+		.config = "rl_api = 100000/15m\nrl_api_staff = 100000/15m\n",
+	};
+	struct tsrv	 s;
+	struct account	 pj = { DEMO_PATIENT, NULL, 0 }, dc = { DEMO_DOCTOR, NULL, 0 };
+	struct tcli	 p, d;
+	json_t		*err;
+	int64_t		 id;
+	int		 i;
+
+	(void)state;
+	srv_start(&s, &opts);
+	login(&s, &pj);
+	login(&s, &dc);
+	cli_open(&p, &s);
+	call_ok(&p, "auth.resume", "{s:s}", "token", pj.token);
+	cli_open(&d, &s);
+	call_ok(&d, "auth.resume", "{s:s}", "token", dc.token);
+	id = open_conv(&p, &dc);
+	for (i = 0; i < 3; i++)
+		send_msg(&p, id, "within budget");
+	err = call_err(&p, "chat.send", "rate_limited", "{s:I, s:s, s:s}",
+	    "conversation_id", (json_int_t)id, "body", "one too many",
+	    "client_msg_id", "over");
+	assert_true(jint(err, "retry_after") > 0);
+	/* Nothing stored; other ops and other senders go on. */
+	assert_int_equal(json_array_size(json_object_get(call_ok(&p, "chat.history",
+	    "{s:I}", "conversation_id", (json_int_t)id), "messages")), 3);
+	send_msg(&d, id, "the doctor's own budget");
+	cli_close(&p);
+	cli_close(&d);
+	srv_stop(&s);
+	free(pj.token);
+	free(dc.token);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	srv_start(&srv, &srv_opts);
+	login(&srv, &desk);
+	login(&srv, &chen);
+	login(&srv, &okafor);
+	login(&srv, &raman);
+	login(&srv, &john);
+	login(&srv, &emily);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	srv_stop(&srv);
+	free(desk.token);
+	free(chen.token);
+	free(okafor.token);
+	free(raman.token);
+	free(john.token);
+	free(emily.token);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_patient_and_their_doctor_chat_in_order),
+		cmocka_unit_test(test_who_may_chat_with_whom),
+		cmocka_unit_test(test_every_terminal_of_a_user_hears_it),
+		cmocka_unit_test(test_typing_is_pushed_throttled_and_not_stored),
+		cmocka_unit_test(test_presence_on_login_logout_and_disconnect),
+		cmocka_unit_test(test_resend_with_the_same_client_msg_id_is_stored_once),
+		cmocka_unit_test(test_catch_up_after_reconnect_and_paging),
+		cmocka_unit_test(test_unread_counts_over_conversations),
+		cmocka_unit_test(test_bad_input_is_refused_and_stores_nothing),
+		cmocka_unit_test(test_offline_recipient_gets_a_notification),
+		cmocka_unit_test(test_message_rate_limit),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

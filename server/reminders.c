@@ -27,7 +27,9 @@
 #include "mailer.h"
 #include "mp.h"
 #include "patients.h"
+#include "notifications.h"
 #include "reminders.h"
+#include "users.h"
 #include "server.h"
 #include "session.h"
 #include "sms.h"
@@ -498,14 +500,34 @@ push_wants_admin(const struct session *s, void *arg)
 	return s->role == ROLE_ADMIN;
 }
 
-/* A reminder gave up: the log, the audit trail and every admin online. */
+struct failure_note {
+	const char	*title;
+	const char	*body;
+	int64_t		 appointment_id;
+	int64_t		 now;
+	int		 failed;
+};
+
+static void
+note_admin(int64_t admin_id, void *arg)
+{
+	struct failure_note	*n = arg;
+
+	if (notifications_create(admin_id, "reminder.failed", n->title, n->body,
+	    n->appointment_id, n->now) != 0)
+		n->failed = 1;
+}
+
+/* A reminder gave up: the log, the audit trail, an in-app notification for
+ * every admin, and a push to every admin online. */
 static void
 notify_admins(const struct flight *f, const char *error, int64_t now)
 {
 	struct audit_entry	 e;
+	struct failure_note	 note;
 	msgpack_sbuffer		 sb;
 	msgpack_packer		 pk;
-	char			 target[64];
+	char			 target[64], *body;
 
 	log_warn("reminder %lld (%s %s, appointment %lld) failed after %d "
 	    "attempt%s: %s", (long long)f->id, f->kind, f->channel,
@@ -519,8 +541,21 @@ notify_admins(const struct flight *f, const char *error, int64_t now)
 	e.patient_id = f->patient_id;
 	e.target = target;
 	e.detail = error;
-	if (write_begin() == 0)
-		write_end(audit_append(&e) == 0);
+	note.title = "A reminder could not be sent";
+	note.body = body = xasprintf("%s %s reminder for appointment %lld failed "
+	    "after %d attempt%s: %s", f->kind, f->channel,
+	    (long long)f->appointment_id, f->attempts, f->attempts == 1 ? "" : "s",
+	    error);
+	note.appointment_id = f->appointment_id;
+	note.now = now;
+	note.failed = 0;
+	if (write_begin() == 0) {
+		int	ok = audit_append(&e) == 0;
+
+		users_each_active_in_role(ROLE_ADMIN, note_admin, &note);
+		write_end(ok && !note.failed);
+	}
+	free(body);
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);

@@ -216,3 +216,22 @@ phone_valid(const char *p)
 	}
 	return digits >= 5 && digits <= 15;
 }
+
+int
+users_each_active_in_role(enum role role, void (*fn)(int64_t id, void *), void *arg)
+{
+	static const char *sql = "SELECT id FROM users WHERE role = ? AND active = 1 "
+	    "ORDER BY id";
+	sqlite3_stmt	*st = db_prepare(sql);
+	int64_t		 ids[256];
+	int		 n = 0, i;
+
+	/* Collected first, so fn may use the store. */
+	db_bind_text(st, 1, role_name(role));
+	while (n < (int)nitems(ids) && sqlite3_step(st) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	for (i = 0; i < n; i++)
+		fn(ids[i], arg);
+	return n;
+}

@@ -39,6 +39,8 @@ int	users_save(const struct user *);
 /* Packs the public fields as a map (never the hash or lockout counters). */
 void	users_pack(msgpack_packer *, const struct user *);
 int64_t	users_count(void);
+/* Calls fn for each active user of a role (at most 256); returns how many. */
+int	users_each_active_in_role(enum role, void (*fn)(int64_t id, void *), void *arg);
 
 /* Digits with an optional leading +, spaces, dashes and parentheses; 5-15 digits. */
 int	phone_valid(const char *);

@@ -1000,6 +1000,10 @@ test_outbox_and_retry_are_admin_only_and_failures_notify(void **state)
 	res = call_ok(&admin, "audit.list", "{s:s, s:I}", "action", "notify.failed",
 	    "patient_id", (json_int_t)pid);
 	assert_int_equal(json_array_size(json_object_get(res, "entries")), 1);
+	/* And an in-app notification for the admins. */
+	res = call_ok(&admin, "notifications.list", "{s:b}", "unread_only", 1);
+	assert_jstr(res, "notifications.0.kind", "reminder.failed");
+	assert_int_equal(jint(res, "notifications.0.ref_id"), appt);
 	res = call_ok(&admin, "notify.outbox", "{s:s}", "state", "failed");
 	assert_true(jint(res, "total") >= 1);
 	assert_jstr(res, "messages.0.state", "failed");

@@ -5,9 +5,10 @@
 # usage: sh bench/sched.sh [BUILD_DIR]      (`make bench` runs it after run.sh)
 #
 # Fills a database with gendata (kept in BUILD_DIR/bench/data and reused while
-# bench/gendata.c is unchanged), starts a throwaway mediflowd on a copy of it
-# (rate limits raised, everything else default: WAL, db_synchronous_full = 1,
-# group commit) and a throwaway redis-server, then, as receptionist@test.com:
+# bench/gendata.c and data/migrations are unchanged), starts a throwaway
+# mediflowd on a copy of it (rate limits raised, everything else default: WAL,
+# db_synchronous_full = 1, group commit) and a throwaway redis-server, then,
+# as receptionist@test.com:
 #   a) redis-benchmark GET, 50 connections             (the yardstick)
 #   b) appt.slots, random doctor and weekday 1-60 days ahead, 50 connections
 #      (target p99 < 1 ms), and 1 connection (the service time)
@@ -120,7 +121,11 @@ median() {
 DATA_CACHE=$O/bench/data
 DB=$DATA_CACHE/sched-$SCALE-$NPAT-$NDOC-$NAPPT-$NFREE.db
 mkdir -p "$DATA_CACHE" || die "cannot create $DATA_CACHE"
-if [ "$REGEN" = 1 ] || [ ! -s "$DB" ] || [ bench/gendata.c -nt "$DB" ]; then
+# A kept file is stale when the generator or any migration is newer: the
+# server skips a migration numbered below the file's user_version.
+STALE=
+[ -s "$DB" ] && STALE=$(find bench/gendata.c data/migrations -newer "$DB" 2>/dev/null)
+if [ "$REGEN" = 1 ] || [ ! -s "$DB" ] || [ -n "$STALE" ]; then
 	echo "bench: generating the $SCALE data set: $NPAT patients, $NDOC doctors" \
 	    "(+$NFREE free), $NAPPT appointments -> $DB"
 	rm -f "$DB" "$DB.new" "$DB.new-wal" "$DB.new-shm"

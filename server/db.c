@@ -84,8 +84,12 @@ db_open(const char *path, int synchronous_full, char **cause)
 		return -1;
 	}
 	sqlite3_busy_timeout(db, 5000);
+	/* A 128 MiB page cache and reads through mmap: with SQLite's 2 MiB
+	 * default, lists and searches on a big clinic's data spend half
+	 * their time in pread. */
 	pragmas = xasprintf("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; "
-	    "PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY;",
+	    "PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY; "
+	    "PRAGMA cache_size = -131072; PRAGMA mmap_size = 4294967296;",
 	    synchronous_full ? "FULL" : "NORMAL");
 	if (sqlite3_exec(db, pragmas, NULL, NULL, &err) != SQLITE_OK) {
 		*cause = xasprintf("%s: %s", path, err);

@@ -114,8 +114,13 @@ appt_arg(struct req *r, struct appt *a)
 
 	if (arg_int(r, "id", ARG_REQUIRED, 1, INT64_MAX, &id, NULL) != 0)
 		return -1;
-	if (appt_by_id(id, a) != 0)
+	/* Patients and doctors, who see only their own, get the same answer
+	 * for a missing id as for someone else's: ids reveal nothing. */
+	if (appt_by_id(id, a) != 0) {
+		if (req_role(r) == ROLE_PATIENT || req_role(r) == ROLE_DOCTOR)
+			return req_fail(r, ERR_FORBIDDEN, "not your appointment");
 		return req_fail(r, ERR_NOT_FOUND, "no appointment with id %lld", (long long)id);
+	}
 	if (!appt_visible(r, a))
 		return req_fail(r, ERR_FORBIDDEN, "not your appointment");
 	return 0;

@@ -1457,6 +1457,9 @@ test_roles_and_ownership(void **state)
 	/* Another patient sees none of it and touches none of it. */
 	call_err(&pe, "appt.get", "forbidden", "{s:I}", "id", (json_int_t)mine);
 	call_err(&pe, "appt.history", "forbidden", "{s:I}", "id", (json_int_t)mine);
+	/* A missing id answers the same, so ids reveal nothing. */
+	call_err(&pe, "appt.get", "forbidden", "{s:i}", "id", 999999);
+	call_err(&pe, "appt.history", "forbidden", "{s:i}", "id", 999999);
 	call_err(&pe, "appt.list", "forbidden", "{s:I}", "patient_id", (json_int_t)john.id);
 	call_err(&pe, "appt.list", "forbidden", "{s:I}", "doctor_id", (json_int_t)chen.id);
 	call_err(&pe, "appt.book", "forbidden", "{s:I, s:I, s:I}", "doctor_id",

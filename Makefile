@@ -51,10 +51,11 @@ SERVER_SRC	= server/main.c
 CLIENT_LIB_SRC	= client/net.c
 CLIENT_SRC	= client/main.c client/call.c client/tui.c client/tui-conn.c client/tui-draw.c client/tui-dialog.c client/ui-login.c client/ui-board.c client/ui-appt.c client/ui-patients.c client/ui-doctor.c client/ui-patient.c client/ui-admin.c
 MIGRATIONS	= $(sort $(wildcard data/migrations/*.sql))
+WEB_FILES	= $(sort $(wildcard server/web/*))
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 COMMON_OBJ	= $(call obj,$(COMMON_SRC))
-SERVER_LIB_OBJ	= $(call obj,$(SERVER_LIB_SRC)) $(O)/migrations.o
+SERVER_LIB_OBJ	= $(call obj,$(SERVER_LIB_SRC)) $(O)/migrations.o $(O)/web.o
 CLIENT_LIB_OBJ	= $(call obj,$(CLIENT_LIB_SRC))
 
 UNIT_TESTS	= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
@@ -93,6 +94,15 @@ $(O)/migrations.c: server/gen-migrations.sh $(MIGRATIONS)
 
 $(O)/migrations.o: $(O)/migrations.c
 	$(CC) $(CFLAGS_ALL) -Wno-overlength-strings -c $< -o $@
+
+# The patient web page, embedded in the server.
+$(O)/web.c: server/gen-web.sh $(WEB_FILES)
+	@mkdir -p $(O)
+	sh server/gen-web.sh $(WEB_FILES) > $@
+
+$(O)/web.o: $(O)/web.c server/web.h
+	@echo "CC $<"
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(O)/mediflowd: $(call obj,$(SERVER_SRC)) $(SERVER_LIB_OBJ) $(COMMON_OBJ)
 	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER)

@@ -12,7 +12,10 @@ ALL_PKGS	= $(sort $(SERVER_PKGS) $(CLIENT_PKGS) $(TEST_PKGS))
 DEB_PKGS	= build-essential pkg-config libevent-dev libmsgpack-dev libsqlite3-dev \
 		  libsodium-dev libcurl4-openssl-dev libjansson-dev libpwquality-dev \
 		  cracklib-runtime tzdata libncurses-dev libcmocka-dev sqlite3 tmux \
-		  python3-aiosmtpd
+		  python3-aiosmtpd chromium
+# The web tests' node and npm, installed only when npm is missing: a node
+# from elsewhere (NodeSource's) carries its own npm and conflicts with these.
+NODE_DEB_PKGS	= nodejs npm
 
 WARN	= -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -Wstrict-prototypes \
 	  -Wpointer-arith -Wformat=2
@@ -20,6 +23,12 @@ CSTD	= -std=gnu11 -D_GNU_SOURCE
 OPT	?= -O2 -g
 ifeq ($(SAN),1)
 OPT	= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+# libFuzzer builds (make fuzz): coverage for every object, the fuzzer's
+# main only in the targets.
+ifeq ($(FUZZ),1)
+OPT	= -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=all
 endif
 
 PKG_CFLAGS_SERVER := $(shell pkg-config --cflags $(SERVER_PKGS) 2>/dev/null)
@@ -41,15 +50,19 @@ SERVER_LIB_SRC	= server/server.c server/config.c server/db.c server/session.c se
 		  server/op-audit.c server/op-misc.c server/demo.c \
 		  server/clinic-time.c server/doctors.c server/availability.c \
 		  server/appointments.c server/holds.c server/cancel-reasons.c server/op-doctors.c server/op-appt.c \
+		  server/front-desk.c server/op-front-desk.c \
 		  server/patients.c server/op-patients.c \
 		  server/curl-loop.c server/mailer.c server/sms.c server/reminders.c \
 		  server/op-notify.c server/chat.c server/op-chat.c \
 		  server/notifications.c server/op-notifications.c \
 		  server/access.c server/records.c server/op-records.c \
-		  server/prescriptions.c server/op-rx.c
+		  server/prescriptions.c server/op-rx.c \
+		  server/files.c server/op-files.c \
+		  server/http.c server/http-route.c \
+		  server/backup.c server/op-backup.c
 SERVER_SRC	= server/main.c
 CLIENT_LIB_SRC	= client/net.c
-CLIENT_SRC	= client/main.c client/call.c client/tui.c client/tui-conn.c client/tui-draw.c client/tui-dialog.c client/ui-login.c client/ui-board.c client/ui-appt.c client/ui-patients.c client/ui-doctor.c client/ui-patient.c client/ui-admin.c
+CLIENT_SRC	= client/main.c client/call.c client/tui.c client/tui-conn.c client/tui-draw.c client/tui-dialog.c client/ui-login.c client/ui-board.c client/ui-appt.c client/ui-patients.c client/ui-doctor.c client/ui-patient.c client/ui-admin.c client/ui-command.c client/ui-daysheet.c
 MIGRATIONS	= $(sort $(wildcard data/migrations/*.sql))
 WEB_FILES	= $(sort $(wildcard server/web/*))
 
@@ -62,7 +75,7 @@ UNIT_TESTS	= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/t
 INTEG_TESTS	= $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 TEST_HELPERS	= $(O)/tests/integration/harness.o
 
-.PHONY: all deps bench-deps test unit integration run asan bench install clean check-deps fmt
+.PHONY: all deps bench-deps test unit integration run asan bench install clean check-deps fmt bench-http fuzz
 
 all: check-deps $(O)/mediflowd $(O)/mediflow
 
@@ -71,7 +84,7 @@ deps:
 	@if pkg-config --exists $(ALL_PKGS) 2>/dev/null && \
 	    [ -e /var/cache/cracklib/cracklib_dict.pwd ] && command -v tmux >/dev/null && \
 	    [ -e /usr/share/zoneinfo/America/New_York ] && \
-	    /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then \
+	    /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null && [ -x /usr/bin/chromium ]; then \
 		echo "deps: all libraries found"; \
 	else \
 		echo "deps: installing $(DEB_PKGS)"; \
@@ -79,6 +92,11 @@ deps:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS); \
 	fi
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+		echo "deps: installing $(NODE_DEB_PKGS)"; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(NODE_DEB_PKGS); }
 
 check-deps:
 	@pkg-config --exists $(ALL_PKGS) || { echo "missing libraries: run 'make deps'"; exit 1; }
@@ -121,7 +139,8 @@ test: deps
 	@$(MAKE) --no-print-directory check-tests
 
 check-tests: all $(UNIT_TESTS) $(INTEG_TESTS)
-	@O=$(O) sh tests/run.sh $(UNIT_TESTS) $(INTEG_TESTS) tests/tui/run.sh
+	@O=$(O) sh tests/run.sh $(UNIT_TESTS) $(INTEG_TESTS) tests/tui/run.sh \
+	    tests/web/run.sh
 
 unit: all $(UNIT_TESTS)
 	@O=$(O) sh tests/run.sh $(UNIT_TESTS)
@@ -132,6 +151,21 @@ integration: all $(INTEG_TESTS)
 # The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: deps
 	@$(MAKE) --no-print-directory O=build-asan SAN=1 check-tests
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang in build-fuzz
+# and run FUZZ_SECONDS each from tests/fuzz/corpus/<target>; what they find
+# goes to build-fuzz/corpus/<target>, crashes to build-fuzz/crashes/.
+FUZZ_SECONDS	?= 60
+FUZZ_O		= build-fuzz
+FUZZ_TARGETS	= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz: deps
+	@$(MAKE) --no-print-directory O=$(FUZZ_O) CC=clang FUZZ=1 \
+	    $(patsubst %,$(FUZZ_O)/tests/fuzz/%,$(FUZZ_TARGETS))
+	@sh tests/fuzz/run.sh $(FUZZ_O) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+.PRECIOUS: $(O)/tests/fuzz/%.o
+$(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(SERVER_LIB_OBJ) $(COMMON_OBJ)
+	$(CC) $^ -o $@ $(LDFLAGS_ALL) -fsanitize=fuzzer $(PKG_LIBS_SERVER)
 
 # A fresh demo clinic. On a terminal: the server in the background (log in
 # data/demo/server.log) and the client at its login screen; quitting the
@@ -168,7 +202,13 @@ bench-deps: deps
 
 bench: bench-deps
 	@$(MAKE) --no-print-directory all $(O)/bench/loadgen $(O)/bench/gendata
-	sh bench/run.sh $(O) && sh bench/sched.sh $(O)
+	sh bench/run.sh $(O) && sh bench/sched.sh $(O) && sh bench/http.sh $(O)
+
+# wrk on the HTTP adapter against an Express 5 hello-world route in the same
+# run (bench/http.sh installs wrk with apt-get and express with npm if missing).
+bench-http: deps
+	@$(MAKE) --no-print-directory all
+	sh bench/http.sh $(O)
 
 $(O)/bench/loadgen: $(O)/bench/loadgen.o $(COMMON_OBJ)
 	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER)

@@ -221,6 +221,32 @@ tui_text_width(const char *s)
 	return total;
 }
 
+void
+text_pad(char *out, size_t len, const char *s, int cols)
+{
+	const char	*p = s, *before;
+	size_t		 used = 0, n;
+	int		 w = 0, cw;
+
+	if (len == 0)
+		return;
+	while (s != NULL && *p != '\0') {
+		before = p;
+		printable(utf8_next(&p), &cw);
+		n = (size_t)(p - before);
+		if (w + cw > cols || used + n >= len)
+			break;
+		memcpy(out + used, before, n);
+		used += n;
+		w += cw;
+	}
+	while (w < cols && used + 1 < len) {
+		out[used++] = ' ';
+		w++;
+	}
+	out[used] = '\0';
+}
+
 int
 tui_put(int y, int x, int w, attr_t a, const char *s)
 {

@@ -207,6 +207,9 @@ int		 tui_text_width(const char *);
 int		 tui_put(int y, int x, int w, attr_t, const char *);
 int		 tui_putf(int y, int x, int w, attr_t, const char *, ...)
 		     __attribute__((format(printf, 5, 6)));
+/* UTF-8 text cut or padded with spaces to exactly cols display columns
+ * (for plain-text columns: labels, the day sheet). */
+void		 text_pad(char *out, size_t len, const char *s, int cols);
 /* Text right-aligned in w columns ending at x + w. */
 void		 tui_put_right(int y, int x, int w, attr_t, const char *);
 void		 tui_fill(int y, int x, int h, int w, attr_t);
@@ -346,6 +349,34 @@ void		 ui_appt_action(const char *op, json_t *appt, const char *reason);
 void		 ui_appt_ask_reason(const char *op, json_t *appt);
 /* A popup with an appointment's details and the keys that act on it. */
 void		 ui_appt_details(json_t *appt, const char *keys);
+
+/* The day board's command line (ui-command.c). The board says what it
+ * shows through these; every pointer is borrowed but doctors' (a new array
+ * of {id, full_name}). */
+struct command_host {
+	void	*arg;
+	json_t	*(*doctors)(void *);
+	json_t	*(*selected)(void *);		/* under the cursor, or NULL */
+	json_t	*(*appts)(void *);		/* the day's appointments, or NULL */
+	const char *(*date)(void *);		/* the day shown */
+	int64_t	 (*cursor_doctor)(void *);
+	/* Shows date with the cursor on that doctor and time (0: keep). */
+	void	 (*show)(void *, const char *date, int64_t doctor_id,
+		    int64_t starts_at);
+};
+
+void		 ui_command_attach(const struct command_host *);
+/* The board is going (NULL: whatever it was): pending commands and the
+ * undo list end with it. */
+void		 ui_command_forget(void *host_arg);
+/* `:` on the board. */
+void		 ui_command_open(void);
+/* A change this terminal made (op appt.book, appt.cancel, appt.reject,
+ * appt.reschedule with previous, or one u cannot undo), for u. */
+void		 undo_note(const char *op, json_t *appt, json_t *previous);
+
+/* A doctor's day as plain text, to a file or lpr (ui-daysheet.c). */
+void		 ui_daysheet(int64_t doctor_id, const char *doctor, const char *date);
 
 /* A scrolling list of appointments, kept sorted by start. */
 struct appt_list {

@@ -66,8 +66,10 @@ action_done_cb(const struct tconn_reply *reply, void *arg)
 {
 	struct appt_action	*a = arg;
 
-	if (reply->ok)
+	if (reply->ok) {
+		undo_note(a->op, json_object_get(reply->result, "appointment"), NULL);
 		tui_message(0, "%s %s.", action_done(a->op), a->what);
+	}
 	else
 		tui_message(1, "Could not %s %s: %s", action_verb(a->op), a->what,
 		    reply->message);
@@ -116,6 +118,7 @@ reason_done(const struct tconn_reply *reply, void *arg)
 		dialog_fail(d, reply);
 		return;
 	}
+	undo_note(c->op, json_object_get(reply->result, "appointment"), NULL);
 	tui_message(0, "%s %s.", action_done(c->op), c->what);
 	dialog_close(d);
 }

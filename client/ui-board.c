@@ -59,7 +59,16 @@ struct board {
 		int		 tries;
 	}			 next_free;
 	int			 rows_shown;
+	/* The soft hold this terminal has on a free slot it is offering. */
+	struct {
+		int		 state;		/* HOLD_NONE, HOLD_ASKING, HOLD_HELD */
+		int64_t		 doctor_id, starts_at, expires_at;
+	}			 hold;
 };
+
+#define HOLD_NONE	0
+#define HOLD_ASKING	1
+#define HOLD_HELD	2
 
 static void	board_draw(struct view *, int, int, int, int);
 static int	board_key(struct view *, int);
@@ -70,6 +79,9 @@ static void	board_load_day(struct board *);
 static void	board_rebuild(struct board *);
 static void	board_book_start(struct board *, int64_t doctor_id,
 		    int64_t starts_at, int64_t ends_at);
+static void	board_hold_take(struct board *, int64_t doctor_id, int64_t starts_at);
+static void	board_hold_follow(struct board *);
+static void	board_hold_forget(struct board *);
 
 static const struct help_key board_help[] = {
 	{ "Up Down j k", "move between times" },
@@ -78,6 +90,8 @@ static const struct help_key board_help[] = {
 	{ "t", "today" },
 	{ "Enter", "book a free slot; details of an appointment" },
 	{ "b", "book the next free slot of this doctor" },
+	{ "o", "offer a free slot: hold it for 2 minutes (again renews); "
+	    "leaving the slot lets it go" },
 	{ "c", "check in (on a booked patient, or pick who arrived)" },
 	{ "x", "cancel (asks a reason); reject a request" },
 	{ "n", "mark a no-show" },
@@ -85,6 +99,9 @@ static const struct help_key board_help[] = {
 	{ "a", "approve a request" },
 	{ "p", "find or register a patient" },
 	{ "/", "find a patient on this day's board" },
+	{ ":", "command line: b smith/1962 tue 10:20 lee books, u undoes, "
+	    "c checks in, x cancels (F1 there)" },
+	{ "P", "print the day sheet of this doctor (a file, or lpr)" },
 	{ "R", "reload" },
 	{ NULL, NULL }
 };
@@ -97,7 +114,7 @@ static const struct view_type board_type = {
 	.reload = board_reload,
 	.free = board_free,
 	.hints = "Enter book/details|b book next|c check in|x cancel|n no-show|"
-	    "r reschedule|a approve|p patients|Left/Right day|? help",
+	    "r reschedule|a approve|p patients|: command|Left/Right day|? help",
 	.help = board_help,
 };
 
@@ -244,6 +261,7 @@ board_reload(struct view *v)
 	struct board	*b = v->data;
 
 	tconn_cancel(b);
+	board_hold_forget(b);
 	b->loading = 1;
 	tconn_call("doctors.list", json_pack("{s:i}", "limit", 200), b,
 	    board_doctors_done, b);
@@ -278,6 +296,119 @@ board_refresh_cb(evutil_socket_t fd, short what, void *arg)
 		board_load_slots(b, &b->cols[i]);
 }
 
+/* --- soft holds --- */
+
+static int
+board_hold_is(struct board *b, int64_t doctor_id, int64_t starts_at)
+{
+	if (b->hold.state == HOLD_HELD && b->hold.expires_at <= tui_now())
+		b->hold.state = HOLD_NONE;
+	return b->hold.state != HOLD_NONE && b->hold.doctor_id == doctor_id &&
+	    b->hold.starts_at == starts_at;
+}
+
+static void
+board_hold_done(const struct tconn_reply *reply, void *arg)
+{
+	struct board	*b = arg;
+	json_t		*h;
+
+	if (!reply->ok) {
+		b->hold.state = HOLD_NONE;
+		tui_message(1, "Not held: %s", reply->message);
+		return;
+	}
+	h = json_object_get(reply->result, "hold");
+	if (b->hold.state == HOLD_ASKING && b->hold.doctor_id == jget_int(h, "doctor_id") &&
+	    b->hold.starts_at == jget_int(h, "starts_at")) {
+		b->hold.state = HOLD_HELD;
+		b->hold.expires_at = jget_int(h, "expires_at");
+	}
+	tui_redraw();
+}
+
+/* Holds (or renews the hold on) a free slot while the desk offers it. */
+static void
+board_hold_take(struct board *b, int64_t doctor_id, int64_t starts_at)
+{
+	if (b->hold.state != HOLD_NONE && !board_hold_is(b, doctor_id, starts_at))
+		board_hold_forget(b);
+	b->hold.state = b->hold.state == HOLD_HELD ? HOLD_HELD : HOLD_ASKING;
+	b->hold.doctor_id = doctor_id;
+	b->hold.starts_at = starts_at;
+	/* Not the board's own requests: changing the day cancels those. */
+	tconn_call("appt.hold", json_pack("{s:I, s:I}", "doctor_id",
+	    (json_int_t)doctor_id, "starts_at", (json_int_t)starts_at), &b->hold,
+	    board_hold_done, b);
+}
+
+/* Lets the hold go (the server ends it when the connection does too). */
+static void
+board_hold_forget(struct board *b)
+{
+	if (b->hold.state == HOLD_NONE)
+		return;
+	tconn_cancel(&b->hold);
+	if (tconn_state() == TCONN_READY)
+		tconn_call("appt.release", json_pack("{s:I, s:I}", "doctor_id",
+		    (json_int_t)b->hold.doctor_id, "starts_at",
+		    (json_int_t)b->hold.starts_at), NULL, NULL, NULL);
+	b->hold.state = HOLD_NONE;
+}
+
+/* The cursor left the held slot (another slot, doctor or day). */
+static void
+board_hold_follow(struct board *b)
+{
+	if (b->hold.state == HOLD_NONE)
+		return;
+	if (b->hold.doctor_id != b->cursor_doctor || b->hold.starts_at != b->cursor_time ||
+	    date_start(b->date) > b->hold.starts_at ||
+	    date_start(b->date) + 86400 <= b->hold.starts_at)
+		board_hold_forget(b);
+}
+
+/* Someone's hold started or ended: the doctor's slots say whose. */
+static void
+board_hold_event(struct board *b, const char *event, json_t *h)
+{
+	struct board_col	*c;
+	struct timeval		 tv = { 0, SLOTS_DELAY_MS * 1000 };
+
+	if (jget_int(h, "holder_user_id") == tui_me()->user_id &&
+	    b->hold.state != HOLD_NONE && b->hold.doctor_id == jget_int(h, "doctor_id") &&
+	    b->hold.starts_at == jget_int(h, "starts_at")) {
+		if (strcmp(event, "appt.released") == 0 && b->hold.state == HOLD_HELD)
+			b->hold.state = HOLD_NONE;
+		else if (strcmp(event, "appt.held") == 0)
+			b->hold.expires_at = jget_int(h, "expires_at");
+	}
+	if ((c = board_col_by_doctor(b, jget_int(h, "doctor_id"))) != NULL) {
+		c->dirty = 1;
+		evtimer_add(b->slots_timer, &tv);
+	}
+	tui_redraw();
+}
+
+static int
+board_held_by_other(json_t *slot)
+{
+	json_t	*by = json_object_get(slot, "held_by");
+
+	return by != NULL && jget_int(by, "expires_at") > tui_now();
+}
+
+static void
+board_say_held(json_t *slot)
+{
+	json_t	*by = json_object_get(slot, "held_by");
+	char	 until[6];
+
+	fmt_hhmm(jget_int(by, "expires_at"), until);
+	tui_message(1, "%s is offering this slot on another terminal (held until %s).",
+	    jget_str(by, "name"), until);
+}
+
 static void
 board_event(struct view *v, const char *event, json_t *a)
 {
@@ -289,6 +420,10 @@ board_event(struct view *v, const char *event, json_t *a)
 	size_t			 i;
 	int			 found = 0;
 
+	if (strcmp(event, "appt.held") == 0 || strcmp(event, "appt.released") == 0) {
+		board_hold_event(b, event, a);
+		return;
+	}
 	if (strcmp(event, "appt.changed") != 0 || b->appts == NULL)
 		return;
 	fmt_date(jget_int(a, "starts_at"), date);
@@ -390,6 +525,7 @@ board_remember_cursor(struct board *b)
 		b->cursor_time = b->times[b->row];
 	if (b->ncols > 0)
 		b->cursor_doctor = b->cols[b->col].doctor_id;
+	board_hold_follow(b);
 }
 
 /* Rows are the start times of every free slot and shown appointment. */
@@ -465,6 +601,7 @@ board_set_date(struct board *b, const char *date)
 	b->placed = 0;
 	b->top = 0;
 	b->cursor_time = 0;
+	board_hold_follow(b);
 	board_load_day(b);
 }
 
@@ -509,7 +646,25 @@ board_draw_cell(struct board *b, int y, int x, int w, int c, int r, int selected
 		return;
 	}
 	if ((s = board_slot_at(col, t)) != NULL) {
-		(void)s;
+		json_t	*by = json_object_get(s, "held_by");
+		char	 text[300];
+
+		if (board_hold_is(b, col->doctor_id, t)) {
+			int64_t	left = b->hold.expires_at - tui_now();
+
+			if (b->hold.state == HOLD_HELD && left > 0)
+				snprintf(text, sizeof text, " held by you %d:%02d",
+				    (int)(left / 60), (int)(left % 60));
+			else
+				snprintf(text, sizeof text, " holding...");
+			tui_put(y, x, w, tui_attr(TC_OK) | A_BOLD | sel, text);
+			return;
+		}
+		if (by != NULL && jget_int(by, "expires_at") > tui_now()) {
+			snprintf(text, sizeof text, " held: %s", jget_str(by, "name"));
+			tui_put(y, x, w, tui_attr(TC_REQUESTED) | sel, text);
+			return;
+		}
 		attr = tui_attr(TC_FREE) | sel;
 		tui_put(y, x, w, attr, " free");
 		return;
@@ -538,11 +693,25 @@ board_draw_detail(struct board *b, int y, int w)
 		    *jget_str(a, "reason") != '\0' ? " - " : "", jget_str(a, "reason"));
 		tui_put(y, 0, w, tui_attr(TC_TITLE), line);
 	} else if (s != NULL) {
+		json_t	*by = json_object_get(s, "held_by");
+		char	 until[6];
+
 		fmt_hhmm(jget_int(s, "starts_at"), from);
 		fmt_hhmm(jget_int(s, "ends_at"), to);
-		snprintf(line, sizeof line, "%s-%s free with %s. %s", from, to,
-		    b->cols[b->col].name, b->moving != NULL ? "Enter moves the appointment here." :
-		    "Enter books it.");
+		if (board_hold_is(b, b->cols[b->col].doctor_id, jget_int(s, "starts_at")))
+			snprintf(line, sizeof line, "%s-%s with %s: held for you while you "
+			    "offer it; Enter books it, o renews, moving away lets it go.",
+			    from, to, b->cols[b->col].name);
+		else if (by != NULL && jget_int(by, "expires_at") > tui_now()) {
+			fmt_hhmm(jget_int(by, "expires_at"), until);
+			snprintf(line, sizeof line, "%s-%s with %s: held by %s (another "
+			    "terminal) until %s.", from, to, b->cols[b->col].name,
+			    jget_str(by, "name"), until);
+		} else
+			snprintf(line, sizeof line, "%s-%s free with %s. %s", from, to,
+			    b->cols[b->col].name, b->moving != NULL ?
+			    "Enter moves the appointment here." :
+			    "Enter books it, o holds it while you offer it.");
 		tui_put(y, 0, w, tui_attr(TC_DIM), line);
 	} else
 		tui_put(y, 0, w, A_NORMAL, "");
@@ -659,6 +828,11 @@ board_book_done(const struct tconn_reply *reply, void *arg)
 		return;
 	}
 	a = json_object_get(reply->result, "appointment");
+	undo_note("appt.book", a, NULL);
+	if (board_hold_is(b, jget_int(a, "doctor_id"), jget_int(a, "starts_at"))) {
+		tconn_cancel(&b->hold);
+		b->hold.state = HOLD_NONE;
+	}
 	fmt_when(jget_int(a, "starts_at"), when, sizeof when);
 	tui_message(0, "Booked %s with %s, %s.", jget_str(a, "patient_name"),
 	    jget_str(a, "doctor_name"), when);
@@ -714,6 +888,8 @@ board_book_start(struct board *b, int64_t doctor_id, int64_t starts_at, int64_t 
 	b->book.doctor_id = doctor_id;
 	b->book.starts_at = starts_at;
 	b->book.ends_at = ends_at;
+	/* Nobody else offers it while the caller decides. */
+	board_hold_take(b, doctor_id, starts_at);
 	strlcpy_mf(b->book.doctor, c != NULL ? c->name : "the doctor", sizeof b->book.doctor);
 	fmt_when(starts_at, when, sizeof when);
 	snprintf(title, sizeof title, "Book %s, %s", b->book.doctor, when);
@@ -761,7 +937,8 @@ board_book_next(struct board *b)
 	c = &b->cols[b->col];
 	for (r = b->ntimes > 0 ? b->row : 0; r < b->ntimes; r++) {
 		if (board_appt_at(b, c->doctor_id, b->times[r]) == NULL &&
-		    (s = board_slot_at(c, b->times[r])) != NULL) {
+		    (s = board_slot_at(c, b->times[r])) != NULL &&
+		    !board_held_by_other(s)) {
 			b->row = r;
 			board_remember_cursor(b);
 			board_book_start(b, c->doctor_id, jget_int(s, "starts_at"),
@@ -907,6 +1084,7 @@ board_move_done(const struct tconn_reply *reply, void *arg)
 		return;
 	}
 	a = json_object_get(reply->result, "appointment");
+	undo_note("appt.reschedule", a, json_object_get(reply->result, "previous"));
 	fmt_when(jget_int(a, "starts_at"), when, sizeof when);
 	tui_message(0, "Moved %s to %s with %s.", jget_str(a, "patient_name"), when,
 	    jget_str(a, "doctor_name"));
@@ -1107,6 +1285,14 @@ board_key(struct view *v, int key)
 	case '/':
 		board_find(b);
 		return 1;
+	case ':':
+		ui_command_open();
+		return 1;
+	case 'P':
+		if (b->ncols > 0)
+			ui_daysheet(b->cols[b->col].doctor_id, b->cols[b->col].name,
+			    b->date);
+		return 1;
 	case K_ESC:
 		if (b->moving != NULL) {
 			json_decref(b->moving);
@@ -1123,6 +1309,17 @@ board_key(struct view *v, int key)
 	case 'b':
 		board_book_next(b);
 		return 1;
+	case 'o':
+		if (s == NULL) {
+			tui_message(1, "Only a free slot is held while you offer it.");
+			return 1;
+		}
+		if (board_held_by_other(s)) {
+			board_say_held(s);
+			return 1;
+		}
+		board_hold_take(b, b->cols[b->col].doctor_id, jget_int(s, "starts_at"));
+		return 1;
 	case 'c':
 		if (a != NULL && strcmp(st, "approved") == 0)
 			ui_appt_action("appt.checkin", a, NULL);
@@ -1135,6 +1332,8 @@ board_key(struct view *v, int key)
 			board_move_here(b, s);
 		else if (b->moving != NULL)
 			tui_message(1, "Pick a free slot to move the appointment to.");
+		else if (s != NULL && board_held_by_other(s))
+			board_say_held(s);
 		else if (s != NULL)
 			board_book_start(b, b->cols[b->col].doctor_id,
 			    jget_int(s, "starts_at"), jget_int(s, "ends_at"));
@@ -1200,6 +1399,8 @@ board_free(struct view *v)
 {
 	struct board	*b = v->data;
 
+	ui_command_forget(b);
+	tconn_cancel(&b->hold);
 	event_free(b->slots_timer);
 	event_free(b->refresh_timer);
 	board_free_cols(b);
@@ -1210,11 +1411,90 @@ board_free(struct view *v)
 	free(b);
 }
 
+/* --- what the command line sees --- */
+
+static json_t *
+host_doctors(void *arg)
+{
+	struct board	*b = arg;
+	json_t		*out = json_array();
+	int		 i;
+
+	for (i = 0; i < b->ncols; i++)
+		json_array_append_new(out, json_pack("{s:I, s:s}", "id",
+		    (json_int_t)b->cols[i].doctor_id, "full_name", b->cols[i].name));
+	return out;
+}
+
+static json_t *
+host_selected(void *arg)
+{
+	struct board	*b = arg;
+	json_t		*a, *s;
+
+	board_cursor_cell(b, &a, &s);
+	return a;
+}
+
+static json_t *
+host_appts(void *arg)
+{
+	struct board	*b = arg;
+
+	return b->appts;
+}
+
+static const char *
+host_date(void *arg)
+{
+	struct board	*b = arg;
+
+	return b->date;
+}
+
+static int64_t
+host_cursor_doctor(void *arg)
+{
+	struct board	*b = arg;
+
+	return b->ncols > 0 ? b->cols[b->col].doctor_id : 0;
+}
+
+static void
+host_show(void *arg, const char *date, int64_t doctor_id, int64_t starts_at)
+{
+	struct board	*b = arg;
+
+	if (strcmp(date, b->date) != 0) {
+		strlcpy_mf(b->date, date, sizeof b->date);
+		b->top = 0;
+		b->cursor_time = 0;
+		/* Placed where asked, not at the current time. */
+		b->placed = starts_at != 0;
+		board_load_day(b);
+	}
+	if (doctor_id != 0)
+		b->cursor_doctor = doctor_id;
+	if (starts_at != 0)
+		b->cursor_time = starts_at;
+	board_hold_follow(b);
+	board_rebuild(b);
+}
+
 struct view *
 ui_board_new(void)
 {
 	struct board	*b = xcalloc(1, sizeof *b);
 	struct timeval	 refresh = { REFRESH_SECONDS, 0 };
+	struct command_host host = {
+		.arg = b,
+		.doctors = host_doctors,
+		.selected = host_selected,
+		.appts = host_appts,
+		.date = host_date,
+		.cursor_doctor = host_cursor_doctor,
+		.show = host_show,
+	};
 
 	b->view.type = &board_type;
 	b->view.data = b;
@@ -1222,6 +1502,7 @@ ui_board_new(void)
 	b->slots_timer = evtimer_new(tui_base(), board_slots_timer_cb, b);
 	b->refresh_timer = event_new(tui_base(), -1, EV_PERSIST, board_refresh_cb, b);
 	event_add(b->refresh_timer, &refresh);
+	ui_command_attach(&host);
 	board_reload(&b->view);
 	return &b->view;
 }

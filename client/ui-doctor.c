@@ -47,6 +47,7 @@ static const struct help_key day_help[] = {
 	{ "x", "reject a request / cancel (asks a reason)" },
 	{ "Enter", "details" },
 	{ "/", "find a patient in the list" },
+	{ "P", "print this day's sheet (a file, or lpr)" },
 	{ "R", "reload" },
 	{ NULL, NULL }
 };
@@ -242,6 +243,9 @@ day_key(struct view *v, int key)
 		return 1;
 	case '/':
 		appt_list_find(&dd->al);
+		return 1;
+	case 'P':
+		ui_daysheet(tui_me()->doctor_id, tui_me()->full_name, dd->date);
 		return 1;
 	}
 	return doctor_act(appt_list_selected(&dd->al), key);

@@ -25,11 +25,14 @@ finder_label(struct dialog *d, json_t *p, char *buf, size_t len, attr_t *a)
 {
 	const char	*dob = jget_str(p, "date_of_birth");
 	const char	*phone = jget_str(p, "phone");
+	char		 name[300];
 
 	(void)d;
 	(void)a;
-	snprintf(buf, len, "%-24s  %-10s  %s", jget_str(p, "full_name"),
-	    *dob != '\0' ? dob : "-", *phone != '\0' ? phone : "");
+	/* Padded by columns, not bytes: names are UTF-8. */
+	text_pad(name, sizeof name, jget_str(p, "full_name"), 24);
+	snprintf(buf, len, "%s  %-10s  %s", name, *dob != '\0' ? dob : "-",
+	    *phone != '\0' ? phone : "");
 }
 
 static void

@@ -73,7 +73,9 @@ msgpack_to_json(const msgpack_object *o)
 	case MSGPACK_OBJECT_FLOAT64:
 		return json_real(o->via.f64);
 	case MSGPACK_OBJECT_STR:
-		return json_stringn_nocheck(o->via.str.ptr, o->via.str.size);
+		/* msgpack-c gives "" a NULL pointer, which jansson refuses. */
+		return json_stringn_nocheck(o->via.str.size > 0 ?
+		    o->via.str.ptr : "", o->via.str.size);
 	case MSGPACK_OBJECT_BIN:
 		n = sodium_base64_encoded_len(o->via.bin.size,
 		    sodium_base64_VARIANT_ORIGINAL);

@@ -56,7 +56,9 @@ xstrndup(const char *s, size_t n)
 {
 	char	*p = xmalloc(n + 1);
 
-	memcpy(p, s, n);
+	/* msgpack-c gives an empty str a NULL pointer: no memcpy from NULL. */
+	if (n > 0)
+		memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
 }

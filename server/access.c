@@ -10,6 +10,7 @@
 #include "db.h"
 #include "doctors.h"
 #include "mp.h"
+#include "notifications.h"
 #include "ops.h"
 #include "patients.h"
 #include "server.h"
@@ -21,6 +22,10 @@
 
 static int	access_refuse(struct req *, int64_t patient_id, const char *what,
 		    const char *target, const char *why);
+static const char *access_refusal(enum role);
+static int	break_glass_notify(struct req *, const struct patient *,
+		    const char *reason, int64_t grant_id);
+static void	note_admin(int64_t, void *);
 
 int64_t
 access_own_patient(struct req *r)
@@ -132,6 +137,30 @@ access_refuse(struct req *r, int64_t patient_id, const char *what,
 	return req_fail(r, ERR_FORBIDDEN, "%s: %s", what, why);
 }
 
+/* Why a caller of this role is refused a chart that is not theirs. */
+static const char *
+access_refusal(enum role role)
+{
+	switch (role) {
+	case ROLE_PATIENT:
+		return "patients may see only their own records";
+	case ROLE_DOCTOR:
+		return "not the doctor's patient; use access.break_glass with a "
+		    "reason";
+	case ROLE_ADMIN:
+		return "admins see clinical data only through access.break_glass "
+		    "with a reason";
+	default:
+		return "no clinical access for this role";
+	}
+}
+
+int
+access_clinical_missing(struct req *r, const char *what, const char *target)
+{
+	return access_refuse(r, 0, what, target, access_refusal(req_role(r)));
+}
+
 int
 access_clinical(struct req *r, int64_t patient_id, const char *what,
     const char *target)
@@ -144,7 +173,7 @@ access_clinical(struct req *r, int64_t patient_id, const char *what,
 	case ROLE_PATIENT:
 		if (access_own_patient(r) != patient_id || patient_id == 0)
 			return access_refuse(r, patient_id, what, target,
-			    "patients may see only their own records");
+			    access_refusal(ROLE_PATIENT));
 		basis = "own record";
 		break;
 	case ROLE_DOCTOR:
@@ -158,8 +187,7 @@ access_clinical(struct req *r, int64_t patient_id, const char *what,
 			basis = "break-the-glass";
 		else
 			return access_refuse(r, patient_id, what, target,
-			    "not the doctor's patient; use access.break_glass "
-			    "with a reason");
+			    access_refusal(ROLE_DOCTOR));
 		break;
 	case ROLE_ADMIN:
 		if (patients_by_id(patient_id, &p) != 0)
@@ -167,19 +195,74 @@ access_clinical(struct req *r, int64_t patient_id, const char *what,
 			    (long long)patient_id);
 		if (!access_break_glass_active(req_user_id(r), patient_id, r->now))
 			return access_refuse(r, patient_id, what, target,
-			    "admins see clinical data only through "
-			    "access.break_glass with a reason");
+			    access_refusal(ROLE_ADMIN));
 		basis = "break-the-glass";
 		break;
 	default:
 		return access_refuse(r, patient_id, what, target,
-		    "no clinical access for this role");
+		    access_refusal(req_role(r)));
 	}
 	audit_req(r, what, patient_id, target, "via %s", basis);
 	return 0;
 }
 
 /* --- access.break_glass, access.break_glass_list --- */
+
+struct glass_note {
+	int64_t		 actor_id;
+	int64_t		 grant_id;
+	int64_t		 now;
+	const char	*title;
+	const char	*body;
+	int		 failed;
+};
+
+static void
+note_admin(int64_t admin_id, void *arg)
+{
+	struct glass_note	*n = arg;
+
+	if (admin_id != n->actor_id && notifications_create(admin_id,
+	    "break_glass", n->title, n->body, n->grant_id, n->now) != 0)
+		n->failed = 1;
+}
+
+/*
+ * The patient whose chart was opened (if they have a login) and every other
+ * admin hear of it in the app; inside the grant's transaction. 0 or -1.
+ */
+static int
+break_glass_notify(struct req *r, const struct patient *p, const char *reason,
+    int64_t grant_id)
+{
+	struct glass_note	 n;
+	struct user		 u;
+	char			*body;
+	int			 rc = 0;
+
+	if (users_by_id(req_user_id(r), &u) != 0)
+		return -1;
+	memset(&n, 0, sizeof n);
+	n.actor_id = u.id;
+	n.grant_id = grant_id;
+	n.now = r->now;
+	if (p->user_id != 0 && p->user_id != u.id) {
+		body = xasprintf("%s (%s) opened your medical chart for %d minutes "
+		    "through break-the-glass. Reason given: %s", u.full_name,
+		    role_name(u.role), server.cfg.break_glass_minutes, reason);
+		rc = notifications_create(p->user_id, "break_glass",
+		    "Your chart was opened in an emergency", body, grant_id, r->now);
+		free(body);
+	}
+	n.title = "Break-the-glass";
+	n.body = body = xasprintf("%s (%s) opened the chart of %s (patient %lld): "
+	    "%s", u.full_name, role_name(u.role), p->full_name, (long long)p->id,
+	    reason);
+	if (rc == 0)
+		users_each_active_in_role(ROLE_ADMIN, note_admin, &n);
+	free(body);
+	return rc == 0 && !n.failed ? 0 : -1;
+}
 
 int
 op_access_break_glass(struct req *r)
@@ -202,7 +285,7 @@ op_access_break_glass(struct req *r)
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	id = access_break_glass_insert(req_user_id(r), patient_id, reason,
 	    req_addr(r), r->now, &expires_at);
-	if (id < 0) {
+	if (id < 0 || break_glass_notify(r, &p, reason, id) != 0) {
 		db_rollback();
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}

@@ -25,6 +25,13 @@ struct req;
  */
 int	access_clinical(struct req *, int64_t patient_id, const char *what,
 	    const char *target);
+/*
+ * The answer for a clinical object (record, prescription, file) whose id
+ * names nothing: the same forbidden, with the same message, that a chart
+ * the caller may not open gets, so ids reveal nothing. Always -1.
+ */
+int	access_clinical_missing(struct req *, const char *what,
+	    const char *target);
 /* The patient id of a patient caller, or 0. */
 int64_t	access_own_patient(struct req *);
 /* 1 if the user holds an unexpired break-the-glass grant for the patient. */

@@ -71,8 +71,10 @@ appt_transition_allowed(enum appt_status from, enum appt_status to)
 	"a.updated_at, a.checked_in_at, a.checked_in_by, a.started_at, " \
 	"a.completed_at, a.rescheduled_from, a.rescheduled_to, du.full_name, " \
 	"p.full_name, d.user_id, p.user_id, (SELECT count(*) FROM appointments n " \
-	"WHERE n.patient_id = a.patient_id AND n.status = 'no_show') " \
+	"WHERE n.patient_id = a.patient_id AND n.status = 'no_show'), " \
+	"a.type_id, t.name, t.colour, a.overbook, a.series_id " \
 	"FROM appointments a " \
+	"LEFT JOIN appointment_types t ON t.id = a.type_id " \
 	"JOIN doctors d ON d.id = a.doctor_id JOIN users du ON du.id = d.user_id " \
 	"JOIN patients p ON p.id = a.patient_id "
 
@@ -105,6 +107,13 @@ appt_from_row(sqlite3_stmt *st, struct appt *a)
 	a->doctor_user_id = sqlite3_column_int64(st, 19);
 	a->patient_user_id = sqlite3_column_int64(st, 20);
 	a->patient_no_shows = sqlite3_column_int64(st, 21);
+	a->type_id = sqlite3_column_int64(st, 22);
+	if ((s = db_col_text(st, 23)) != NULL)
+		strlcpy_mf(a->type_name, s, sizeof a->type_name);
+	if ((s = db_col_text(st, 24)) != NULL)
+		strlcpy_mf(a->colour, s, sizeof a->colour);
+	a->overbook = sqlite3_column_int(st, 25) != 0;
+	a->series_id = sqlite3_column_int64(st, 26);
 }
 
 int
@@ -173,7 +182,8 @@ appt_insert(struct appt *a, int64_t *conflict_id)
 {
 	static const char *sql = "INSERT INTO appointments (doctor_id, patient_id, "
 	    "starts_at, ends_at, status, reason, created_by, created_at, updated_at, "
-	    "rescheduled_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	    "rescheduled_from, type_id, overbook, series_id) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt	*st;
 	int		 rc;
 
@@ -197,6 +207,9 @@ appt_insert(struct appt *a, int64_t *conflict_id)
 	sqlite3_bind_int64(st, 8, a->created_at);
 	sqlite3_bind_int64(st, 9, a->updated_at);
 	db_bind_opt_int(st, 10, a->rescheduled_from != 0, a->rescheduled_from);
+	db_bind_opt_int(st, 11, a->type_id != 0, a->type_id);
+	sqlite3_bind_int(st, 12, a->overbook != 0);
+	db_bind_opt_int(st, 13, a->series_id != 0, a->series_id);
 	rc = db_step_done(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return -1;	/* the partial unique index: same doctor, same start */
@@ -256,6 +269,17 @@ appt_save_times(const struct appt *a)
 	return db_step_done(st) == SQLITE_DONE ? 0 : -1;
 }
 
+int
+appt_set_series(int64_t id, int64_t series_id)
+{
+	static const char *sql = "UPDATE appointments SET series_id = ? WHERE id = ?";
+	sqlite3_stmt	*st = db_prepare(sql);
+
+	sqlite3_bind_int64(st, 1, series_id);
+	sqlite3_bind_int64(st, 2, id);
+	return db_step_done(st) == SQLITE_DONE ? 0 : -1;
+}
+
 static void
 pack_opt_int(msgpack_packer *pk, const char *k, int64_t v)
 {
@@ -269,7 +293,7 @@ pack_opt_int(msgpack_packer *pk, const char *k, int64_t v)
 void
 appt_pack(msgpack_packer *pk, const struct appt *a)
 {
-	msgpack_pack_map(pk, 20);
+	msgpack_pack_map(pk, 25);
 	mp_pack_kv_int(pk, "id", a->id);
 	mp_pack_kv_int(pk, "doctor_id", a->doctor_id);
 	mp_pack_kv_str(pk, "doctor_name", a->doctor_name);
@@ -290,8 +314,55 @@ appt_pack(msgpack_packer *pk, const struct appt *a)
 	pack_opt_int(pk, "rescheduled_to", a->rescheduled_to);
 	/* The desk sees at a glance who tends not to come. */
 	mp_pack_kv_int(pk, "no_show_count", a->patient_no_shows);
-	mp_pack_kv_bool(pk, "no_show_flagged", server.cfg.no_show_flag_threshold > 0 &&
-	    a->patient_no_shows >= server.cfg.no_show_flag_threshold);
+	mp_pack_kv_bool(pk, "no_show_flagged", appt_no_show_flagged(a->patient_no_shows));
+	/* The kind of visit and its board colour; overbooks stand out. */
+	pack_opt_int(pk, "type_id", a->type_id);
+	mp_pack_kv_str(pk, "type_name", a->type_name[0] ? a->type_name : NULL);
+	mp_pack_kv_str(pk, "colour", a->colour[0] ? a->colour : NULL);
+	mp_pack_kv_bool(pk, "overbook", a->overbook);
+	pack_opt_int(pk, "series_id", a->series_id);
+}
+
+int
+appt_no_show_flagged(int64_t no_shows)
+{
+	return server.cfg.no_show_flag_threshold > 0 &&
+	    no_shows >= server.cfg.no_show_flag_threshold;
+}
+
+int64_t
+appt_no_show_count(int64_t patient_id)
+{
+	static const char *sql = "SELECT count(*) FROM appointments "
+	    "WHERE patient_id = ? AND status = 'no_show'";
+	sqlite3_stmt	*st = db_prepare(sql);
+	int64_t		 n = 0;
+
+	sqlite3_bind_int64(st, 1, patient_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+void
+appt_day_load(int64_t doctor_id, int64_t from, int64_t to, int64_t *total,
+    int64_t *overbooks)
+{
+	static const char *sql = "SELECT count(*), coalesce(sum(overbook), 0) "
+	    "FROM appointments WHERE doctor_id = ? AND starts_at >= ? AND "
+	    "starts_at < ? AND status NOT IN ('rejected', 'cancelled', 'rescheduled')";
+	sqlite3_stmt	*st = db_prepare(sql);
+
+	*total = *overbooks = 0;
+	sqlite3_bind_int64(st, 1, doctor_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*total = sqlite3_column_int64(st, 0);
+		*overbooks = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
 }
 
 void

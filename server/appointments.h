@@ -22,6 +22,7 @@ enum appt_status {
 
 #define APPT_REASON_MAX_CHARS	500
 #define APPT_NOTE_MAX_CHARS	500
+#define APPT_TYPE_NAME_MAX_CHARS	100
 
 struct appt {
 	int64_t			id;
@@ -47,6 +48,12 @@ struct appt {
 	int64_t			doctor_user_id;
 	int64_t			patient_user_id;
 	int64_t			patient_no_shows;	/* the patient's no-shows, all doctors */
+	/* Front-desk depth (migration 008). */
+	int64_t			type_id;	/* 0: none */
+	char			type_name[APPT_TYPE_NAME_MAX_CHARS * 4 + 1];
+	char			colour[8];	/* "#rrggbb" of the type, or "" */
+	int			overbook;	/* booked beyond the daily cap */
+	int64_t			series_id;	/* 0: not recurring */
 };
 
 const char	*appt_status_name(enum appt_status);
@@ -72,6 +79,8 @@ int	 appt_insert(struct appt *, int64_t *conflict_id);
  */
 int	 appt_set_status(struct appt *, enum appt_status to, int64_t actor_id,
 	     const char *note, int64_t now);
+/* Puts an appointment in a recurring series; 0 or -1. */
+int	 appt_set_series(int64_t id, int64_t series_id);
 /* Writes the time-stamp columns of *a back (check-in, start, completion, links). */
 int	 appt_save_times(const struct appt *);
 void	 appt_pack(msgpack_packer *, const struct appt *);
@@ -109,6 +118,17 @@ void	 appt_stats(int64_t from, int64_t to, struct appt_stats *,
 /* Calls fn for each active appointment of a doctor overlapping [from, to). */
 void	 appt_busy(int64_t doctor_id, int64_t from, int64_t to,
 	     void (*fn)(int64_t starts_at, int64_t ends_at, void *), void *arg);
+/*
+ * Appointments of a doctor starting in [from, to) that take or took up the
+ * doctor's day (not rejected, cancelled or rescheduled), and how many of them
+ * are overbooks.
+ */
+void	 appt_day_load(int64_t doctor_id, int64_t from, int64_t to,
+	     int64_t *total, int64_t *overbooks);
+/* The patient's no-shows with any doctor. */
+int64_t	 appt_no_show_count(int64_t patient_id);
+/* 1 if that many no-shows flag a patient (config no_show_flag_threshold). */
+int	 appt_no_show_flagged(int64_t no_shows);
 /* 1 if the doctor has, or had, an appointment with the patient. */
 int	 appt_doctor_has_patient(int64_t doctor_id, int64_t patient_id);
 

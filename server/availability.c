@@ -336,10 +336,14 @@ in_break(const struct day_breaks *b, int64_t s, int64_t e)
 	return 0;
 }
 
-/* Every slot of the day's plan, busy or not, sorted. */
+/*
+ * Every slot of the day's plan, busy or not, sorted: the sessions' grid of
+ * slot starts, each minutes long (0: the session's slot length) and kept
+ * only when it fits before the session's end and touches no break.
+ */
 static int
-day_slots(const struct day_plan *p, const struct civil_date *d, struct slot *out,
-    int max)
+day_slots(const struct day_plan *p, const struct civil_date *d, int minutes,
+    struct slot *out, int max)
 {
 	struct day_breaks	b;
 	int			i, n = 0;
@@ -351,14 +355,15 @@ day_slots(const struct day_plan *p, const struct civil_date *d, struct slot *out
 		int64_t	t = local_to_utc(d, p->sessions[i].start_min);
 		int64_t	end = local_to_utc(d, p->sessions[i].end_min);
 		int64_t	step = (int64_t)p->sessions[i].slot_minutes * 60;
+		int64_t	len = minutes > 0 ? (int64_t)minutes * 60 : step;
 
 		/* Step in real seconds, so a DST change inside a session
 		 * gives the hours that really pass. */
-		for (; t + step <= end && n < max; t += step) {
-			if (in_break(&b, t, t + step))
+		for (; t + len <= end && n < max; t += step) {
+			if (in_break(&b, t, t + len))
 				continue;
 			out[n].starts_at = t;
-			out[n].ends_at = t + step;
+			out[n].ends_at = t + len;
 			n++;
 		}
 	}
@@ -370,20 +375,34 @@ int
 availability_slots(int64_t doctor_id, const struct civil_date *d, int64_t now,
     struct slot *out, int max)
 {
+	return availability_slots_len(doctor_id, d, now, 0, out, max);
+}
+
+int
+availability_slots_len(int64_t doctor_id, const struct civil_date *d, int64_t now,
+    int minutes, struct slot *out, int max)
+{
 	struct day_plan	 plan;
 	struct busy	*busy;
 	struct slot	*all;
+	int64_t		 last;
 	int		 n, i, j, kept = 0;
 
 	day_plan(doctor_id, d, &plan);
 	all = xcalloc(SLOTS_MAX, sizeof *all);
-	n = day_slots(&plan, d, all, SLOTS_MAX);
+	n = day_slots(&plan, d, minutes, all, SLOTS_MAX);
 	if (n == 0) {
 		free(all);
 		return 0;
 	}
+	/* Sorted by start; with a type's length a slot of an earlier session
+	 * may end last. */
+	for (i = 0, last = 0; i < n; i++) {
+		if (all[i].ends_at > last)
+			last = all[i].ends_at;
+	}
 	busy = xcalloc(1, sizeof *busy);
-	appt_busy(doctor_id, all[0].starts_at, all[n - 1].ends_at, busy_add, busy);
+	appt_busy(doctor_id, all[0].starts_at, last, busy_add, busy);
 	for (i = 0; i < n && kept < max; i++) {
 		int	taken = 0;
 
@@ -405,6 +424,13 @@ int
 availability_check(int64_t doctor_id, int64_t starts_at, int exact,
     int64_t *ends_at)
 {
+	return availability_check_len(doctor_id, starts_at, exact, 0, ends_at);
+}
+
+int
+availability_check_len(int64_t doctor_id, int64_t starts_at, int exact,
+    int minutes, int64_t *ends_at)
+{
 	struct day_plan		 plan;
 	struct day_breaks	 b;
 	struct civil_date	 d;
@@ -417,7 +443,7 @@ availability_check(int64_t doctor_id, int64_t starts_at, int exact,
 		return -1;
 	if (exact) {
 		all = xcalloc(SLOTS_MAX, sizeof *all);
-		n = day_slots(&plan, &d, all, SLOTS_MAX);
+		n = day_slots(&plan, &d, minutes, all, SLOTS_MAX);
 		for (i = 0; i < n; i++) {
 			if (all[i].starts_at == starts_at) {
 				*ends_at = all[i].ends_at;
@@ -432,7 +458,8 @@ availability_check(int64_t doctor_id, int64_t starts_at, int exact,
 	for (i = 0; i < plan.nsessions; i++) {
 		int64_t	s = local_to_utc(&d, plan.sessions[i].start_min);
 		int64_t	e = local_to_utc(&d, plan.sessions[i].end_min);
-		int64_t	len = (int64_t)plan.sessions[i].slot_minutes * 60;
+		int64_t	len = minutes > 0 ? (int64_t)minutes * 60 :
+			    (int64_t)plan.sessions[i].slot_minutes * 60;
 
 		if (starts_at >= s && starts_at + len <= e &&
 		    !in_break(&b, starts_at, starts_at + len)) {

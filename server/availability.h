@@ -67,6 +67,10 @@ int	availability_remove_exception(int64_t);
 /* The free slots of a doctor on a local date, after now; returns how many. */
 int	availability_slots(int64_t doctor_id, const struct civil_date *,
 	    int64_t now, struct slot *out, int max);
+/* The same for visits minutes long (0: the session's slot length): slot
+ * starts on the sessions' grid where that long a visit fits, free. */
+int	availability_slots_len(int64_t doctor_id, const struct civil_date *,
+	    int64_t now, int minutes, struct slot *out, int max);
 /*
  * Whether [starts_at, starts_at + slot) lies within the doctor's hours on its
  * local date, outside breaks and leave. With exact, starts_at must also be
@@ -74,5 +78,8 @@ int	availability_slots(int64_t doctor_id, const struct civil_date *,
  */
 int	availability_check(int64_t doctor_id, int64_t starts_at, int exact,
 	    int64_t *ends_at);
+/* The same for a visit minutes long (0: the session's slot length). */
+int	availability_check_len(int64_t doctor_id, int64_t starts_at, int exact,
+	    int minutes, int64_t *ends_at);
 
 #endif

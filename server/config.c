@@ -34,6 +34,7 @@ static const struct config_key {
 	{ "rl_api", K_RATE, offsetof(struct config, rl_api) },
 	{ "rl_api_staff", K_RATE, offsetof(struct config, rl_api_staff) },
 	{ "rl_upload", K_RATE, offsetof(struct config, rl_upload) },
+	{ "max_file_bytes", K_SIZE, offsetof(struct config, max_file_bytes) },
 	{ "rl_msg", K_RATE, offsetof(struct config, rl_msg) },
 	{ "workers", K_INT, offsetof(struct config, workers) },
 	{ "hash_queue_max", K_INT, offsetof(struct config, hash_queue_max) },
@@ -50,6 +51,13 @@ static const struct config_key {
 	{ "twilio_from", K_STR, offsetof(struct config, twilio_from) },
 	{ "twilio_base_url", K_STR, offsetof(struct config, twilio_base_url) },
 	{ "reminder_offsets", K_STR, offsetof(struct config, reminder_offsets) },
+	{ "http_max_body", K_SIZE, offsetof(struct config, http_max_body) },
+	{ "http_max_header", K_SIZE, offsetof(struct config, http_max_header) },
+	{ "http_max_conns", K_INT, offsetof(struct config, http_max_conns) },
+	{ "http_request_deadline", K_DURATION, offsetof(struct config, http_request_deadline) },
+	{ "http_trusted_proxy", K_STR, offsetof(struct config, http_trusted_proxy) },
+	{ "http_cors_origins", K_STR, offsetof(struct config, http_cors_origins) },
+	{ "http_tls", K_BOOL, offsetof(struct config, http_tls) },
 };
 
 void
@@ -73,6 +81,7 @@ config_defaults(struct config *c)
 	c->rl_api = (struct rate_spec){ 100, 15 * 60 };
 	c->rl_api_staff = (struct rate_spec){ 20000, 15 * 60 };
 	c->rl_upload = (struct rate_spec){ 20, 3600 };
+	c->max_file_bytes = 10 * 1024 * 1024;
 	c->rl_msg = (struct rate_spec){ 30, 60 };
 	c->workers = 1;
 	c->hash_queue_max = 256;
@@ -82,6 +91,10 @@ config_defaults(struct config *c)
 	c->no_show_flag_threshold = 3;
 	c->twilio_base_url = xstrdup("https://api.twilio.com");
 	c->reminder_offsets = xstrdup("24h,1h");
+	c->http_max_body = 64 * 1024;
+	c->http_max_header = 16 * 1024;
+	c->http_max_conns = 512;
+	c->http_request_deadline = 30;
 }
 
 void
@@ -100,6 +113,8 @@ config_free(struct config *c)
 	free(c->twilio_from);
 	free(c->twilio_base_url);
 	free(c->reminder_offsets);
+	free(c->http_trusted_proxy);
+	free(c->http_cors_origins);
 	memset(c, 0, sizeof *c);
 }
 

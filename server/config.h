@@ -33,7 +33,8 @@ struct config {
 	struct rate_spec rl_auth;		/* failed logins / registrations per remote address */
 	struct rate_spec rl_api;		/* patients */
 	struct rate_spec rl_api_staff;
-	struct rate_spec rl_upload;
+	struct rate_spec rl_upload;		/* files.begin per user */
+	size_t		 max_file_bytes;	/* the largest attachment */
 	struct rate_spec rl_msg;
 
 	int		 workers;		/* password hashing threads */
@@ -54,6 +55,15 @@ struct config {
 	char		*twilio_from;		/* E.164 */
 	char		*twilio_base_url;	/* default https://api.twilio.com */
 	char		*reminder_offsets;	/* "24h,1h" */
+
+	/* The HTTP adapter (server/http.c). */
+	size_t		 http_max_body;		/* bytes of a request body */
+	size_t		 http_max_header;	/* bytes of a request's headers */
+	int		 http_max_conns;
+	int		 http_request_deadline;	/* seconds to receive a whole request */
+	char		*http_trusted_proxy;	/* the one address whose X-Forwarded-For counts */
+	char		*http_cors_origins;	/* comma-separated origins, or NULL */
+	int		 http_tls;		/* served behind a TLS proxy */
 };
 
 void	config_defaults(struct config *);

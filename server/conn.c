@@ -24,6 +24,7 @@
 #include "channel.h"
 #include "chat.h"
 #include "conn.h"
+#include "files.h"
 #include "holds.h"
 #include "frame.h"
 #include "log.h"
@@ -150,6 +151,28 @@ conn_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	log_debug("conn %llu from %s", (unsigned long long)c->id, c->addr);
 }
 
+struct conn *
+conn_new_virtual(const char *addr, int is_local,
+    void (*sink)(struct conn *, const char *, size_t), void *sink_arg,
+    int listed)
+{
+	struct conn	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->id = next_conn_id++;
+	c->refs = 1;
+	strlcpy_mf(c->addr, addr, sizeof c->addr);
+	c->is_local = is_local;
+	c->hello_done = 1;
+	c->wire = CONN_WIRE_PLAIN;
+	c->sink = sink;
+	c->sink_arg = sink_arg;
+	c->listed = listed;
+	if (listed)
+		TAILQ_INSERT_TAIL(&conns, c, entry);
+	return c;
+}
+
 static void
 conn_accept_error_cb(struct evconnlistener *l, void *arg)
 {
@@ -250,9 +273,13 @@ conn_drop(struct conn *c, const char *why)
 	log_debug("conn %llu (%s) closed: %s", (unsigned long long)c->id,
 	    c->addr, why);
 	c->dead = 1;
-	TAILQ_REMOVE(&conns, c, entry);
-	nconns--;
+	if (c->sink == NULL) {
+		TAILQ_REMOVE(&conns, c, entry);
+		nconns--;
+	} else if (c->listed)
+		TAILQ_REMOVE(&conns, c, entry);
 	holds_conn_dropped(c->id);
+	files_conn_dropped(c->id);
 	conn_set_session(c, NULL);
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
@@ -271,10 +298,13 @@ conn_set_session(struct conn *c, struct session *s)
 {
 	if (c->session == s)
 		return;
-	/* Presence: chat decides, later in the loop, who went on- or offline. */
-	if (c->session != NULL)
+	/*
+	 * Presence: chat decides, later in the loop, who went on- or offline.
+	 * An unlisted virtual connection (one HTTP request) never counts.
+	 */
+	if (c->session != NULL && (c->sink == NULL || c->listed))
 		chat_presence_touch(c->session->user_id);
-	if (s != NULL)
+	if (s != NULL && (c->sink == NULL || c->listed))
 		chat_presence_touch(s->user_id);
 	if (s != NULL)
 		session_ref(s);
@@ -328,6 +358,11 @@ conn_write_frame(struct conn *c, const char *body, size_t len)
 	struct evbuffer	*out;
 	size_t		 sent = 0;
 
+	if (c->sink != NULL) {
+		if (!c->dead)
+			c->sink(c, body, len);
+		return;
+	}
 	if (c->dead || c->bev == NULL)
 		return;
 	/* Mid-handshake there are no keys yet: nothing can be said. */
@@ -512,6 +547,10 @@ conn_close_after_flush(struct conn *c)
 	if (c->dead)
 		return;
 	c->closing = 1;
+	if (c->sink != NULL) {
+		/* The HTTP adapter ends a virtual one after its reply. */
+		return;
+	}
 	bufferevent_disable(c->bev, EV_READ);
 	if (holding) {
 		/* Its last reply may be held for the batch: close after it. */
@@ -703,7 +742,7 @@ conn_process(struct conn *c)
 void
 conn_resume(struct conn *c)
 {
-	if (c->dead)
+	if (c->dead || c->sink != NULL)
 		return;
 	conn_process(c);
 }

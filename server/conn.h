@@ -37,6 +37,14 @@ struct conn {
 	enum conn_wire		 wire;
 	struct channel		*chan;		/* the secure channel, or NULL */
 	struct evbuffer		*plain_in;	/* opened records, not yet framed */
+	/*
+	 * A virtual connection (the HTTP adapter) has no socket: what would
+	 * be framed and written goes to sink. Only listed ones (an SSE
+	 * stream) are in conns, so only they get events and count as online.
+	 */
+	void			(*sink)(struct conn *, const char *, size_t);
+	void			*sink_arg;
+	int			 listed;
 	TAILQ_ENTRY(conn)	 entry;
 };
 TAILQ_HEAD(conn_list, conn);
@@ -51,6 +59,15 @@ int	conn_bound_port(void);
 /* Stops accepting and closes every connection. */
 void	conn_shutdown(void);
 int	conn_count(void);
+
+/*
+ * A virtual connection for the HTTP adapter (one reference, the caller's,
+ * released by conn_drop): hello is taken as done, replies and events go to
+ * sink. listed: in conns, so events reach it once it has a session.
+ */
+struct conn *conn_new_virtual(const char *addr, int is_local,
+	    void (*sink)(struct conn *, const char *, size_t), void *sink_arg,
+	    int listed);
 
 void	conn_ref(struct conn *);
 void	conn_unref(struct conn *);

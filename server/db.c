@@ -15,6 +15,9 @@
 #define STMT_CACHE_SIZE	512
 
 static sqlite3	*db;
+static int	 txn_open;	/* between db_begin and its end, outside batches */
+static int	 own_commit;	/* our COMMIT is running */
+static int	 batch_open;
 static struct {
 	const char	*sql;
 	sqlite3_stmt	*stmt;
@@ -71,6 +74,65 @@ db_migrate(sqlite3 *h, const struct migration *list, size_t count, char **cause)
 	return 0;
 }
 
+/*
+ * Logs a failed store call so an operator can tell a full disk or a failing
+ * one from a bug; the request that met it answers `unavailable`.
+ */
+static void
+db_log_error(const char *what)
+{
+	int	ext = sqlite3_extended_errcode(db);
+
+	switch (ext & 0xff) {
+	case SQLITE_FULL:
+		log_err("store: %s: %s: the disk is full; writes fail (clients get "
+		    "unavailable) until space is freed", what, sqlite3_errmsg(db));
+		break;
+	case SQLITE_IOERR:
+		log_err("store: %s: I/O error in %s (SQLite code %d); clients "
+		    "get unavailable", what, ext == SQLITE_IOERR_READ ||
+		    ext == SQLITE_IOERR_SHORT_READ ? "a read" :
+		    ext == SQLITE_IOERR_WRITE ? "a write" :
+		    ext == SQLITE_IOERR_FSYNC ? "fsync" :
+		    ext == SQLITE_IOERR_TRUNCATE ? "a truncate" :
+		    ext == SQLITE_IOERR_FSTAT ? "fstat" : "the store's files", ext);
+		break;
+	default:
+		log_err("store: %s: %s", what, sqlite3_errmsg(db));
+		break;
+	}
+}
+
+/*
+ * After an I/O error or a full disk SQLite may roll the whole transaction
+ * back by itself. The statements a handler runs next would then each commit
+ * on their own: half an operation, committed. So while we hold a
+ * transaction open, any commit that is not our COMMIT is refused (the
+ * statement fails instead, and the batch reports the failure).
+ */
+static int
+commit_hook(void *arg)
+{
+	(void)arg;
+	if (own_commit || !(batch_open || txn_open))
+		return 0;
+	log_err("store: a statement would commit outside its transaction (rolled "
+	    "back by an earlier error); refused");
+	return 1;
+}
+
+/* Our COMMIT, the only one the hook lets through mid-transaction. */
+static int
+db_exec_commit(void)
+{
+	int	rc;
+
+	own_commit = 1;
+	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	own_commit = 0;
+	return rc;
+}
+
 int
 db_open(const char *path, int synchronous_full, char **cause)
 {
@@ -84,6 +146,8 @@ db_open(const char *path, int synchronous_full, char **cause)
 		return -1;
 	}
 	sqlite3_busy_timeout(db, 5000);
+	sqlite3_commit_hook(db, commit_hook, NULL);
+	txn_open = own_commit = 0;
 	/* A 128 MiB page cache and reads through mmap: with SQLite's 2 MiB
 	 * default, lists and searches on a big clinic's data spend half
 	 * their time in pread. */
@@ -163,7 +227,6 @@ db_prepare(const char *sql)
  * it is durable.
  */
 static struct event	*batch_ev;
-static int		 batch_open;
 static int		 savepoints;
 static void		(*batch_on_open)(void);
 static void		(*batch_on_close)(int ok);
@@ -198,8 +261,13 @@ db_batch_flush(void)
 		log_err("batch commit with %d open savepoints", savepoints);
 		abort();
 	}
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		log_err("COMMIT: %s", sqlite3_errmsg(db));
+	if (sqlite3_get_autocommit(db)) {
+		/* An I/O error rolled the batch back under us. */
+		log_err("store: batch commit: the transaction was rolled back by "
+		    "an earlier error; its replies say unavailable");
+		ok = 0;
+	} else if (db_exec_commit() != SQLITE_OK) {
+		db_log_error("batch COMMIT");
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		ok = 0;
 	}
@@ -228,14 +296,21 @@ db_begin(void)
 
 	if (batch_ev == NULL) {
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-			log_err("BEGIN: %s", sqlite3_errmsg(db));
+			db_log_error("BEGIN");
 			return -1;
 		}
+		txn_open = 1;
 		return 0;
+	}
+	if (batch_open && sqlite3_get_autocommit(db)) {
+		/* A SAVEPOINT now would start a transaction of its own. */
+		log_err("store: the batch was rolled back by an earlier error; "
+		    "refusing writes until it ends");
+		return -1;
 	}
 	if (!batch_open) {
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-			log_err("BEGIN: %s", sqlite3_errmsg(db));
+			db_log_error("BEGIN");
 			return -1;
 		}
 		batch_open = 1;
@@ -244,7 +319,7 @@ db_begin(void)
 			batch_on_open();
 	}
 	if (sqlite3_exec(db, "SAVEPOINT w", NULL, NULL, NULL) != SQLITE_OK) {
-		log_err("SAVEPOINT: %s", sqlite3_errmsg(db));
+		db_log_error("SAVEPOINT");
 		return -1;
 	}
 	savepoints++;
@@ -255,9 +330,11 @@ int
 db_commit(void)
 {
 	if (batch_ev == NULL) {
-		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-			log_err("COMMIT: %s", sqlite3_errmsg(db));
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		txn_open = 0;
+		if (db_exec_commit() != SQLITE_OK) {
+			db_log_error("COMMIT");
+			if (!sqlite3_get_autocommit(db))
+				sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return -1;
 		}
 		return 0;
@@ -265,7 +342,7 @@ db_commit(void)
 	if (savepoints == 0)
 		return -1;
 	if (sqlite3_exec(db, "RELEASE w", NULL, NULL, NULL) != SQLITE_OK) {
-		log_err("RELEASE: %s", sqlite3_errmsg(db));
+		db_log_error("RELEASE");
 		db_rollback();
 		return -1;
 	}
@@ -277,6 +354,7 @@ void
 db_rollback(void)
 {
 	if (batch_ev == NULL) {
+		txn_open = 0;
 		if (!sqlite3_get_autocommit(db))
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return;
@@ -295,7 +373,7 @@ db_step_done(sqlite3_stmt *st)
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW &&
 	    rc != SQLITE_CONSTRAINT && (rc & 0xff) != SQLITE_CONSTRAINT)
-		log_err("sqlite: %s", sqlite3_errmsg(db));
+		db_log_error("statement");
 	sqlite3_reset(st);
 	return rc;
 }

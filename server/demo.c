@@ -11,6 +11,7 @@
 #include "availability.h"
 #include "clinic-time.h"
 #include "doctors.h"
+#include "front-desk.h"
 #include "patients.h"
 #include "clock.h"
 #include "db.h"
@@ -68,8 +69,20 @@ static const struct {
 	{ "Daniel Kim", "1962-09-08", "+15550100025", "" },
 };
 
+/* The clinic's kinds of visit; demo_schedule names them by index. */
+static const struct {
+	const char	*name;
+	int		 minutes;
+	const char	*colour;
+} demo_types[] = {
+	{ "New patient", 30, "#2e86de" },
+	{ "Follow-up", 15, "#27ae60" },
+	{ "Procedure", 45, "#c0392b" },
+};
+
 static int
-demo_schedule(int64_t now, int64_t *doctor_ids, int64_t *patient_ids, int npatients)
+demo_schedule(int64_t now, int64_t *doctor_ids, int64_t *patient_ids, int npatients,
+    const int64_t *type_ids)
 {
 	/* A week around today: past visits completed or missed, today's
 	 * patients arriving, the coming days requested and approved. */
@@ -79,24 +92,25 @@ demo_schedule(int64_t now, int64_t *doctor_ids, int64_t *patient_ids, int npatie
 		int		 doctor;
 		enum appt_status status;
 		const char	*reason;
+		int		 type;		/* demo_types index + 1; 0: none */
 	} plan[] = {
-		{ -3, 9 * 60, 0, APPT_COMPLETED, "Annual check-up" },
-		{ -3, 10 * 60, 1, APPT_COMPLETED, "Chest pain follow-up" },
-		{ -2, 9 * 60 + 20, 0, APPT_NO_SHOW, "Flu symptoms" },
-		{ -2, 14 * 60, 2, APPT_COMPLETED, "Rash on forearm" },
-		{ -1, 11 * 60, 1, APPT_CANCELLED, "Blood pressure review" },
-		{ -1, 15 * 60, 0, APPT_COMPLETED, "Diabetes review" },
-		{ 0, 9 * 60, 0, APPT_IN_PROGRESS, "Sore throat" },
-		{ 0, 9 * 60 + 40, 0, APPT_CHECKED_IN, "Back pain" },
-		{ 0, 10 * 60 + 30, 1, APPT_APPROVED, "ECG results" },
-		{ 0, 15 * 60 + 15, 2, APPT_APPROVED, "Vaccination" },
-		{ 1, 9 * 60 + 20, 0, APPT_REQUESTED, "Persistent cough" },
-		{ 1, 11 * 60, 1, APPT_APPROVED, "Palpitations" },
-		{ 1, 13 * 60 + 30, 2, APPT_REJECTED, "Cosmetic consultation" },
-		{ 2, 10 * 60, 0, APPT_APPROVED, "Medication review" },
-		{ 2, 14 * 60, 2, APPT_REQUESTED, "Eczema follow-up" },
-		{ 3, 9 * 60, 1, APPT_REQUESTED, "New patient: hypertension" },
-		{ 4, 16 * 60, 0, APPT_APPROVED, "Travel vaccinations" },
+		{ -3, 9 * 60, 0, APPT_COMPLETED, "Annual check-up", 0 },
+		{ -3, 10 * 60, 1, APPT_COMPLETED, "Chest pain follow-up", 0 },
+		{ -2, 9 * 60 + 20, 0, APPT_NO_SHOW, "Flu symptoms", 0 },
+		{ -2, 14 * 60, 2, APPT_COMPLETED, "Rash on forearm", 3 },
+		{ -1, 11 * 60, 1, APPT_CANCELLED, "Blood pressure review", 0 },
+		{ -1, 15 * 60, 0, APPT_COMPLETED, "Diabetes review", 0 },
+		{ 0, 9 * 60, 0, APPT_IN_PROGRESS, "Sore throat", 0 },
+		{ 0, 9 * 60 + 40, 0, APPT_CHECKED_IN, "Back pain", 0 },
+		{ 0, 10 * 60 + 30, 1, APPT_APPROVED, "ECG results", 0 },
+		{ 0, 15 * 60 + 15, 2, APPT_APPROVED, "Vaccination", 0 },
+		{ 1, 9 * 60 + 20, 0, APPT_REQUESTED, "Persistent cough", 0 },
+		{ 1, 11 * 60, 1, APPT_APPROVED, "Palpitations", 2 },
+		{ 1, 13 * 60 + 30, 2, APPT_REJECTED, "Cosmetic consultation", 0 },
+		{ 2, 10 * 60, 0, APPT_APPROVED, "Medication review", 2 },
+		{ 2, 14 * 60, 2, APPT_REQUESTED, "Eczema follow-up", 0 },
+		{ 3, 9 * 60, 1, APPT_REQUESTED, "New patient: hypertension", 1 },
+		{ 4, 16 * 60, 0, APPT_APPROVED, "Travel vaccinations", 0 },
 	};
 	static const int lengths[] = { 20, 30, 15 };
 	struct civil_date	today, day;
@@ -113,6 +127,10 @@ demo_schedule(int64_t now, int64_t *doctor_ids, int64_t *patient_ids, int npatie
 		a.patient_id = patient_ids[i % (size_t)npatients];
 		a.starts_at = local_to_utc(&day, plan[i].minute);
 		a.ends_at = a.starts_at + lengths[plan[i].doctor] * 60;
+		if (plan[i].type > 0) {
+			a.type_id = type_ids[plan[i].type - 1];
+			a.ends_at = a.starts_at + demo_types[plan[i].type - 1].minutes * 60;
+		}
 		a.status = plan[i].status;
 		strlcpy_mf(a.reason, plan[i].reason, sizeof a.reason);
 		a.created_at = a.updated_at = now;
@@ -132,6 +150,136 @@ demo_schedule(int64_t now, int64_t *doctor_ids, int64_t *patient_ids, int npatie
 	return 0;
 }
 
+/* A past appointment straight into the store (history, not bookings). */
+static int
+demo_past(int64_t doctor_id, int64_t patient_id, const struct civil_date *day,
+    int minute, int minutes, enum appt_status status, int overbook,
+    const char *reason, int64_t now)
+{
+	struct appt	a;
+	int64_t		conflict;
+
+	memset(&a, 0, sizeof a);
+	a.doctor_id = doctor_id;
+	a.patient_id = patient_id;
+	a.starts_at = local_to_utc(day, minute);
+	a.ends_at = a.starts_at + minutes * 60;
+	a.status = status;
+	a.overbook = overbook;
+	strlcpy_mf(a.reason, reason, sizeof a.reason);
+	a.created_at = a.updated_at = now;
+	if (appt_insert(&a, &conflict) != 0)
+		return -1;
+	if (status == APPT_COMPLETED) {
+		a.checked_in_at = a.starts_at - 600;
+		a.started_at = a.starts_at + 120;
+		a.completed_at = a.ends_at;
+		if (appt_save_times(&a) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Front-desk depth, kept clear of the week around today that the
+ * scheduling demo fills: Dr. Okafor's daily cap (12 and 2 overbooks) and a
+ * full day six weeks ago with one overbook; a walk-in patient flagged after
+ * three no-shows; two patients on wait lists; recalls due.
+ */
+static int
+demo_front_desk(int64_t now, const int64_t *doctor_ids, const int64_t *patient_ids)
+{
+	/* Okafor's 30-minute grid: 13 slots a day. */
+	static const int okafor_day[] = { 540, 570, 600, 630, 660, 690, 780, 810,
+	    840, 870, 930, 960, 990 };
+	struct civil_date	 today, day;
+	struct doctor_cap	 cap;
+	struct waitlist_entry	*w;
+	struct recall		 rc;
+	size_t			 i;
+	char			 date[11];
+
+	utc_to_local(now, &today, NULL);
+	memset(&cap, 0, sizeof cap);
+	cap.doctor_id = doctor_ids[1];
+	cap.daily_cap = 12;
+	cap.overbooks = 2;
+	cap.updated_at = now;
+	if (doctor_cap_set(&cap) != 0)
+		return -1;
+	/* A Tuesday six weeks back: twelve booked, a thirteenth squeezed in. */
+	day = today;
+	date_add_days(&day, -42);
+	while (date_weekday(&day) != 2)
+		date_add_days(&day, -1);
+	for (i = 0; i < nitems(okafor_day); i++) {
+		if (demo_past(doctor_ids[1], patient_ids[5 + i % 6], &day, okafor_day[i],
+		    30, APPT_COMPLETED, i == nitems(okafor_day) - 1,
+		    i == nitems(okafor_day) - 1 ? "Chest pain (fitted in)" :
+		    "Cardiology review", now) != 0)
+			return -1;
+	}
+	/* Daniel Kim missed three visits with Dr. Chen: flagged. */
+	for (i = 0; i < 3; i++) {
+		day = today;
+		date_add_days(&day, -50 - 14 * (int)i);
+		while (date_weekday(&day) > 5)
+			date_add_days(&day, -1);
+		if (demo_past(doctor_ids[0], patient_ids[10], &day, 10 * 60, 20,
+		    APPT_NO_SHOW, 0, "Blood pressure check", now) != 0)
+			return -1;
+	}
+	/* Waiting for an earlier time this week (walk-ins: the desk calls). */
+	w = xcalloc(1, sizeof *w);
+	w->doctor_id = doctor_ids[0];
+	w->patient_id = patient_ids[6];
+	w->earliest = now;
+	w->latest = now + 4 * 86400;
+	strlcpy_mf(w->note, "Any morning; can come at short notice", sizeof w->note);
+	w->created_at = now;
+	if (waitlist_insert(w) != 0)
+		goto fail;
+	memset(w, 0, sizeof *w);
+	w->doctor_id = doctor_ids[1];
+	w->patient_id = patient_ids[7];
+	w->earliest = now + 86400;
+	w->latest = now + 6 * 86400;
+	strlcpy_mf(w->note, "Wants the ECG review sooner", sizeof w->note);
+	w->created_at = now;
+	if (waitlist_insert(w) != 0)
+		goto fail;
+	free(w);
+	/* Recalls: one overdue, one due today, one next month. */
+	for (i = 0; i < 3; i++) {
+		static const struct {
+			int		 days;
+			int		 doctor;	/* -1: any */
+			int		 patient;
+			const char	*reason;
+		} recalls[] = {
+			{ -3, 0, 5, "Six-monthly diabetes review" },
+			{ 0, 1, 9, "Repeat ECG after medication change" },
+			{ 30, -1, 8, "Annual check-up" },
+		};
+
+		day = today;
+		date_add_days(&day, recalls[i].days);
+		date_format(&day, date);
+		memset(&rc, 0, sizeof rc);
+		rc.patient_id = patient_ids[recalls[i].patient];
+		rc.doctor_id = recalls[i].doctor >= 0 ? doctor_ids[recalls[i].doctor] : 0;
+		strlcpy_mf(rc.due_by, date, sizeof rc.due_by);
+		strlcpy_mf(rc.reason, recalls[i].reason, sizeof rc.reason);
+		rc.created_at = now;
+		if (recall_insert(&rc) != 0)
+			return -1;
+	}
+	return 0;
+fail:
+	free(w);
+	return -1;
+}
+
 static int
 demo_clinic(int64_t now)
 {
@@ -141,8 +289,22 @@ demo_clinic(int64_t now)
 	struct user		 u;
 	int64_t			 doctor_ids[nitems(demo_doctors)];
 	int64_t			 patient_ids[16];
+	int64_t			 type_ids[nitems(demo_types)];
+	struct appt_type	 at;
 	int			 np = 0, wd, k;
 	size_t			 i;
+
+	for (i = 0; i < nitems(demo_types); i++) {
+		memset(&at, 0, sizeof at);
+		strlcpy_mf(at.name, demo_types[i].name, sizeof at.name);
+		at.minutes = demo_types[i].minutes;
+		strlcpy_mf(at.colour, demo_types[i].colour, sizeof at.colour);
+		at.active = 1;
+		at.created_at = at.updated_at = now;
+		if (appt_types_insert(&at) != 0)
+			return -1;
+		type_ids[i] = at.id;
+	}
 
 	for (i = 0; i < nitems(demo_doctors); i++) {
 		if (users_by_email(demo_doctors[i].email, &u) != 0 ||
@@ -195,7 +357,9 @@ demo_clinic(int64_t now)
 			return -1;
 		patient_ids[np++] = p.id;
 	}
-	return demo_schedule(now, doctor_ids, patient_ids, np);
+	if (demo_front_desk(now, doctor_ids, patient_ids) != 0)
+		return -1;
+	return demo_schedule(now, doctor_ids, patient_ids, np, type_ids);
 }
 
 int

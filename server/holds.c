@@ -199,6 +199,18 @@ holds_conn_dropped(uint64_t conn_id)
 }
 
 void
+holds_conn_logout(uint64_t conn_id)
+{
+	struct hold	*h, *next;
+
+	for (h = TAILQ_FIRST(&holds); h != NULL; h = next) {
+		next = TAILQ_NEXT(h, entry);
+		if (h->conn_id == conn_id)
+			holds_release(h);
+	}
+}
+
+void
 holds_shutdown(void)
 {
 	struct hold	*h;

@@ -50,6 +50,9 @@ const struct hold *holds_take(uint64_t conn_id, int64_t doctor_id,
 void		 holds_release(struct hold *);
 /* The connection went away: its holds end from the loop, soon (safe inside conn_drop). */
 void		 holds_conn_dropped(uint64_t conn_id);
+/* The connection logged out (it stays open): its holds end now, each
+ * announced with appt.released. */
+void		 holds_conn_logout(uint64_t conn_id);
 /* {doctor_id, starts_at, ends_at, holder_user_id, holder_name, expires_at} */
 void		 holds_pack(msgpack_packer *, const struct hold *);
 /* Frees every hold and the timer (at shutdown; sends nothing). */

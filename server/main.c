@@ -13,13 +13,16 @@
 #include <event2/thread.h>
 #include <sodium.h>
 
+#include "backup.h"
 #include "channel.h"
 #include "clinic-time.h"
 #include "clock.h"
 #include "conn.h"
 #include "db.h"
 #include "demo.h"
+#include "files.h"
 #include "holds.h"
+#include "http.h"
 #include "log.h"
 #include "ops.h"
 #include "password.h"
@@ -38,7 +41,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: mediflowd [options]\n"
 	    "  -l, --listen HOST:PORT   protocol address (default 127.0.0.1:7400; port 0 picks one)\n"
-	    "      --http HOST:PORT     HTTP adapter address (not built yet: see README)\n"
+	    "      --http HOST:PORT     also serve the patient web page and its API\n"
 	    "  -d, --data-dir DIR       database and attachments (default ./data)\n"
 	    "  -c, --config FILE        INI-style settings (key = value)\n"
 	    "      --tz ZONE            the clinic's time zone (default UTC)\n"
@@ -47,6 +50,10 @@ usage(FILE *f)
 	    "      --require-encryption refuse unencrypted clients, even on loopback\n"
 	    "                           (sets plain_loopback = off)\n"
 	    "      --fingerprint        print the server key's fingerprint and exit\n"
+	    "      --backup FILE        copy DATA_DIR's database to FILE and exit (safe\n"
+	    "                           while a server runs on DATA_DIR)\n"
+	    "      --restore FILE       replace DATA_DIR's database with the backup FILE\n"
+	    "                           and exit (refused while a server runs on DATA_DIR)\n"
 	    "  -v, --verbose            log debug lines\n"
 	    "  -h, --help               this text\n"
 	    "  -V, --version            print the version\n"
@@ -60,6 +67,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)arg;
 	log_info("signal %d: draining", (int)sig);
 	server.draining = 1;
+	http_shutdown();
 	conn_shutdown();
 	event_base_loopexit(server.base, NULL);
 }
@@ -71,6 +79,7 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	ratelimit_sweep(api_limits, clock_now_precise());
+	files_expire(clock_now());
 }
 
 /* DATA_DIR/server.key, the secure channel's long-term key; allocated. */
@@ -136,6 +145,51 @@ server_key_init(char **cause)
 	return 0;
 }
 
+/* --backup FILE: an online copy of DATA_DIR's database; prints its facts. */
+static int
+backup_cli(const char *file)
+{
+	struct backup_info	 info;
+	char			*db_path, *cause = NULL;
+	int			 rc;
+
+	if (sodium_init() < 0) {
+		log_err("libsodium failed to initialise");
+		return 1;
+	}
+	db_path = xasprintf("%s/mediflow.db", server.cfg.data_dir);
+	if (access(db_path, F_OK) != 0) {
+		log_err("%s: %s", db_path, strerror(errno));
+		free(db_path);
+		return 1;
+	}
+	rc = backup_take(db_path, file, &info, &cause);
+	free(db_path);
+	if (rc != 0) {
+		log_err("backup failed: %s", cause);
+		free(cause);
+		return 1;
+	}
+	printf("backup %s bytes %lld pages %lld sha256 %s\n", file,
+	    (long long)info.bytes, (long long)info.pages, info.sha256);
+	return 0;
+}
+
+/* --restore FILE: DATA_DIR's database becomes the backup. */
+static int
+restore_cli(const char *file)
+{
+	char	*cause = NULL;
+
+	if (backup_restore(file, server.cfg.data_dir, &cause) != 0) {
+		log_err("restore refused: %s", cause);
+		free(cause);
+		return 1;
+	}
+	log_info("restored %s into %s/mediflow.db", file, server.cfg.data_dir);
+	return 0;
+}
+
 static int
 tz_valid(const char *tz)
 {
@@ -162,16 +216,20 @@ main(int argc, char **argv)
 		{ "test-clock", no_argument, NULL, 'T' },
 		{ "require-encryption", no_argument, NULL, 'E' },
 		{ "fingerprint", no_argument, NULL, 'F' },
+		{ "backup", required_argument, NULL, 'B' },
+		{ "restore", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct event	*sigint_ev, *sigterm_ev, *sweep_ev;
+	struct event_config *evcfg;
 	struct timeval	 sweep_tv = { 60, 0 };
 	const char	*config_path = getenv("MEDIFLOW_CONFIG");
 	char		*cause = NULL, *db_path;
-	int		 ch, i, fingerprint = 0;
+	const char	*backup_to = NULL, *restore_from = NULL;
+	int		 ch, i, fingerprint = 0, lock_fd;
 
 	log_set_name("mediflowd");
 	config_defaults(&server.cfg);
@@ -221,6 +279,12 @@ main(int argc, char **argv)
 		case 'F':
 			fingerprint = 1;
 			break;
+		case 'B':
+			backup_to = optarg;
+			break;
+		case 'R':
+			restore_from = optarg;
+			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
 			break;
@@ -245,13 +309,21 @@ main(int argc, char **argv)
 		config_free(&server.cfg);
 		return i;
 	}
-	if (server.cfg.http != NULL) {
-		cause = xstrdup("--http: the HTTP adapter is not part of this build yet");
-		goto fatal;
+	if (backup_to != NULL || restore_from != NULL) {
+		i = backup_to != NULL ? backup_cli(backup_to) : restore_cli(restore_from);
+		config_free(&server.cfg);
+		return i;
 	}
 	if (server.cfg.tz == NULL || !tz_valid(server.cfg.tz)) {
 		cause = xasprintf("unknown time zone: %s",
 		    server.cfg.tz ? server.cfg.tz : "");
+		goto fatal;
+	}
+	if (server.cfg.http != NULL && (server.cfg.http_request_deadline < 1 ||
+	    server.cfg.http_max_conns < 1 || server.cfg.http_max_body < 1024 ||
+	    server.cfg.http_max_header < 1024)) {
+		cause = xstrdup("http_request_deadline and http_max_conns must be "
+		    "at least 1, http_max_body and http_max_header at least 1k");
 		goto fatal;
 	}
 	if (server.cfg.max_frame < 64 || server.cfg.max_frame > 64 * 1024 * 1024) {
@@ -272,8 +344,20 @@ main(int argc, char **argv)
 		goto fatal;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit (RLIMIT_FSIZE) is a full disk to SQLite: an error
+	 * the request reports, not a reason to die. */
+	signal(SIGXFSZ, SIG_IGN);
 	evthread_use_pthreads();
-	if ((server.base = event_base_new()) == NULL) {
+	/*
+	 * The changelist turns an event enabled and disabled again in one
+	 * loop turn (an HTTP reply written at once) into no epoll_ctl at all.
+	 */
+	if ((evcfg = event_config_new()) != NULL)
+		event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	server.base = evcfg != NULL ? event_base_new_with_config(evcfg) : NULL;
+	if (evcfg != NULL)
+		event_config_free(evcfg);
+	if (server.base == NULL) {
 		cause = xstrdup("cannot create the event loop");
 		goto fatal;
 	}
@@ -281,6 +365,9 @@ main(int argc, char **argv)
 		cause = xasprintf("%s: %s", server.cfg.data_dir, strerror(errno));
 		goto fatal;
 	}
+	/* One server per data dir, and none while --restore replaces it. */
+	if ((lock_fd = datadir_lock(server.cfg.data_dir, &cause)) < 0)
+		goto fatal;
 	if (server_key_init(&cause) != 0)
 		goto fatal;
 	db_path = xasprintf("%s/mediflow.db", server.cfg.data_dir);
@@ -295,6 +382,8 @@ main(int argc, char **argv)
 		cause = xstrdup("cannot seed demo data");
 		goto fatal;
 	}
+	if (files_start(&cause) != 0)
+		goto fatal;
 	server.started_at = clock_now();
 	db_batch_start(server.base, conn_hold, conn_release);
 	if (reminders_start(server.base, &cause) != 0)
@@ -305,6 +394,8 @@ main(int argc, char **argv)
 	}
 	if (conn_listen(server.cfg.listen, &cause) != 0)
 		goto fatal;
+	if (server.cfg.http != NULL && http_listen(server.cfg.http, &cause) != 0)
+		goto fatal;
 
 	sigint_ev = evsignal_new(server.base, SIGINT, signal_cb, NULL);
 	sigterm_ev = evsignal_new(server.base, SIGTERM, signal_cb, NULL);
@@ -313,7 +404,11 @@ main(int argc, char **argv)
 	sweep_ev = event_new(server.base, -1, EV_PERSIST, sweep_cb, NULL);
 	event_add(sweep_ev, &sweep_tv);
 
-	/* Tests and scripts read this line to learn the port. */
+	/* Tests and scripts read these lines to learn the ports; the
+	 * HTTP one comes first. */
+	if (server.cfg.http != NULL)
+		printf("mediflowd http on %s port %d\n", server.cfg.http,
+		    http_bound_port());
 	printf("mediflowd listening on %s port %d\n", server.cfg.listen,
 	    conn_bound_port());
 	fflush(stdout);
@@ -322,16 +417,19 @@ main(int argc, char **argv)
 
 	event_base_dispatch(server.base);
 
+	http_shutdown();
 	conn_shutdown();
 	holds_shutdown();
 	worker_stop();
 	reminders_stop();
+	files_stop();
 	db_batch_stop();
 	event_free(sigint_ev);
 	event_free(sigterm_ev);
 	event_free(sweep_ev);
 	ratelimit_free(api_limits);
 	db_close();
+	close(lock_fd);
 	event_base_free(server.base);
 	config_free(&server.cfg);
 	log_info("stopped");

@@ -1,6 +1,8 @@
 /* op-appt.c -- appointments: appt.slots, appt.book, appt.approve, appt.reject,
  * appt.reschedule, appt.cancel, appt.checkin, appt.start, appt.complete,
- * appt.no_show, appt.get, appt.list, appt.history; stats.appointments. */
+ * appt.no_show, appt.get, appt.list, appt.history; stats.appointments;
+ * appt.hold, appt.release, appt.walk_in, appt.cancel_day, appt.book_recurring,
+ * cancel_reasons.list, cancel_reasons.set. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +15,10 @@
 #include "conn.h"
 #include "db.h"
 #include "doctors.h"
+#include "front-desk.h"
 #include "holds.h"
 #include "mp.h"
+#include "notifications.h"
 #include "ops.h"
 #include "patients.h"
 #include "reminders.h"
@@ -126,6 +130,159 @@ appt_arg(struct req *r, struct appt *a)
 	return 0;
 }
 
+/* --- types, caps, notifications, the wait list --- */
+
+/* The optional `type_id`: an active appointment type, *minutes its length;
+ * both 0 without one. */
+static int
+type_arg(struct req *r, int64_t *type_id, int *minutes)
+{
+	struct appt_type	t;
+	int			has;
+
+	*type_id = 0;
+	*minutes = 0;
+	if (arg_int(r, "type_id", ARG_NULLABLE, 1, INT64_MAX, type_id, &has) != 0)
+		return -1;
+	if (!has) {
+		*type_id = 0;
+		return 0;
+	}
+	if (appt_types_by_id(*type_id, &t) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no appointment type with id %lld",
+		    (long long)*type_id);
+	if (!t.active)
+		return req_fail(r, ERR_CONFLICT, "appointment type \"%s\" is retired",
+		    t.name);
+	*minutes = t.minutes;
+	return 0;
+}
+
+/* The optional `overbook`: staff only. */
+static int
+overbook_arg(struct req *r, int *overbook)
+{
+	*overbook = 0;
+	if (arg_bool(r, "overbook", ARG_NULLABLE, overbook, NULL) != 0)
+		return -1;
+	if (*overbook && req_role(r) == ROLE_PATIENT)
+		return req_fail(r, ERR_FORBIDDEN, "patients cannot overbook; "
+		    "please call the clinic");
+	return 0;
+}
+
+/*
+ * The doctor's daily cap for the clinic day of starts_at, inside the write
+ * transaction: below it anyone books; at it only an explicit overbook by
+ * staff, while the day's overbook allowance lasts (*marked set). NULL, or
+ * why not into why.
+ */
+static const char *
+cap_problem(int64_t doctor_id, int64_t starts_at, int overbook, int *marked,
+    char *why, size_t len)
+{
+	struct doctor_cap	c;
+	struct civil_date	day;
+	int64_t			total, overbooks;
+
+	*marked = 0;
+	doctor_cap_get(doctor_id, &c);
+	if (c.daily_cap <= 0)
+		return NULL;
+	utc_to_local(starts_at, &day, NULL);
+	appt_day_load(doctor_id, local_to_utc(&day, 0), local_to_utc(&day, 1440),
+	    &total, &overbooks);
+	if (total < c.daily_cap)
+		return NULL;
+	if (!overbook) {
+		snprintf(why, len, "the doctor's day is full (daily cap %d)%s",
+		    c.daily_cap, c.overbooks > 0 ? "; staff may overbook" : "");
+		return why;
+	}
+	if (overbooks >= c.overbooks) {
+		snprintf(why, len, "the doctor's day is full (daily cap %d and "
+		    "%d overbook%s, all used)", c.daily_cap, c.overbooks,
+		    c.overbooks == 1 ? "" : "s");
+		return why;
+	}
+	*marked = 1;
+	return NULL;
+}
+
+static int
+check_cap(struct req *r, int64_t doctor_id, int64_t starts_at, int overbook,
+    int *marked)
+{
+	char	why[200];
+
+	if (cap_problem(doctor_id, starts_at, overbook, marked, why, sizeof why) != NULL)
+		return req_fail(r, ERR_CONFLICT, "%s", why);
+	return 0;
+}
+
+/*
+ * An appointment changed for its patient: they get an in-app notification
+ * unless they did it themselves, and the doctor gets one when the patient
+ * did it. In the caller's write transaction; 0 or -1.
+ */
+static int
+notify_appt(struct req *r, const struct appt *a, const char *kind,
+    const char *what, const char *note)
+{
+	struct civil_date	 day;
+	char			 date[11], title[80], *body;
+	int			 min, rc = 0;
+
+	utc_to_local(a->starts_at, &day, &min);
+	date_format(&day, date);
+	snprintf(title, sizeof title, "Appointment %s", what);
+	if (a->patient_user_id != 0 && a->patient_user_id != req_user_id(r)) {
+		body = xasprintf("Your appointment with %s on %s at %02d:%02d was "
+		    "%s%s%s.", a->doctor_name, date, min / 60, min % 60, what,
+		    note != NULL && *note != '\0' ? ": " : "",
+		    note != NULL ? note : "");
+		rc = notifications_create(a->patient_user_id, kind, title, body,
+		    a->id, r->now);
+		free(body);
+	}
+	if (rc == 0 && a->patient_user_id != 0 &&
+	    a->patient_user_id == req_user_id(r) && a->doctor_user_id != 0) {
+		body = xasprintf("%s %s the appointment on %s at %02d:%02d%s%s.",
+		    a->patient_name, what, date, min / 60, min % 60,
+		    note != NULL && *note != '\0' ? ": " : "",
+		    note != NULL ? note : "");
+		rc = notifications_create(a->doctor_user_id, kind, title, body,
+		    a->id, r->now);
+		free(body);
+	}
+	return rc;
+}
+
+static void
+busy_found(int64_t starts_at, int64_t ends_at, void *arg)
+{
+	(void)starts_at;
+	(void)ends_at;
+	*(int *)arg = 1;
+}
+
+/*
+ * The time of a, no longer active, may have come free: offer it to the
+ * first matching patient on the doctor's wait list. The offered entry's id,
+ * 0, or -1 on a store error.
+ */
+static int64_t
+offer_freed(struct req *r, const struct appt *a)
+{
+	int	busy = 0;
+
+	appt_busy(a->doctor_id, a->starts_at, a->ends_at, busy_found, &busy);
+	if (busy)
+		return 0;
+	return waitlist_offer_freed(a->doctor_id, a->starts_at, a->ends_at,
+	    a->patient_id, r->now);
+}
+
 /* --- appt.slots --- */
 
 int
@@ -136,12 +293,13 @@ op_appt_slots(struct req *r)
 	struct civil_date	 day, today;
 	struct doctor		 d;
 	const char		*date;
-	int64_t			 doctor_id;
-	int			 n = 0, i, shown = 0;
+	int64_t			 doctor_id, type_id;
+	int			 n = 0, i, shown = 0, minutes;
 
-	if (args_only(r, "doctor_id", "date", NULL) != 0 ||
+	if (args_only(r, "doctor_id", "date", "type_id", NULL) != 0 ||
 	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
-	    arg_str(r, "date", ARG_REQUIRED, 10, 10, &date) != 0)
+	    arg_str(r, "date", ARG_REQUIRED, 10, 10, &date) != 0 ||
+	    type_arg(r, &type_id, &minutes) != 0)
 		return OP_FAIL;
 	if (date_parse(date, &day) != 0)
 		return req_fail(r, ERR_BAD_REQUEST, "date: must be a date YYYY-MM-DD");
@@ -155,7 +313,8 @@ op_appt_slots(struct req *r)
 	slots = xcalloc(SLOTS_MAX, sizeof *slots);
 	/* A past day has no free slots; today has only those still ahead. */
 	if (d.active && date_compare(&day, &today) >= 0)
-		n = availability_slots(doctor_id, &day, r->now, slots, SLOTS_MAX);
+		n = availability_slots_len(doctor_id, &day, r->now, minutes, slots,
+		    SLOTS_MAX);
 	/* Patients do not see slots the desk is holding; staff see who holds them. */
 	held = xcalloc(SLOTS_MAX, sizeof *held);
 	for (i = 0; i < n; i++) {
@@ -164,9 +323,14 @@ op_appt_slots(struct req *r)
 		if (held[i] == NULL || req_role(r) != ROLE_PATIENT)
 			shown++;
 	}
-	msgpack_pack_map(&r->pk, 3);
+	msgpack_pack_map(&r->pk, 4);
 	mp_pack_kv_int(&r->pk, "doctor_id", doctor_id);
 	mp_pack_kv_str(&r->pk, "date", date);
+	mp_pack_str(&r->pk, "type_id");
+	if (type_id != 0)
+		msgpack_pack_int64(&r->pk, type_id);
+	else
+		msgpack_pack_nil(&r->pk);
 	mp_pack_str(&r->pk, "slots");
 	msgpack_pack_array(&r->pk, (size_t)shown);
 	for (i = 0; i < n; i++) {
@@ -195,7 +359,8 @@ op_appt_slots(struct req *r)
  * far ahead, within the doctor's hours (on a slot boundary for patients).
  */
 static int
-check_start(struct req *r, int64_t doctor_id, int64_t starts_at, int64_t *ends_at)
+check_start(struct req *r, int64_t doctor_id, int64_t starts_at, int minutes,
+    int64_t *ends_at)
 {
 	struct civil_date	day, today;
 
@@ -210,11 +375,16 @@ check_start(struct req *r, int64_t doctor_id, int64_t starts_at, int64_t *ends_a
 	if (date_to_days(&day) - date_to_days(&today) > BOOK_DAYS_AHEAD_MAX)
 		return req_fail(r, ERR_BAD_REQUEST, "starts_at: at most %d days ahead",
 		    BOOK_DAYS_AHEAD_MAX);
-	if (availability_check(doctor_id, starts_at, req_role(r) == ROLE_PATIENT,
-	    ends_at) != 0)
+	if (availability_check_len(doctor_id, starts_at, req_role(r) == ROLE_PATIENT,
+	    minutes, ends_at) != 0) {
+		if (minutes > 0)
+			return req_fail(r, ERR_CONFLICT, "starts_at: a %d-minute visit "
+			    "does not fit %s", minutes, req_role(r) == ROLE_PATIENT ?
+			    "one of the doctor's free slots" : "the doctor's hours");
 		return req_fail(r, ERR_CONFLICT, req_role(r) == ROLE_PATIENT ?
 		    "starts_at: not one of the doctor's free slots" :
 		    "starts_at: outside the doctor's hours");
+	}
 	return 0;
 }
 
@@ -246,18 +416,20 @@ int
 op_appt_book(struct req *r)
 {
 	const char	*reason = "";
-	int64_t		 doctor_id, starts_at, patient_id = 0, conflict, mine;
-	int		 has_patient, rc;
+	int64_t		 doctor_id, starts_at, patient_id = 0, conflict, mine, type_id;
+	int		 has_patient, rc, minutes, overbook;
 	struct doctor	 d;
 	struct patient	 p;
 	struct appt	 a;
 	struct hold	*h;
 
-	if (args_only(r, "doctor_id", "starts_at", "patient_id", "reason", NULL) != 0 ||
+	if (args_only(r, "doctor_id", "starts_at", "patient_id", "reason", "type_id",
+	    "overbook", NULL) != 0 ||
 	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
 	    arg_int(r, "starts_at", ARG_REQUIRED, 0, INT64_MAX / 2, &starts_at, NULL) != 0 ||
 	    arg_int(r, "patient_id", ARG_NULLABLE, 1, INT64_MAX, &patient_id, &has_patient) != 0 ||
-	    arg_str(r, "reason", ARG_NULLABLE | ARG_MULTILINE, 0, APPT_REASON_MAX_CHARS, &reason) != 0)
+	    arg_str(r, "reason", ARG_NULLABLE | ARG_MULTILINE, 0, APPT_REASON_MAX_CHARS, &reason) != 0 ||
+	    overbook_arg(r, &overbook) != 0 || type_arg(r, &type_id, &minutes) != 0)
 		return OP_FAIL;
 	if (doctors_by_id(doctor_id, &d) != 0)
 		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
@@ -299,11 +471,13 @@ op_appt_book(struct req *r)
 	strlcpy_mf(a.reason, reason != NULL ? reason : "", sizeof a.reason);
 	a.created_by = req_user_id(r);
 	a.created_at = a.updated_at = r->now;
+	a.type_id = type_id;
 	if (db_begin() != 0)
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
-	/* Hours and overlaps are checked inside the write transaction. */
-	if (check_start(r, doctor_id, starts_at, &a.ends_at) != 0 ||
-	    check_not_held(r, doctor_id, starts_at, a.ends_at) != 0) {
+	/* Hours, the cap and overlaps are checked inside the write transaction. */
+	if (check_start(r, doctor_id, starts_at, minutes, &a.ends_at) != 0 ||
+	    check_not_held(r, doctor_id, starts_at, a.ends_at) != 0 ||
+	    check_cap(r, doctor_id, starts_at, overbook, &a.overbook) != 0) {
 		db_rollback();
 		return OP_FAIL;
 	}
@@ -317,8 +491,9 @@ op_appt_book(struct req *r)
 		db_rollback();
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
-	audit_req(r, "appt.book", patient_id, NULL, "appointment %lld doctor %lld at %lld",
-	    (long long)a.id, (long long)doctor_id, (long long)starts_at);
+	audit_req(r, "appt.book", patient_id, NULL, "appointment %lld doctor %lld at %lld%s",
+	    (long long)a.id, (long long)doctor_id, (long long)starts_at,
+	    a.overbook ? " (overbook)" : "");
 	if (db_commit() != 0)
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	appt_by_id(a.id, &a);
@@ -330,15 +505,154 @@ op_appt_book(struct req *r)
 	return OP_OK;
 }
 
-/* --- appt.hold, appt.release --- */
+/* --- appt.book_recurring --- */
 
-static void
-busy_found(int64_t starts_at, int64_t ends_at, void *arg)
+#define RECUR_COUNT_MAX		52
+#define RECUR_EVERY_MAX		52
+#define RECUR_PROBLEMS_SHOWN	10
+
+/*
+ * Every N weeks, M times, all or nothing: each occurrence is checked (hours,
+ * holds, the daily cap, overlaps) and inserted in one write transaction; if
+ * any fails, none is kept and the error lists them.
+ */
+int
+op_appt_book_recurring(struct req *r)
 {
-	(void)starts_at;
-	(void)ends_at;
-	*(int *)arg = 1;
+	const char		*reason = "";
+	int64_t			 doctor_id, starts_at, patient_id, every, count, type_id;
+	int64_t			 conflict, series = 0, ids[RECUR_COUNT_MAX];
+	int			 minutes, overbook, min, i, nbad = 0, rc;
+	struct civil_date	 day0, day;
+	struct doctor		 d;
+	struct patient		 p;
+	struct appt		 a;
+	const struct hold	*h;
+	char			 why[900], *list = NULL, *more;
+
+	if (args_only(r, "doctor_id", "patient_id", "starts_at", "every_weeks",
+	    "count", "type_id", "reason", "overbook", NULL) != 0 ||
+	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
+	    arg_int(r, "patient_id", ARG_REQUIRED, 1, INT64_MAX, &patient_id, NULL) != 0 ||
+	    arg_int(r, "starts_at", ARG_REQUIRED, 0, INT64_MAX / 2, &starts_at, NULL) != 0 ||
+	    arg_int(r, "every_weeks", ARG_REQUIRED, 1, RECUR_EVERY_MAX, &every, NULL) != 0 ||
+	    arg_int(r, "count", ARG_REQUIRED, 2, RECUR_COUNT_MAX, &count, NULL) != 0 ||
+	    arg_str(r, "reason", ARG_NULLABLE | ARG_MULTILINE, 0, APPT_REASON_MAX_CHARS,
+	    &reason) != 0 ||
+	    overbook_arg(r, &overbook) != 0 || type_arg(r, &type_id, &minutes) != 0)
+		return OP_FAIL;
+	if (doctors_by_id(doctor_id, &d) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
+	doctors_clear(&d);
+	if (req_role(r) == ROLE_DOCTOR) {
+		if (caller_doctor_id(r) != doctor_id)
+			return req_fail(r, ERR_FORBIDDEN, "doctors book with themselves only");
+		if (!appt_doctor_has_patient(doctor_id, patient_id))
+			return req_fail(r, ERR_FORBIDDEN, "not one of your patients");
+	}
+	if (!d.active)
+		return req_fail(r, ERR_CONFLICT, "this doctor is not taking appointments");
+	if (patients_by_id(patient_id, &p) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no patient with id %lld", (long long)patient_id);
+	if (starts_at <= r->now)
+		return req_fail(r, ERR_BAD_REQUEST, "starts_at: must be in the future");
+
+	/* The same local time of day each time, across DST changes. */
+	utc_to_local(starts_at, &day0, &min);
+	if (db_begin() != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	for (i = 0; i < count; i++) {
+		const char	*problem = NULL;
+		char		 date[11];
+
+		day = day0;
+		date_add_days(&day, (int)(i * every * 7));
+		memset(&a, 0, sizeof a);
+		a.doctor_id = doctor_id;
+		a.patient_id = patient_id;
+		a.starts_at = local_to_utc(&day, min);
+		a.status = APPT_APPROVED;
+		strlcpy_mf(a.reason, reason != NULL ? reason : "", sizeof a.reason);
+		a.created_by = req_user_id(r);
+		a.created_at = a.updated_at = r->now;
+		a.type_id = type_id;
+		a.series_id = series;
+		if (a.starts_at - r->now > (int64_t)(BOOK_DAYS_AHEAD_MAX + 1) * 86400)
+			problem = "more than 730 days ahead";
+		else if (availability_check_len(doctor_id, a.starts_at, 0, minutes,
+		    &a.ends_at) != 0)
+			problem = "outside the doctor's hours";
+		else if ((h = holds_find(doctor_id, a.starts_at, a.ends_at,
+		    r->conn->id)) != NULL) {
+			snprintf(why, sizeof why, "held by %s", h->holder_name);
+			problem = why;
+		} else
+			problem = cap_problem(doctor_id, a.starts_at, overbook,
+			    &a.overbook, why, sizeof why);
+		if (problem == NULL) {
+			if ((rc = appt_insert(&a, &conflict)) == -2) {
+				db_rollback();
+				free(list);
+				return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+			}
+			if (rc == -1)
+				problem = "that time is taken";
+		}
+		if (problem != NULL) {
+			if (nbad++ < RECUR_PROBLEMS_SHOWN) {
+				date_format(&day, date);
+				more = xasprintf("%s%s#%d %s %02d:%02d (%lld): %s",
+				    list != NULL ? list : "", list != NULL ? "; " : "",
+				    i + 1, date, min / 60, min % 60,
+				    (long long)a.starts_at, problem);
+				free(list);
+				list = more;
+			}
+			continue;
+		}
+		/* The first occurrence names the series. */
+		if (series == 0) {
+			series = a.id;
+			if (appt_set_series(a.id, series) != 0) {
+				db_rollback();
+				free(list);
+				return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+			}
+		}
+		if (reminders_appt_changed(&a, r->now) != 0) {
+			db_rollback();
+			free(list);
+			return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+		}
+		ids[i] = a.id;
+	}
+	if (nbad > 0) {
+		db_rollback();
+		rc = req_fail(r, ERR_CONFLICT, "%d of %lld occurrences conflict, none "
+		    "booked: %s%s", nbad, (long long)count, list,
+		    nbad > RECUR_PROBLEMS_SHOWN ? "; ..." : "");
+		free(list);
+		return rc;
+	}
+	audit_req(r, "appt.book_recurring", patient_id, NULL, "series %lld: %lld "
+	    "appointments doctor %lld every %lld weeks from %lld", (long long)series,
+	    (long long)count, (long long)doctor_id, (long long)every,
+	    (long long)starts_at);
+	if (db_commit() != 0)
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	msgpack_pack_map(&r->pk, 2);
+	mp_pack_kv_int(&r->pk, "series_id", series);
+	mp_pack_str(&r->pk, "appointments");
+	msgpack_pack_array(&r->pk, (size_t)count);
+	for (i = 0; i < count; i++) {
+		appt_by_id(ids[i], &a);
+		push_appt_changed(&a);
+		appt_pack(&r->pk, &a);
+	}
+	return OP_OK;
 }
+
+/* --- appt.hold, appt.release --- */
 
 int
 op_appt_hold(struct req *r)
@@ -346,12 +660,13 @@ op_appt_hold(struct req *r)
 	const struct hold	*h;
 	struct doctor		 d;
 	struct user		 u;
-	int64_t			 doctor_id, starts_at, ends_at;
-	int			 busy = 0;
+	int64_t			 doctor_id, starts_at, ends_at, type_id;
+	int			 busy = 0, minutes;
 
-	if (args_only(r, "doctor_id", "starts_at", NULL) != 0 ||
+	if (args_only(r, "doctor_id", "starts_at", "type_id", NULL) != 0 ||
 	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
-	    arg_int(r, "starts_at", ARG_REQUIRED, 0, INT64_MAX / 2, &starts_at, NULL) != 0)
+	    arg_int(r, "starts_at", ARG_REQUIRED, 0, INT64_MAX / 2, &starts_at, NULL) != 0 ||
+	    type_arg(r, &type_id, &minutes) != 0)
 		return OP_FAIL;
 	if (doctors_by_id(doctor_id, &d) != 0)
 		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
@@ -360,7 +675,7 @@ op_appt_hold(struct req *r)
 		return req_fail(r, ERR_FORBIDDEN, "doctors hold their own time only");
 	if (!d.active)
 		return req_fail(r, ERR_CONFLICT, "this doctor is not taking appointments");
-	if (check_start(r, doctor_id, starts_at, &ends_at) != 0)
+	if (check_start(r, doctor_id, starts_at, minutes, &ends_at) != 0)
 		return OP_FAIL;
 	appt_busy(doctor_id, starts_at, ends_at, busy_found, &busy);
 	if (busy)
@@ -452,7 +767,8 @@ walk_in_patient_fields(struct req *r, const msgpack_object *o, struct patient *p
  * free and not held by another connection; 0, or -1 when none is left.
  */
 static int
-walk_in_slot(struct req *r, int64_t doctor_id, int64_t *starts_at, int64_t *ends_at)
+walk_in_slot(struct req *r, int64_t doctor_id, int minutes, int64_t *starts_at,
+    int64_t *ends_at)
 {
 	struct civil_date	 today;
 	struct slot		*slots;
@@ -460,8 +776,8 @@ walk_in_slot(struct req *r, int64_t doctor_id, int64_t *starts_at, int64_t *ends
 
 	utc_to_local(r->now, &today, NULL);
 	slots = xcalloc(SLOTS_MAX, sizeof *slots);
-	n = availability_slots(doctor_id, &today, r->now - WALK_IN_LOOKBACK, slots,
-	    SLOTS_MAX);
+	n = availability_slots_len(doctor_id, &today, r->now - WALK_IN_LOOKBACK,
+	    minutes, slots, SLOTS_MAX);
 	for (i = 0; i < n; i++) {
 		if (slots[i].ends_at <= r->now ||
 		    holds_find(doctor_id, slots[i].starts_at, slots[i].ends_at,
@@ -481,14 +797,16 @@ op_appt_walk_in(struct req *r)
 {
 	const msgpack_object	*po;
 	const char		*reason = "";
-	int64_t			 doctor_id, patient_id = 0, conflict;
-	int			 has_patient_id, rc;
+	int64_t			 doctor_id, patient_id = 0, conflict, type_id;
+	int			 has_patient_id, rc, minutes, overbook;
 	struct doctor		 d;
 	struct patient		 p;
 	struct appt		 a;
 	struct hold		*h;
 
-	if (args_only(r, "doctor_id", "patient_id", "patient", "reason", NULL) != 0 ||
+	if (args_only(r, "doctor_id", "patient_id", "patient", "reason", "type_id",
+	    "overbook", NULL) != 0 ||
+	    overbook_arg(r, &overbook) != 0 || type_arg(r, &type_id, &minutes) != 0 ||
 	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
 	    arg_int(r, "patient_id", ARG_NULLABLE, 1, INT64_MAX, &patient_id,
 	    &has_patient_id) != 0 ||
@@ -517,12 +835,17 @@ op_appt_walk_in(struct req *r)
 	strlcpy_mf(a.reason, reason != NULL ? reason : "", sizeof a.reason);
 	a.created_by = req_user_id(r);
 	a.created_at = a.updated_at = r->now;
+	a.type_id = type_id;
 	/* Registered, booked and checked in together, or not at all. */
 	if (db_begin() != 0)
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
-	if (walk_in_slot(r, doctor_id, &a.starts_at, &a.ends_at) != 0) {
+	if (walk_in_slot(r, doctor_id, minutes, &a.starts_at, &a.ends_at) != 0) {
 		db_rollback();
 		return req_fail(r, ERR_CONFLICT, "no free slot left today with this doctor");
+	}
+	if (check_cap(r, doctor_id, a.starts_at, overbook, &a.overbook) != 0) {
+		db_rollback();
+		return OP_FAIL;
 	}
 	if (po != NULL && patients_insert(&p) != 0) {
 		db_rollback();
@@ -629,6 +952,7 @@ appt_transition(struct req *r, enum appt_status to, int rules, int note_required
 {
 	const char	*note = NULL;
 	struct appt	 a;
+	int64_t		 offered = 0;
 	int		 rc;
 
 	/* Only a cancellation takes a free-text note beside its reason. */
@@ -654,6 +978,17 @@ appt_transition(struct req *r, enum appt_status to, int rules, int note_required
 		rc = appt_save_times(&a);
 	if (rc == 0 && reminders_appt_changed(&a, r->now) != 0)
 		rc = -2;
+	/* The patient hears of a decision on their appointment, the doctor
+	 * of a patient's cancellation. */
+	if (rc == 0 && (to == APPT_APPROVED || to == APPT_REJECTED ||
+	    to == APPT_CANCELLED) && notify_appt(r, &a, to == APPT_APPROVED ?
+	    "appt.approved" : to == APPT_REJECTED ? "appt.rejected" :
+	    "appt.cancelled", appt_status_name(to), note) != 0)
+		rc = -2;
+	/* A freed time goes to the first patient waiting for one like it. */
+	if (rc == 0 && (to == APPT_REJECTED || to == APPT_CANCELLED) &&
+	    (offered = offer_freed(r, &a)) < 0)
+		rc = -2;
 	if (rc != 0) {
 		db_rollback();
 		return rc == -1 ? req_fail(r, ERR_CONFLICT, "the appointment changed; reload it") :
@@ -665,6 +1000,8 @@ appt_transition(struct req *r, enum appt_status to, int rules, int note_required
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	appt_by_id(a.id, &a);
 	push_appt_changed(&a);
+	if (offered > 0)
+		waitlist_push_offer(offered);
 	pack_appt_result(r, &a);
 	return OP_OK;
 }
@@ -906,10 +1243,13 @@ op_appt_cancel_day(struct req *r)
 		free(d);
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
+	/* Each patient is told; the day's times are not offered to the wait
+	 * list, since the doctor is away. */
 	for (i = 0; i < d->n; i++) {
 		if (appt_by_id(d->ids[i], &a) != 0 ||
 		    appt_set_status(&a, APPT_CANCELLED, req_user_id(r), note, r->now) != 0 ||
-		    reminders_appt_changed(&a, r->now) != 0) {
+		    reminders_appt_changed(&a, r->now) != 0 ||
+		    notify_appt(r, &a, "appt.cancelled", "cancelled", note) != 0) {
 			db_rollback();
 			free(d);
 			return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
@@ -945,13 +1285,16 @@ int
 op_appt_reschedule(struct req *r)
 {
 	const char	*reason = NULL;
-	int64_t		 starts_at, doctor_id = 0, conflict;
-	int		 has_doctor, rc;
+	int64_t		 starts_at, doctor_id = 0, conflict, type_id, offered = 0;
+	int		 has_doctor, rc, minutes, overbook;
 	struct appt	 old, next;
+	struct appt_type t;
 	struct doctor	 d;
 
-	if (args_only(r, "id", "starts_at", "doctor_id", "reason", NULL) != 0 ||
-	    appt_arg(r, &old) != 0 ||
+	if (args_only(r, "id", "starts_at", "doctor_id", "reason", "type_id",
+	    "overbook", NULL) != 0 ||
+	    appt_arg(r, &old) != 0 || overbook_arg(r, &overbook) != 0 ||
+	    type_arg(r, &type_id, &minutes) != 0 ||
 	    arg_int(r, "starts_at", ARG_REQUIRED, 0, INT64_MAX / 2, &starts_at, NULL) != 0 ||
 	    arg_int(r, "doctor_id", ARG_NULLABLE, 1, INT64_MAX, &doctor_id, &has_doctor) != 0 ||
 	    arg_str(r, "reason", ARG_NULLABLE | ARG_MULTILINE, 0, APPT_NOTE_MAX_CHARS, &reason) != 0)
@@ -982,6 +1325,12 @@ op_appt_reschedule(struct req *r)
 	next.created_by = req_user_id(r);
 	next.created_at = next.updated_at = r->now;
 	next.rescheduled_from = old.id;
+	/* The visit keeps its kind (and length) unless a new one is given. */
+	if (type_id == 0 && old.type_id != 0 && appt_types_by_id(old.type_id, &t) == 0) {
+		type_id = t.id;
+		minutes = t.minutes;
+	}
+	next.type_id = type_id;
 
 	/* Old freed and new taken in one transaction, or nothing changes. */
 	if (db_begin() != 0)
@@ -992,8 +1341,9 @@ op_appt_reschedule(struct req *r)
 		return rc == -1 ? req_fail(r, ERR_CONFLICT, "the appointment changed; reload it") :
 		    req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
-	if (check_start(r, doctor_id, starts_at, &next.ends_at) != 0 ||
-	    check_not_held(r, doctor_id, starts_at, next.ends_at) != 0) {
+	if (check_start(r, doctor_id, starts_at, minutes, &next.ends_at) != 0 ||
+	    check_not_held(r, doctor_id, starts_at, next.ends_at) != 0 ||
+	    check_cap(r, doctor_id, starts_at, overbook, &next.overbook) != 0) {
 		db_rollback();
 		return OP_FAIL;
 	}
@@ -1008,6 +1358,23 @@ op_appt_reschedule(struct req *r)
 		db_rollback();
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
+	/* Told of the new time: the patient (unless they moved it), the
+	 * doctor when the patient did; the old time may go to the wait list. */
+	{
+		struct appt	moved = next;
+
+		strlcpy_mf(moved.doctor_name, d.full_name, sizeof moved.doctor_name);
+		strlcpy_mf(moved.patient_name, old.patient_name, sizeof moved.patient_name);
+		moved.doctor_user_id = d.user_id;
+		moved.patient_user_id = old.patient_user_id;
+		if (notify_appt(r, &moved, "appt.rescheduled", "rescheduled", reason) != 0 ||
+		    (req_user_id(r) == old.patient_user_id && old.doctor_id != doctor_id &&
+		    notify_appt(r, &old, "appt.rescheduled", "rescheduled", reason) != 0) ||
+		    (offered = offer_freed(r, &old)) < 0) {
+			db_rollback();
+			return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+		}
+	}
 	audit_req(r, "appt.reschedule", old.patient_id, NULL,
 	    "appointment %lld -> %lld at %lld", (long long)old.id, (long long)next.id,
 	    (long long)starts_at);
@@ -1017,6 +1384,8 @@ op_appt_reschedule(struct req *r)
 	appt_by_id(next.id, &next);
 	push_appt_changed(&old);
 	push_appt_changed(&next);
+	if (offered > 0)
+		waitlist_push_offer(offered);
 	msgpack_pack_map(&r->pk, 2);
 	mp_pack_str(&r->pk, "appointment");
 	appt_pack(&r->pk, &next);

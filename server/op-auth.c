@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "db.h"
 #include "doctors.h"
+#include "holds.h"
 #include "log.h"
 #include "mp.h"
 #include "ops.h"
@@ -359,6 +360,8 @@ op_auth_logout(struct req *r)
 	if (args_only(r, NULL) != 0)
 		return OP_FAIL;
 	audit_req(r, "auth.logout", 0, NULL, NULL);
+	/* Soft holds belong to the person at the desk, not the socket. */
+	holds_conn_logout(r->conn->id);
 	session_revoke(r->session, r->now);
 	conn_set_session(r->conn, NULL);
 	msgpack_pack_map(&r->pk, 0);

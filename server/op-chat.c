@@ -46,6 +46,8 @@ static size_t		 ntouched, touched_cap;
 static int		 presence_scheduled;
 
 static struct presence	*presence_get(int64_t user_id);
+static int64_t	 presence_load(int64_t user_id);
+static void	 presence_store(int64_t user_id, int64_t last_seen);
 static int	 user_online(int64_t user_id);
 static void	 presence_run(evutil_socket_t, short, void *);
 static int	 push_wants_users(const struct session *, void *);
@@ -63,6 +65,52 @@ static int	 notify_offline_peer(struct req *, const struct chat_conv *,
 		     const struct chat_msg *);
 
 /* --- presence --- */
+
+/*
+ * What the store knows of when a user was last seen: the last presence
+ * change written, or a session's last activity if later (that one survives
+ * a crash while the user was online). 0: never.
+ */
+static int64_t
+presence_load(int64_t user_id)
+{
+	sqlite3_stmt	*st;
+	int64_t		 t = 0;
+
+	st = db_prepare("SELECT max(coalesce((SELECT last_seen FROM presence "
+	    "WHERE user_id = ?1), 0), coalesce((SELECT max(last_seen) FROM "
+	    "sessions WHERE user_id = ?1), 0))");
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, user_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return t;
+}
+
+/* Joins the loop turn's write batch; a failure costs only a stale time. */
+static void
+presence_store(int64_t user_id, int64_t last_seen)
+{
+	sqlite3_stmt	*st;
+
+	if (db_begin() != 0)
+		return;
+	st = db_prepare("INSERT INTO presence (user_id, last_seen) VALUES (?, ?) "
+	    "ON CONFLICT (user_id) DO UPDATE SET last_seen = excluded.last_seen");
+	if (st == NULL) {
+		db_rollback();
+		return;
+	}
+	sqlite3_bind_int64(st, 1, user_id);
+	sqlite3_bind_int64(st, 2, last_seen);
+	if (db_step_done(st) != SQLITE_DONE) {
+		db_rollback();
+		return;
+	}
+	db_commit();
+}
 
 static struct presence *
 presence_get(int64_t user_id)
@@ -88,6 +136,7 @@ presence_get(int64_t user_id)
 	npresence++;
 	memset(&presence[lo], 0, sizeof *presence);
 	presence[lo].user_id = user_id;
+	presence[lo].last_seen = presence_load(user_id);
 	return &presence[lo];
 }
 
@@ -154,6 +203,7 @@ presence_run(evutil_socket_t fd, short what, void *arg)
 			continue;
 		p->online = online;
 		p->last_seen = clock_now();
+		presence_store(uid, p->last_seen);
 		chat_peers(uid, collect_peer, &peers);
 		if (peers.n > 0) {
 			msgpack_sbuffer_init(&sb);

@@ -42,12 +42,24 @@ static void	pack_patient_result(struct req *, const struct patient *);
 static void	apply_field(char *dst, size_t dstlen, const char *src,
 		    const char *name, char *changed, size_t changedlen);
 
+/* A patient with their no-show count and flag: the desk sees wherever the
+ * patient shows who tends not to come. */
+static void
+pack_patient_no_shows(msgpack_packer *pk, const struct patient *p)
+{
+	int64_t	n = appt_no_show_count(p->id);
+
+	patients_pack_open(pk, p, 2);
+	mp_pack_kv_int(pk, "no_show_count", n);
+	mp_pack_kv_bool(pk, "no_show_flagged", appt_no_show_flagged(n));
+}
+
 static void
 pack_patient_result(struct req *r, const struct patient *p)
 {
 	msgpack_pack_map(&r->pk, 1);
 	mp_pack_str(&r->pk, "patient");
-	patients_pack(&r->pk, p);
+	pack_patient_no_shows(&r->pk, p);
 }
 
 /* 1 if the argument is present and not nil. */
@@ -268,7 +280,7 @@ op_patients_search(struct req *r)
 	msgpack_pack_array(&r->pk, n);
 	for (i = 0; i < n; i++) {
 		if (patients_by_id(ids[i], &p) == 0)
-			patients_pack(&r->pk, &p);
+			pack_patient_no_shows(&r->pk, &p);
 		else
 			msgpack_pack_nil(&r->pk);
 	}

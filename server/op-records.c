@@ -11,6 +11,7 @@
 #include "clinic-time.h"
 #include "db.h"
 #include "doctors.h"
+#include "files.h"
 #include "mp.h"
 #include "ops.h"
 #include "patients.h"
@@ -35,6 +36,7 @@ static void	pack_one(const struct record *, void *);
 static void	count_appt(const struct appt *, void *);
 static void	pack_appt(const struct appt *, void *);
 static void	pack_rx(const struct rx *, void *);
+static void	pack_file(const struct file_row *, void *);
 static int	record_for_caller(struct req *, int64_t id, int version,
 		    struct record *);
 
@@ -159,13 +161,12 @@ record_for_caller(struct req *r, int64_t id, int version, struct record *rec)
 	if (req_role(r) == ROLE_RECEPTIONIST)
 		return access_clinical(r, 0, r->op->name, NULL);
 	if (records_by_id(id, version, rec) != 0) {
-		/* Whether a record exists is itself clinical: tell a patient
-		 * no more than forbidden would. */
-		if (req_role(r) == ROLE_PATIENT || version == 0 ||
-		    records_by_id(id, 0, rec) != 0)
-			return req_fail(r, ERR_NOT_FOUND, "no record with id %lld",
-			    (long long)id);
-		if (access_clinical(r, rec->patient_id, r->op->name, NULL) != 0)
+		/* Whether a record exists is itself clinical: a missing id
+		 * gets the forbidden someone else's record gets. */
+		snprintf(target, sizeof target, "record %lld", (long long)id);
+		if (version == 0 || records_by_id(id, 0, rec) != 0)
+			return access_clinical_missing(r, r->op->name, target);
+		if (access_clinical(r, rec->patient_id, r->op->name, target) != 0)
 			return -1;
 		return req_fail(r, ERR_NOT_FOUND, "record %lld has no version %d",
 		    (long long)id, version);
@@ -261,14 +262,17 @@ op_records_amend(struct req *r)
 	    arg_str(r, "reason", ARG_REQUIRED | ARG_MULTILINE, 1,
 	    RECORD_REASON_MAX_CHARS, &reason) != 0)
 		goto out;
+	/* Access before anything about the record's content or existence,
+	 * and a missing id answered like someone else's record: an amend
+	 * must not tell a doctor which ids exist. */
+	snprintf(target, sizeof target, "record %lld", (long long)id);
 	if (records_by_id(id, 0, rec) != 0) {
-		req_fail(r, ERR_NOT_FOUND, "no record with id %lld", (long long)id);
+		access_clinical_missing(r, "records.amend", target);
 		goto out;
 	}
-	if (read_record_fields(r, 0, rec) != 0)
-		goto out;
-	snprintf(target, sizeof target, "record %lld", (long long)id);
 	if (access_clinical(r, rec->patient_id, "records.amend", target) != 0)
+		goto out;
+	if (read_record_fields(r, 0, rec) != 0)
 		goto out;
 	if (db_begin() != 0) {
 		req_fail(r, ERR_UNAVAILABLE, "store unavailable");
@@ -412,6 +416,12 @@ pack_rx(const struct rx *x, void *arg)
 	rx_pack(&r->pk, x, r->now);
 }
 
+static void
+pack_file(const struct file_row *f, void *arg)
+{
+	files_pack(arg, f);
+}
+
 int
 op_patients_history(struct req *r)
 {
@@ -439,7 +449,7 @@ op_patients_history(struct req *r)
 	if (patients_by_id(patient_id, &p) != 0)
 		return req_fail(r, ERR_NOT_FOUND, "no patient with id %lld",
 		    (long long)patient_id);
-	msgpack_pack_map(&r->pk, 4);
+	msgpack_pack_map(&r->pk, 5);
 	mp_pack_str(&r->pk, "patient");
 	patients_pack(&r->pk, &p);
 
@@ -476,6 +486,15 @@ op_patients_history(struct req *r)
 	mp_pack_str(&r->pk, "items");
 	msgpack_pack_array(&r->pk, (uint32_t)n);
 	rx_list(patient_id, limit, 0, pack_rx, r, &total);
+	mp_pack_kv_int(&r->pk, "total", total);
+
+	mp_pack_str(&r->pk, "files");
+	total = files_list(0, patient_id, INT64_MAX, NULL, NULL);
+	n = total < limit ? total : limit;
+	msgpack_pack_map(&r->pk, 2);
+	mp_pack_str(&r->pk, "items");
+	msgpack_pack_array(&r->pk, (uint32_t)n);
+	files_list(0, patient_id, limit, pack_file, &r->pk);
 	mp_pack_kv_int(&r->pk, "total", total);
 	return OP_OK;
 }

@@ -10,8 +10,11 @@
 #include "db.h"
 #include "doctors.h"
 #include "mp.h"
+#include "notifications.h"
 #include "ops.h"
+#include "patients.h"
 #include "prescriptions.h"
+#include "users.h"
 #include "util.h"
 
 #define RX_LIST_MAX	100
@@ -132,14 +135,37 @@ rx_for_caller(struct req *r, int64_t id, struct rx *x)
 {
 	char	target[64];
 
-	if (rx_by_id(id, x) != 0)
-		return req_fail(r, ERR_NOT_FOUND, "no prescription with id %lld",
-		    (long long)id);
 	snprintf(target, sizeof target, "rx %lld", (long long)id);
+	/* A missing id answers like someone else's prescription. */
+	if (rx_by_id(id, x) != 0)
+		return access_clinical_missing(r, r->op->name, target);
 	return access_clinical(r, x->patient_id, r->op->name, target);
 }
 
 /* Inserts x as written by the caller and answers it; OP_OK or OP_FAIL. */
+/* The patient (if they have a login) hears of a new prescription; inside
+ * the caller's write transaction. 0 or -1. */
+static int
+rx_notify_patient(const struct rx *x, const char *what, int64_t now)
+{
+	struct patient	 p;
+	struct user	 u;
+	char		*body;
+	int		 rc;
+
+	if (patients_by_id(x->patient_id, &p) != 0 || p.user_id == 0)
+		return 0;
+	if (users_by_id(x->created_by, &u) != 0)
+		return -1;
+	body = xasprintf("%s %s a prescription for you: %s %s%s.", u.full_name,
+	    strcmp(what, "renewed") == 0 ? "renewed" : "wrote", x->items[0].drug,
+	    x->items[0].strength, x->nitems > 1 ? " and more" : "");
+	rc = notifications_create(p.user_id, "rx.new", "New prescription", body,
+	    x->id, now);
+	free(body);
+	return rc;
+}
+
 static int
 rx_write(struct req *r, struct rx *x, const char *what)
 {
@@ -153,7 +179,7 @@ rx_write(struct req *r, struct rx *x, const char *what)
 	x->cancelled = 0;
 	if (db_begin() != 0)
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
-	if (rx_insert(x) != 0) {
+	if (rx_insert(x) != 0 || rx_notify_patient(x, what, r->now) != 0) {
 		db_rollback();
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}

@@ -208,7 +208,13 @@ patients_save(const struct patient *p)
 void
 patients_pack(msgpack_packer *pk, const struct patient *p)
 {
-	msgpack_pack_map(pk, 10);
+	patients_pack_open(pk, p, 0);
+}
+
+void
+patients_pack_open(msgpack_packer *pk, const struct patient *p, int extra)
+{
+	msgpack_pack_map(pk, (uint32_t)(10 + extra));
 	mp_pack_kv_int(pk, "id", p->id);
 	mp_pack_str(pk, "user_id");
 	if (p->user_id != 0)

@@ -44,6 +44,8 @@ int	patients_insert(struct patient *);
 int	patients_save(const struct patient *);
 /* Packs the public fields as a map; empty fields and user_id 0 as nil. */
 void	patients_pack(msgpack_packer *, const struct patient *);
+/* The same map with room for extra more pairs the caller packs after it. */
+void	patients_pack_open(msgpack_packer *, const struct patient *, int extra);
 /*
  * For a new patient login: links the one unclaimed record (no user_id)
  * whose e-mail is this e-mail, or creates a record. proof_dob NULL means a

@@ -906,6 +906,44 @@ process(const struct reminder *r, int64_t now)
 	return 0;
 }
 
+/*
+ * sending -> sent; the patient, if they have a login, gets an in-app
+ * notification in the same transaction, so one is never without the other.
+ */
+static int
+mark_sent(const struct flight *f, const char *ref, int64_t now)
+{
+	static const char *sql = "UPDATE reminders SET state = 'sent', "
+	    "last_error = NULL, provider_ref = coalesce(?1, provider_ref), "
+	    "sent_at = ?2, updated_at = ?2 WHERE id = ?3 AND state = 'sending'";
+	struct patient	 p;
+	struct appt	 a;
+	sqlite3_stmt	*st;
+	char		 when[64], *body;
+	int		 ok;
+
+	if (write_begin() != 0)
+		return -1;
+	st = db_prepare(sql);
+	db_bind_text(st, 1, ref != NULL && *ref != '\0' ? ref : NULL);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, f->id);
+	ok = db_step_done(st) == SQLITE_DONE;
+	/* A confirmation is no reminder, and the approval told them already. */
+	if (ok && db_changes() == 1 && strcmp(f->kind, "confirmation") != 0 &&
+	    patients_by_id(f->patient_id, &p) == 0 &&
+	    p.user_id != 0 && appt_by_id(f->appointment_id, &a) == 0) {
+		format_when(a.starts_at, 0, when, sizeof when);
+		body = xasprintf("We sent you a reminder by %s for your appointment "
+		    "with %s on %s.", strcmp(f->channel, "sms") == 0 ? "SMS" :
+		    "e-mail", a.doctor_name, when);
+		ok = notifications_create(p.user_id, "reminder.sent",
+		    "Appointment reminder sent", body, f->appointment_id, now) == 0;
+		free(body);
+	}
+	return write_end(ok);
+}
+
 static void
 sent_cb(const struct send_result *res, void *arg)
 {
@@ -914,7 +952,7 @@ sent_cb(const struct send_result *res, void *arg)
 
 	nflight--;
 	if (res->ok) {
-		mark_outcome(f->id, "sent", NULL, res->ref, 0, now);
+		mark_sent(f, res->ref, now);
 		log_info("reminder %lld (%s %s, appointment %lld) sent%s%s",
 		    (long long)f->id, f->kind, f->channel, (long long)f->appointment_id,
 		    res->ref[0] != '\0' ? ": " : "", res->ref);

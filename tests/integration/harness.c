@@ -22,9 +22,10 @@
 #include "harness.h"
 #include "util.h"
 
-/* How long a start or a stop may take (ASan builds are slow). */
-#define START_TIMEOUT_MS	60000
-#define STOP_TIMEOUT_MS		30000
+/* How long a start or a stop may take (ASan builds are slow), before
+ * test_time_scale(). */
+#define START_TIMEOUT_MS	(60000 * test_time_scale())
+#define STOP_TIMEOUT_MS		(30000 * test_time_scale())
 
 static void	srv_dump_log(const struct tsrv *);
 static int	rm_entry(const char *, const struct stat *, int, struct FTW *);
@@ -33,6 +34,15 @@ static void	sleep_ms(int);
 static void	srv_reap(struct tsrv *, int block);
 static void	asan_tune(void);
 static void	env_clear_settings(void);
+
+int
+test_time_scale(void)
+{
+	const char	*v = getenv("MF_TEST_TIME_SCALE");
+	int		 n = v != NULL ? atoi(v) : 1;
+
+	return n >= 1 && n <= 1000 ? n : 1;
+}
 
 const char *
 test_build_dir(void)
@@ -145,6 +155,7 @@ static int
 srv_wait_port(struct tsrv *s)
 {
 	static const char	 prefix[] = "mediflowd listening on ";
+	static const char	 http_prefix[] = "mediflowd http on ";
 	char			 buf[1024], *line, *nl, *p;
 	size_t			 len = 0;
 	ssize_t			 n;
@@ -169,6 +180,10 @@ srv_wait_port(struct tsrv *s)
 		line = buf;
 		while ((nl = strchr(line, '\n')) != NULL) {
 			*nl = '\0';
+			/* With --http its line comes first. */
+			if (strncmp(line, http_prefix, sizeof http_prefix - 1) == 0 &&
+			    (p = strstr(line, " port ")) != NULL)
+				s->http_port = atoi(p + 6);
 			if (strncmp(line, prefix, sizeof prefix - 1) == 0 &&
 			    (p = strstr(line, " port ")) != NULL) {
 				s->port = atoi(p + 6);
@@ -188,14 +203,21 @@ srv_start(struct tsrv *s, const struct tsrv_opts *opts)
 {
 	const char	*tmp = getenv("TMPDIR");
 	char		*argv[64], *bin, *conf_path = NULL;
+	char		*wrapper, *wrapper_copy = NULL, *word;
 	int		 argc = 0, pipefd[2], logfd, i;
 	FILE		*f;
 
 	memset(s, 0, sizeof *s);
 	s->out_fd = -1;
-	snprintf(s->dir, sizeof s->dir, "%s/mediflow-itest-XXXXXX",
-	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-	assert_non_null(mkdtemp(s->dir));
+	if (opts != NULL && opts->data_dir != NULL) {
+		assert_true(strlen(opts->data_dir) < sizeof s->dir);
+		strlcpy_mf(s->dir, opts->data_dir, sizeof s->dir);
+		s->keep_dir = 1;
+	} else {
+		snprintf(s->dir, sizeof s->dir, "%s/mediflow-itest-XXXXXX",
+		    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+		assert_non_null(mkdtemp(s->dir));
+	}
 	snprintf(s->db_path, sizeof s->db_path, "%s/mediflow.db", s->dir);
 	snprintf(s->log_path, sizeof s->log_path, "%s/mediflowd.log", s->dir);
 	if (opts != NULL && opts->config != NULL) {
@@ -213,6 +235,15 @@ srv_start(struct tsrv *s, const struct tsrv_opts *opts)
 		print_error("%s: not built (run make all)\n", bin);
 		fail();
 	}
+	/* MF_SERVER_WRAPPER ("valgrind --error-exitcode=99 ...") runs the
+	 * server under another program; words split on spaces. */
+	if ((wrapper = getenv("MF_SERVER_WRAPPER")) != NULL && *wrapper != '\0') {
+		wrapper = wrapper_copy = xstrdup(wrapper);
+		while ((word = strsep(&wrapper, " ")) != NULL) {
+			if (*word != '\0' && argc < 16)
+				argv[argc++] = word;
+		}
+	}
 	argv[argc++] = bin;
 	argv[argc++] = "--listen";
 	argv[argc++] = "127.0.0.1:0";
@@ -222,6 +253,10 @@ srv_start(struct tsrv *s, const struct tsrv_opts *opts)
 		argv[argc++] = "--demo";
 	if (opts == NULL || !opts->no_test_clock)
 		argv[argc++] = "--test-clock";
+	if (opts != NULL && opts->http) {
+		argv[argc++] = "--http";
+		argv[argc++] = "127.0.0.1:0";
+	}
 	if (conf_path != NULL) {
 		argv[argc++] = "--config";
 		argv[argc++] = conf_path;
@@ -233,7 +268,9 @@ srv_start(struct tsrv *s, const struct tsrv_opts *opts)
 	argv[argc] = NULL;
 
 	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
-	logfd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A restart on the caller's dir adds to the log of the runs before. */
+	logfd = open(s->log_path, O_WRONLY | O_CREAT | O_CLOEXEC |
+	    (s->keep_dir ? O_APPEND : O_TRUNC), 0600);
 	assert_true(logfd >= 0);
 	fflush(NULL);
 	s->pid = fork();
@@ -247,7 +284,7 @@ srv_start(struct tsrv *s, const struct tsrv_opts *opts)
 		for (i = 0; opts != NULL && opts->env != NULL &&
 		    opts->env[i] != NULL; i++)
 			putenv((char *)opts->env[i]);
-		execv(bin, argv);
+		execvp(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);
 	}
@@ -256,16 +293,21 @@ srv_start(struct tsrv *s, const struct tsrv_opts *opts)
 	s->out_fd = pipefd[0];
 	free(bin);
 	free(conf_path);
+	free(wrapper_copy);
 
 	if (srv_wait_port(s) != 0) {
 		print_error("mediflowd did not report its port\n");
 		kill(s->pid, SIGKILL);
 		srv_reap(s, 1);
 		srv_dump_log(s);
-		rm_tree(s->dir);
+		if (!s->keep_dir)
+			rm_tree(s->dir);
 		fail();
 	}
 	snprintf(s->addr, sizeof s->addr, "127.0.0.1:%d", s->port);
+	if (s->http_port > 0)
+		snprintf(s->http_url, sizeof s->http_url, "http://127.0.0.1:%d",
+		    s->http_port);
 }
 
 int
@@ -312,9 +354,24 @@ srv_stop(struct tsrv *s)
 	if (s->out_fd >= 0)
 		close(s->out_fd);
 	s->out_fd = -1;
-	rm_tree(s->dir);
+	if (!s->keep_dir)
+		rm_tree(s->dir);
 	s->pid = 0;
 	assert_true(clean);
+}
+
+void
+srv_kill(struct tsrv *s)
+{
+	if (s->pid <= 0)
+		return;
+	if (!s->reaped)
+		kill(s->pid, SIGKILL);
+	srv_reap(s, 1);
+	if (s->out_fd >= 0)
+		close(s->out_fd);
+	s->out_fd = -1;
+	s->pid = 0;
 }
 
 long
@@ -371,7 +428,8 @@ json_t *
 cli_call_json(struct tcli *c, const char *op, json_t *args)
 {
 	json_decref(c->reply);
-	c->reply = mfc_call_json(&c->mc, op, args, CALL_TIMEOUT_MS);
+	c->reply = mfc_call_json(&c->mc, op, args,
+	    CALL_TIMEOUT_MS * test_time_scale());
 	json_decref(args);
 	return c->reply;
 }

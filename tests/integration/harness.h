@@ -41,6 +41,9 @@ struct tsrv {
 	int	 out_fd;		/* the read end of the server's stdout */
 	int	 reaped;		/* waitpid has collected status */
 	int	 status;
+	int	 http_port;		/* with tsrv_opts.http: the HTTP adapter's */
+	char	 http_url[64];		/* "http://127.0.0.1:PORT" */
+	int	 keep_dir;		/* the caller's dir: not removed */
 };
 
 struct tsrv_opts {
@@ -49,10 +52,17 @@ struct tsrv_opts {
 	const char		*config;	/* config file text, or NULL */
 	int			 no_demo;	/* start without --demo */
 	int			 no_test_clock;	/* start without --test-clock */
+	int			 http;		/* also --http 127.0.0.1:0 */
+	const char		*data_dir;	/* an existing dir to use (srv_stop
+						 * keeps it), or NULL: a new temp one */
 };
 
 /* The build directory ($O, default "build"). */
 const char	*test_build_dir(void);
+/* $MF_TEST_TIME_SCALE (default 1): how many times slower than usual the
+ * server runs (make valgrind sets it); the harness's timeouts, and a test's
+ * loose real-time bounds, are multiplied by it. */
+int		 test_time_scale(void);
 
 /* Starts "$O/mediflowd --listen 127.0.0.1:0 --data-dir TMP --demo
  * --test-clock [--config TMP/mediflowd.conf] [args]" and waits for its
@@ -60,6 +70,9 @@ const char	*test_build_dir(void);
 void	 srv_start(struct tsrv *, const struct tsrv_opts *);
 /* SIGTERM, waits, asserts a clean exit 0, removes the data dir. */
 void	 srv_stop(struct tsrv *);
+/* SIGKILL (a crash or a power cut, as far as the store can tell) and reap;
+ * keeps the data dir. */
+void	 srv_kill(struct tsrv *);
 /* 1 while the process runs. */
 int	 srv_alive(struct tsrv *);
 /* VmRSS from /proc/PID/status in KiB, or -1. */

@@ -354,7 +354,7 @@ test_amendments_keep_every_version(void **state)
 	assert_true(json_is_null(jpath(res, "record.vitals.temperature_c")));
 	call_err(&d, "records.amend", "bad_request", "{s:I, s:s}", "id",
 	    (json_int_t)rec, "notes", "no reason given");
-	call_err(&d, "records.amend", "not_found", "{s:I, s:s}", "id",
+	call_err(&d, "records.amend", "forbidden", "{s:I, s:s}", "id",
 	    (json_int_t)99999999, "reason", "x");
 	cli_close(&d);
 
@@ -378,7 +378,7 @@ test_amendments_keep_every_version(void **state)
 	assert_true(jpath(res, "record.vitals.temperature_c") != NULL);
 	call_err(&p, "records.get", "not_found", "{s:I, s:i}", "id", (json_int_t)rec,
 	    "version", 9);
-	call_err(&p, "records.get", "not_found", "{s:I}", "id",
+	call_err(&p, "records.get", "forbidden", "{s:I}", "id",
 	    (json_int_t)99999999);
 
 	/* The timeline shows each record once, at its current version. */
@@ -596,7 +596,7 @@ test_rx_cancel_renew_and_print(void **state)
 	call_err(&d, "rx.cancel", "conflict", "{s:I, s:s}", "id", (json_int_t)rx,
 	    "reason", "again");
 	call_err(&d, "rx.renew", "conflict", "{s:I}", "id", (json_int_t)rx);
-	call_err(&d, "rx.get", "not_found", "{s:I}", "id", (json_int_t)99999999);
+	call_err(&d, "rx.get", "forbidden", "{s:I}", "id", (json_int_t)99999999);
 	cli_close(&d);
 
 	cli_open_as(&p, &srv, DEMO_PATIENT);
@@ -623,6 +623,169 @@ test_rx_cancel_renew_and_print(void **state)
 }
 
 /* Last: moves the clock past every grant. */
+/* The error (code and message) op gives c for id; allocated "code: message". */
+static char *
+error_of(struct tcli *c, const char *op, json_t *args)
+{
+	json_t	*reply = cli_call_json(c, op, args);
+
+	assert_non_null(reply);
+	if (!json_is_false(json_object_get(reply, "ok")))
+		print_error("%s: expected an error\n", op);
+	assert_true(json_is_false(json_object_get(reply, "ok")));
+	return xasprintf("%s: %s", jstr(reply, "error.code"),
+	    jstr(reply, "error.message"));
+}
+
+/*
+ * A caller without access learns nothing from an id: a record or
+ * prescription of someone else's and an id that names nothing get the same
+ * code and the same message, for amend (which once answered not_found
+ * before checking access) and for the reads.
+ */
+static void
+test_ids_reveal_nothing(void **state)
+{
+	static const char *const callers[] = { NULL, OTHER_PATIENT };
+	struct tcli	 c;
+	int64_t		 rec, rx;
+	size_t		 i;
+	char		*a, *b, *probe;
+
+	(void)state;
+	rec = create_record("Otitis media");
+	rx = create_rx("Paracetamol", 3);
+	/* A new doctor: never saw john, never broke the glass. */
+	probe = unique_email("probe");
+	cli_open_as(&c, &srv, DEMO_ADMIN);
+	call_ok(&c, "users.create", "{s:s, s:s, s:s, s:s}", "email", probe,
+	    "full_name", "Dr. Id Prober", "role", "doctor", "password",
+	    STRONG_PASSWORD);
+	cli_close(&c);
+	for (i = 0; i < nitems(callers); i++) {
+		if (callers[i] == NULL) {
+			cli_open(&c, &srv);
+			free(cli_login(&c, probe, STRONG_PASSWORD));
+			a = error_of(&c, "records.amend", json_pack("{s:I, s:s, s:s}",
+			    "id", (json_int_t)rec, "reason", "probe", "notes", "x"));
+			b = error_of(&c, "records.amend", json_pack("{s:I, s:s, s:s}",
+			    "id", (json_int_t)rec + 1000000, "reason", "probe",
+			    "notes", "x"));
+			assert_string_equal(a, b);
+			assert_true(strncmp(a, "forbidden: ", 11) == 0);
+			free(a);
+			free(b);
+			/* Even a malformed amendment learns nothing first. */
+			a = error_of(&c, "records.amend", json_pack("{s:I, s:s, s:s}",
+			    "id", (json_int_t)rec, "reason", "probe", "follow_up",
+			    "soon"));
+			assert_true(strncmp(a, "forbidden: ", 11) == 0);
+			free(a);
+		} else
+			cli_open_as(&c, &srv, callers[i]);
+		a = error_of(&c, "records.get", json_pack("{s:I}", "id",
+		    (json_int_t)rec));
+		b = error_of(&c, "records.get", json_pack("{s:I}", "id",
+		    (json_int_t)rec + 1000000));
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		a = error_of(&c, "records.versions", json_pack("{s:I}", "id",
+		    (json_int_t)rec));
+		b = error_of(&c, "records.versions", json_pack("{s:I}", "id",
+		    (json_int_t)rec + 1000000));
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		a = error_of(&c, "rx.get", json_pack("{s:I}", "id", (json_int_t)rx));
+		b = error_of(&c, "rx.get", json_pack("{s:I}", "id",
+		    (json_int_t)rx + 1000000));
+		assert_string_equal(a, b);
+		assert_true(strncmp(a, "forbidden: ", 11) == 0);
+		free(a);
+		free(b);
+		cli_close(&c);
+	}
+	free(probe);
+}
+
+/* The newest notification of c's user, borrowed; NULL when none. */
+static json_t *
+newest_notification(struct tcli *c)
+{
+	return jpath(call_ok(c, "notifications.list", "{s:i}", "limit", 1),
+	    "notifications.0");
+}
+
+/*
+ * A new or renewed prescription tells the patient; break-the-glass on a
+ * chart tells the patient and every other admin (in the app, made in the
+ * same transaction as the write).
+ */
+static void
+test_patient_hears_of_prescriptions_and_break_glass(void **state)
+{
+	struct tcli	 p, d, adm;
+	json_t		*n;
+	int64_t		 rx, renewed, unread, grant;
+	char		*breaker;
+
+	(void)state;
+	cli_open_as(&p, &srv, DEMO_PATIENT);
+	unread = jint(call_ok(&p, "notifications.list", "{}"), "unread");
+	rx = create_rx("Cetirizine", 10);
+	n = newest_notification(&p);
+	assert_non_null(n);
+	assert_jstr(n, "kind", "rx.new");
+	assert_int_equal(jint(n, "ref_id"), rx);
+	assert_non_null(strstr(jstr(n, "body"), "Cetirizine 500 mg"));
+	assert_int_equal(jint(call_ok(&p, "notifications.list", "{}"), "unread"),
+	    unread + 1);
+	cli_open_as(&d, &srv, own_doctor);
+	renewed = jint(call_ok(&d, "rx.renew", "{s:I}", "id", (json_int_t)rx),
+	    "prescription.id");
+	cli_close(&d);
+	n = newest_notification(&p);
+	assert_int_equal(jint(n, "ref_id"), renewed);
+	assert_non_null(strstr(jstr(n, "body"), "renewed"));
+	/* A refused prescription tells nobody. */
+	cli_open_as(&d, &srv, own_doctor);
+	call_err(&d, "rx.create", "bad_request", "{s:I, s:[]}", "patient_id",
+	    (json_int_t)john, "items");
+	cli_close(&d);
+	assert_int_equal(jint(newest_notification(&p), "id"), jint(n, "id"));
+
+	/* Break-the-glass by a new doctor. */
+	breaker = unique_email("breaker");
+	cli_open_as(&adm, &srv, DEMO_ADMIN);
+	call_ok(&adm, "users.create", "{s:s, s:s, s:s, s:s}", "email", breaker,
+	    "full_name", "Dr. Night Shift", "role", "doctor", "password",
+	    STRONG_PASSWORD);
+	cli_open(&d, &srv);
+	free(cli_login(&d, breaker, STRONG_PASSWORD));
+	grant = jint(call_ok(&d, "access.break_glass", "{s:I, s:s}", "patient_id",
+	    (json_int_t)john, "reason", "Unresponsive on arrival, need history"),
+	    "break_glass.id");
+	cli_close(&d);
+	n = newest_notification(&p);
+	assert_jstr(n, "kind", "break_glass");
+	assert_int_equal(jint(n, "ref_id"), grant);
+	assert_non_null(strstr(jstr(n, "body"), "Dr. Night Shift"));
+	assert_non_null(strstr(jstr(n, "body"), "Unresponsive on arrival"));
+	n = newest_notification(&adm);
+	assert_jstr(n, "kind", "break_glass");
+	assert_int_equal(jint(n, "ref_id"), grant);
+	/* The admin's own break-the-glass tells the patient, not the admin. */
+	grant = jint(call_ok(&adm, "access.break_glass", "{s:I, s:s}",
+	    "patient_id", (json_int_t)john, "reason", "Audit of the night shift"),
+	    "break_glass.id");
+	assert_int_equal(jint(newest_notification(&p), "ref_id"), grant);
+	assert_true(jint(newest_notification(&adm), "ref_id") != grant);
+	cli_close(&adm);
+	cli_close(&p);
+	free(breaker);
+}
+
 static void
 test_break_glass_expires(void **state)
 {
@@ -694,6 +857,8 @@ main(void)
 		cmocka_unit_test(test_create_validates_every_field),
 		cmocka_unit_test(test_rx_validates_every_field),
 		cmocka_unit_test(test_rx_cancel_renew_and_print),
+		cmocka_unit_test(test_ids_reveal_nothing),
+		cmocka_unit_test(test_patient_hears_of_prescriptions_and_break_glass),
 		cmocka_unit_test(test_break_glass_expires),
 		cmocka_unit_test(test_break_glass_minutes_is_configurable),
 	};

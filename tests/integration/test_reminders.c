@@ -743,6 +743,39 @@ test_patient_request_gets_reminders_once_approved(void **state)
 	assert_non_null(row_of(rows, "1h", "sms"));
 	json_decref(rows);
 	assert_int_equal(wait_mails(&shared.sink, email, "confirmation", 1), 1);
+	json_decref(wait_row_state(&admin, appt, "confirmation", "email", "sent"));
+
+	/* A reminder sent tells the patient in the app too, made with the
+	 * "sent" state; the confirmation did not (the approval told them). */
+	{
+		struct tcli	 pat;
+		json_t		*list, *n;
+		size_t		 i, found = 0;
+
+		cli_open_as(&pat, &srv, DEMO_PATIENT);
+		list = call_ok(&pat, "notifications.list", "{s:i}", "limit", 200);
+		json_array_foreach(jpath(list, "notifications"), i, n)
+			if (strcmp(jstr(n, "kind"), "reminder.sent") == 0 &&
+			    jint(n, "ref_id") == appt)
+				found++;
+		assert_int_equal(found, 0);
+		clock_to(&desk, start - 86400 + 5);
+		assert_int_equal(wait_mails(&shared.sink, email, "24h", 1), 1);
+		json_decref(wait_row_state(&admin, appt, "24h", "email", "sent"));
+		/* Two days on: the sessions have expired. */
+		relogin(&pat, DEMO_PATIENT);
+		relogin(&desk, DEMO_RECEPTION);
+		list = call_ok(&pat, "notifications.list", "{s:i}", "limit", 200);
+		json_array_foreach(jpath(list, "notifications"), i, n) {
+			if (strcmp(jstr(n, "kind"), "reminder.sent") == 0 &&
+			    jint(n, "ref_id") == appt) {
+				found++;
+				assert_non_null(strstr(jstr(n, "body"), "reminder"));
+			}
+		}
+		assert_true(found >= 1);
+		cli_close(&pat);
+	}
 	/* Cancel it again so the demo patient's later days stay free. */
 	call_ok(&desk, "appt.cancel", "{s:I}", "id", (json_int_t)appt);
 	cli_close(&desk);

@@ -1,0 +1,531 @@
+/* test_backup.c -- online backups while bookings run, and restores.
+ *
+ * A desk client books without pause while `mediflowd --backup` (another
+ * process) and admin.backup (a worker thread in the server) copy the live
+ * store. Each backup is restored into a fresh data dir with --restore and a
+ * server started on it: every booking acknowledged before the backup began
+ * is there, every appointment in it is the live one, and the audit chain
+ * verifies. A restore is refused while a server runs on the dir, and for a
+ * file that is not a whole MediFlow store of a schema we know. */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "harness.h"
+#include "util.h"
+
+#define MAX_SLOTS	400
+
+struct slot {
+	int64_t	doctor_id;
+	int64_t	starts_at;
+	int64_t	patient_id;
+};
+
+static struct tsrv	 srv;
+static char		 work[256];	/* backups, restored dirs */
+static char		*desk_token, *admin_token;
+static struct slot	 slots[MAX_SLOTS];
+static int		 nslots;
+
+/* The traffic: acknowledged appointment ids, in order. */
+static pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
+static int64_t		 acked[MAX_SLOTS];
+static int		 nacked;
+static int		 stop_traffic;
+static int		 traffic_errors;
+
+static int
+rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void
+open_as(struct tcli *c, const struct tsrv *s, const char *token)
+{
+	cli_open(c, s);
+	call_ok(c, "auth.resume", "{s:s}", "token", token);
+}
+
+/* Runs mediflowd with args; its exit status (-1: not exited normally).
+ * Its output goes to work/run.log. */
+static int
+run_mediflowd(const char *const *args)
+{
+	char	*argv[16], *bin, *log;
+	pid_t	 pid;
+	int	 i, n = 0, st, fd;
+
+	bin = xasprintf("%s/mediflowd", test_build_dir());
+	log = xasprintf("%s/run.log", work);
+	argv[n++] = bin;
+	for (i = 0; args[i] != NULL && n < 15; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execv(bin, argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	free(bin);
+	free(log);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* 1 if work/run.log holds s. */
+static int
+run_log_has(const char *s)
+{
+	char	 buf[65536], *path;
+	size_t	 n;
+	FILE	*f;
+
+	path = xasprintf("%s/run.log", work);
+	f = fopen(path, "r");
+	free(path);
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, s) != NULL;
+}
+
+static void
+sha256_file(const char *path, char *hex, int64_t *bytes)
+{
+	crypto_hash_sha256_state	 st;
+	unsigned char			 buf[65536], md[crypto_hash_sha256_BYTES];
+	size_t				 n;
+	FILE				*f;
+
+	assert_non_null(f = fopen(path, "rb"));
+	crypto_hash_sha256_init(&st);
+	*bytes = 0;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+		crypto_hash_sha256_update(&st, buf, n);
+		*bytes += (int64_t)n;
+	}
+	fclose(f);
+	crypto_hash_sha256_final(&st, md);
+	sodium_bin2hex(hex, 65, md, sizeof md);
+}
+
+static void
+collect_slots(void)
+{
+	struct tcli	 c;
+	json_t		*list, *s, *docs, *d;
+	int64_t		 patients[4];
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+	size_t		 i, k;
+	int		 day;
+	time_t		 t;
+	struct tm	 tm;
+	char		 date[16];
+
+	assert_int_equal(sqlite3_open_v2(srv.db_path, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT id FROM patients ORDER BY id",
+	    -1, &st, NULL), SQLITE_OK);
+	for (k = 0; k < nitems(patients); k++) {
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		patients[k] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	open_as(&c, &srv, desk_token);
+	docs = json_incref(jpath(call_ok(&c, "doctors.list", "{}"), "doctors"));
+	for (day = 1; day < 60 && nslots < MAX_SLOTS; day++) {
+		t = time(NULL) + (time_t)day * 86400;
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof date, "%Y-%m-%d", &tm);
+		json_array_foreach(docs, k, d) {
+			list = jpath(call_ok(&c, "appt.slots", "{s:I, s:s}", "doctor_id",
+			    (json_int_t)jint(d, "id"), "date", date), "slots");
+			json_array_foreach(list, i, s) {
+				if (nslots == MAX_SLOTS)
+					break;
+				slots[nslots].doctor_id = jint(d, "id");
+				slots[nslots].starts_at = jint(s, "starts_at");
+				/* One patient per doctor: never a patient clash. */
+				slots[nslots].patient_id = patients[k % nitems(patients)];
+				nslots++;
+			}
+		}
+	}
+	json_decref(docs);
+	cli_close(&c);
+	assert_int_equal(nslots, MAX_SLOTS);
+}
+
+static void *
+traffic_run(void *arg)
+{
+	struct tcli	*c = arg;
+	json_t		*reply;
+	int		 j, stop;
+
+	for (j = 0; j < nslots; j++) {
+		pthread_mutex_lock(&mtx);
+		stop = stop_traffic;
+		pthread_mutex_unlock(&mtx);
+		if (stop)
+			break;
+		reply = cli_call_json(c, "appt.book", json_pack("{s:I, s:I, s:I, s:s}",
+		    "doctor_id", (json_int_t)slots[j].doctor_id, "starts_at",
+		    (json_int_t)slots[j].starts_at, "patient_id",
+		    (json_int_t)slots[j].patient_id, "reason", "backup traffic"));
+		pthread_mutex_lock(&mtx);
+		if (reply != NULL && json_is_true(json_object_get(reply, "ok")))
+			acked[nacked++] = jint(reply, "result.appointment.id");
+		else
+			traffic_errors++;
+		pthread_mutex_unlock(&mtx);
+	}
+	return NULL;
+}
+
+static int
+acked_count(void)
+{
+	int	n;
+
+	pthread_mutex_lock(&mtx);
+	n = nacked;
+	pthread_mutex_unlock(&mtx);
+	return n;
+}
+
+static void
+wait_acked(int n)
+{
+	struct timespec	ts = { 0, 1000000L };
+	int		i;
+
+	for (i = 0; i < 20000 && acked_count() < n; i++)
+		nanosleep(&ts, NULL);
+	assert_true(acked_count() >= n);
+}
+
+/* Every appointment in the restored store at db is the live one. */
+static void
+check_subset_of_live(const char *db)
+{
+	sqlite3		*a, *live;
+	sqlite3_stmt	*sa, *sl;
+	int		 rows = 0;
+
+	assert_int_equal(sqlite3_open_v2(db, &a, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(srv.db_path, &live, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	sqlite3_busy_timeout(live, 10000);
+	assert_int_equal(sqlite3_prepare_v2(a, "SELECT id, doctor_id, patient_id, "
+	    "starts_at, ends_at, reason FROM appointments", -1, &sa, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(live, "SELECT count(*) FROM appointments "
+	    "WHERE id = ? AND doctor_id = ? AND patient_id = ? AND starts_at = ? AND "
+	    "ends_at = ? AND reason = ?", -1, &sl, NULL), SQLITE_OK);
+	while (sqlite3_step(sa) == SQLITE_ROW) {
+		int	i;
+
+		sqlite3_reset(sl);
+		for (i = 0; i < 5; i++)
+			sqlite3_bind_int64(sl, i + 1, sqlite3_column_int64(sa, i));
+		sqlite3_bind_text(sl, 6, (const char *)sqlite3_column_text(sa, 5), -1,
+		    SQLITE_TRANSIENT);
+		assert_int_equal(sqlite3_step(sl), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(sl, 0), 1);
+		rows++;
+	}
+	sqlite3_finalize(sa);
+	sqlite3_finalize(sl);
+	sqlite3_close(a);
+	sqlite3_close(live);
+	assert_true(rows > 0);
+}
+
+/* Restores file into a fresh dir, starts a server there, and checks that
+ * the first `before` acknowledged bookings are in it. */
+static void
+restore_and_check(const char *file, int before)
+{
+	struct tsrv	 r;
+	struct tsrv_opts o;
+	struct tcli	 c;
+	char		*d;
+	json_t		*v;
+	int		 i;
+
+	d = xasprintf("%s/restored-%d", work, before);
+	{
+		const char *const args[] = { "--data-dir", d, "--restore", file, NULL };
+
+		assert_int_equal(run_mediflowd(args), 0);
+	}
+	memset(&o, 0, sizeof o);
+	o.data_dir = d;
+	o.no_demo = 1;
+	srv_start(&r, &o);
+	check_subset_of_live(r.db_path);
+	open_as(&c, &r, admin_token);
+	for (i = 0; i < before; i++) {
+		v = call_ok(&c, "appt.get", "{s:I}", "id", (json_int_t)acked[i]);
+		assert_int_equal(jint(v, "appointment.id"), acked[i]);
+	}
+	v = call_ok(&c, "audit.verify", "{}");
+	assert_true(json_is_true(json_object_get(v, "ok")));
+	cli_close(&c);
+	srv_stop(&r);
+	nftw(d, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(d);
+}
+
+static void
+test_backup_under_traffic(void **state)
+{
+	pthread_t	 thread;
+	struct tcli	 traffic, admin;
+	json_t		*v;
+	char		*cli_file, hex[65], *path1, *prefix;
+	int		 before_cli, before_op;
+	int64_t		 bytes;
+	struct stat	 st;
+
+	(void)state;
+	collect_slots();
+	open_as(&traffic, &srv, desk_token);
+	open_as(&admin, &srv, admin_token);
+	assert_int_equal(pthread_create(&thread, NULL, traffic_run, &traffic), 0);
+
+	/* mediflowd --backup, another process, mid-traffic. */
+	wait_acked(20);
+	before_cli = acked_count();
+	cli_file = xasprintf("%s/cli.db", work);
+	{
+		const char *const args[] = { "--data-dir", srv.dir, "--backup",
+		    cli_file, NULL };
+
+		assert_int_equal(run_mediflowd(args), 0);
+		/* Never over an existing file. */
+		assert_int_equal(run_mediflowd(args), 1);
+	}
+
+	/* admin.backup, a worker thread in the server, mid-traffic. */
+	wait_acked(before_cli + 20);
+	before_op = acked_count();
+	v = call_ok(&admin, "admin.backup", "{}");
+	path1 = xstrdup(jstr(v, "path"));
+	prefix = xasprintf("%s/backups/mediflow-", srv.dir);
+	assert_memory_equal(path1, prefix, strlen(prefix));
+	assert_true(strlen(path1) > 3 && strcmp(path1 + strlen(path1) - 3, ".db") == 0);
+	assert_int_equal(stat(path1, &st), 0);
+	sha256_file(path1, hex, &bytes);
+	assert_int_equal(jint(v, "bytes"), bytes);
+	assert_int_equal(st.st_size, bytes);
+	assert_string_equal(jstr(v, "sha256"), hex);
+	assert_true(jint(v, "pages") > 0);
+	assert_int_equal(bytes % jint(v, "pages"), 0);
+	/* A second one in the same second gets its own name. */
+	v = call_ok(&admin, "admin.backup", "{}");
+	assert_string_not_equal(jstr(v, "path"), path1);
+
+	pthread_mutex_lock(&mtx);
+	stop_traffic = 1;
+	pthread_mutex_unlock(&mtx);
+	pthread_join(thread, NULL);
+	cli_close(&traffic);
+	assert_int_equal(traffic_errors, 0);
+	print_message("%d bookings; %d before --backup, %d before admin.backup\n",
+	    nacked, before_cli, before_op);
+
+	/* Audited, with the path and the digest. */
+	v = call_ok(&admin, "audit.list", "{s:s}", "action", "admin.backup");
+	assert_int_equal(json_array_size(jpath(v, "entries")), 2);
+	assert_string_equal(jstr(json_array_get(jpath(v, "entries"), 1), "target"),
+	    path1);
+	assert_non_null(strstr(jstr(json_array_get(jpath(v, "entries"), 1), "detail"),
+	    hex));
+	call_err(&admin, "admin.backup", "bad_request", "{s:s}", "path", "/etc/x");
+	cli_close(&admin);
+	{
+		struct tcli	desk;
+
+		open_as(&desk, &srv, desk_token);
+		call_err(&desk, "admin.backup", "forbidden", "{}");
+		cli_close(&desk);
+	}
+
+	restore_and_check(cli_file, before_cli);
+	restore_and_check(path1, before_op);
+	free(cli_file);
+	free(path1);
+	free(prefix);
+}
+
+static void
+test_restore_refusals(void **state)
+{
+	char	*file, *bad, *newer, *garbage;
+	sqlite3	*h;
+	FILE	*f;
+	struct tcli c;
+
+	(void)state;
+	file = xasprintf("%s/refuse.db", work);
+	{
+		const char *const args[] = { "--data-dir", srv.dir, "--backup", file,
+		    NULL };
+
+		assert_int_equal(run_mediflowd(args), 0);
+	}
+	/* A server runs on srv.dir: its lock says no. */
+	{
+		const char *const args[] = { "--data-dir", srv.dir, "--restore", file,
+		    NULL };
+
+		assert_int_equal(run_mediflowd(args), 1);
+		assert_true(run_log_has("mediflowd.lock is locked"));
+	}
+	/* Nor can a second server start on it. */
+	{
+		const char *const args[] = { "--data-dir", srv.dir, "--listen",
+		    "127.0.0.1:0", NULL };
+
+		assert_int_equal(run_mediflowd(args), 1);
+	}
+	open_as(&c, &srv, admin_token);
+	call_ok(&c, "audit.verify", "{}");
+	cli_close(&c);
+
+	/* Not a database at all. */
+	garbage = xasprintf("%s/garbage.db", work);
+	assert_non_null(f = fopen(garbage, "w"));
+	fputs("this is not an SQLite database, whatever its name says\n", f);
+	fclose(f);
+	bad = xasprintf("%s/fresh-bad", work);
+	{
+		const char *const args[] = { "--data-dir", bad, "--restore", garbage,
+		    NULL };
+
+		assert_int_equal(run_mediflowd(args), 1);
+	}
+	/* Nothing was put in place. */
+	{
+		char	*p = xasprintf("%s/mediflow.db", bad);
+
+		assert_int_not_equal(access(p, F_OK), 0);
+		free(p);
+	}
+
+	/* A schema from a newer mediflowd. */
+	newer = xasprintf("%s/newer.db", work);
+	{
+		const char *const args[] = { "--data-dir", srv.dir, "--backup", newer,
+		    NULL };
+
+		assert_int_equal(run_mediflowd(args), 0);
+	}
+	assert_int_equal(sqlite3_open(newer, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA user_version = 999", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(h);
+	{
+		const char *const args[] = { "--data-dir", bad, "--restore", newer,
+		    NULL };
+
+		assert_int_equal(run_mediflowd(args), 1);
+		assert_true(run_log_has("is newer than this mediflowd's"));
+	}
+
+	/* A torn file: the first half of a good one. */
+	assert_int_equal(truncate(file, 8192), 0);
+	{
+		const char *const args[] = { "--data-dir", bad, "--restore", file,
+		    NULL };
+
+		assert_int_equal(run_mediflowd(args), 1);
+	}
+	nftw(bad, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(file);
+	free(bad);
+	free(newer);
+	free(garbage);
+}
+
+static int
+group_setup(void **state)
+{
+	const char		*tmp = getenv("TMPDIR");
+	static const struct tsrv_opts	o = {
+		.config = "rl_api = 100000/15m\nrl_api_staff = 100000/15m\n",
+	};
+	struct tcli		 c;
+
+	(void)state;
+	assert_true(sodium_init() >= 0);
+	snprintf(work, sizeof work, "%s/mediflow-backup-XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	assert_non_null(mkdtemp(work));
+	srv_start(&srv, &o);
+	cli_open(&c, &srv);
+	desk_token = cli_login(&c, DEMO_RECEPTION, DEMO_PASSWORD);
+	cli_close(&c);
+	cli_open(&c, &srv);
+	admin_token = cli_login(&c, DEMO_ADMIN, DEMO_PASSWORD);
+	cli_close(&c);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	srv_stop(&srv);
+	if (getenv("MF_TEST_KEEP") == NULL)
+		nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(desk_token);
+	free(admin_token);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backup_under_traffic),
+		cmocka_unit_test(test_restore_refusals),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

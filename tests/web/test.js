@@ -1,0 +1,639 @@
+// tests/web/test.js -- the patient page in Debian's headless chromium,
+// driven by playwright-core, against a real mediflowd (demo data) on
+// loopback ephemeral ports. A doctor's side speaks the TCP protocol
+// through the `mediflow call` CLI. Prints cmocka's lines so tests/run.sh
+// counts the cases; run through tests/web/run.sh (which installs
+// playwright-core). Environment: O (build directory), CHROMIUM (default
+// /usr/bin/chromium).
+'use strict';
+
+const { spawn, execFile } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const O = path.resolve(ROOT, process.env.O || 'build');
+const OUT = path.join(O, 'test-output');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const PASSWORD = 'password123';		// demo accounts
+const NEW_PASSWORD = 'Vq7#mLp2@xNe9!kR';	// passes the password policy
+const FIRST_LOAD_MAX = 60000;	// bytes: "under 60 KB", read strictly
+const STEP_TIMEOUT = 15000;
+
+let chromium;
+try {
+	({ chromium } = require('playwright-core'));
+} catch (e) {
+	console.log('web: playwright-core is not installed (tests/web/run.sh installs it): ' + e.message);
+	console.log('[  FAILED  ] 1 test(s), listed below:');
+	process.exit(1);
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mf-web-'));
+let server = null;	// {proc, http, tcp, log}
+let browser = null;
+
+// --- the server ---
+
+function cleanEnv(extra) {
+	const env = {};
+	for (const k of Object.keys(process.env))
+		if (!k.startsWith('MEDIFLOW_'))
+			env[k] = process.env[k];
+	return Object.assign(env, extra || {});
+}
+
+function startServer() {
+	return new Promise((resolve, reject) => {
+		const bin = path.join(O, 'mediflowd');
+		const log = path.join(tmp, 'server.log');
+		const errFd = fs.openSync(log, 'a');
+		const proc = spawn(bin, ['--demo', '--data-dir', path.join(tmp, 'data'),
+		    '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--tz', 'UTC'], {
+			env: cleanEnv({ ASAN_OPTIONS: (process.env.ASAN_OPTIONS ?
+			    process.env.ASAN_OPTIONS + ':' : '') + 'quarantine_size_mb=16' }),
+			stdio: ['ignore', 'pipe', errFd]
+		});
+		fs.closeSync(errFd);
+		let out = '';
+		const timer = setTimeout(() => fail('mediflowd did not name its ports in 60 s'), 60000);
+		function fail(why) {
+			clearTimeout(timer);
+			proc.kill('SIGTERM');
+			reject(new Error(why + '\n' + fs.readFileSync(log, 'utf8')));
+		}
+		proc.on('exit', (code) => fail('mediflowd exited with ' + code));
+		proc.stdout.on('data', (d) => {
+			out += d;
+			const h = /http on \S+ port (\d+)/.exec(out);
+			const t = /listening on \S+ port (\d+)/.exec(out);
+			if (h && t) {
+				clearTimeout(timer);
+				proc.removeAllListeners('exit');
+				resolve({ proc: proc, http: Number(h[1]), tcp: Number(t[1]), log: log });
+			}
+		});
+	});
+}
+
+// Stops the server; resolves with its exit code (signal: -1).
+function stopServer() {
+	return new Promise((resolve) => {
+		const s = server;
+		server = null;
+		if (!s)
+			return resolve(0);
+		if (s.proc.exitCode !== null)
+			return resolve(s.proc.exitCode);
+		const timer = setTimeout(() => s.proc.kill('SIGKILL'), 20000);
+		s.proc.on('exit', (code) => {
+			clearTimeout(timer);
+			resolve(code === null ? -1 : code);
+		});
+		s.proc.kill('SIGTERM');
+	});
+}
+
+// `mediflow ARGS` as the doctor (its own config dir), plain TCP on loopback.
+function cli(args, input) {
+	return new Promise((resolve, reject) => {
+		const child = execFile(path.join(O, 'mediflow'),
+		    ['--plain', '--server', '127.0.0.1:' + server.tcp].concat(args),
+		    { env: cleanEnv({ XDG_CONFIG_HOME: path.join(tmp, 'cfg-doctor') }), timeout: 20000 },
+		    (err, stdout, stderr) => {
+			if (err)
+				return reject(new Error('mediflow ' + args.join(' ') + ': ' + err.message +
+				    '\n' + stdout + stderr));
+			resolve(stdout);
+		});
+		if (input !== undefined)
+			child.stdin.end(input);
+	});
+}
+
+async function doctorCall(op, args) {
+	const out = await cli(['call', op, JSON.stringify(args || {})]);
+	return JSON.parse(out).result;
+}
+
+// --- the browser ---
+
+async function newContext(opts) {
+	const ctx = await browser.newContext(Object.assign({
+		baseURL: 'http://127.0.0.1:' + server.http,
+		timezoneId: 'UTC',	// the server's --tz: the page shows times in the browser's zone
+		locale: 'en-GB'
+	}, opts || {}));
+	ctx.setDefaultTimeout(STEP_TIMEOUT);
+	return ctx;
+}
+
+// A page that fails the test on a script error or a CSP violation.
+async function newPage(ctx, problems) {
+	const page = await ctx.newPage();
+	page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+	page.on('console', (m) => {
+		if (/Content Security Policy|Refused to/i.test(m.text()))
+			problems.push('console: ' + m.text());
+	});
+	return page;
+}
+
+// The API as the context's cookies allow (CSRF header from its cookie).
+async function apiCall(ctx, method, url, body) {
+	const cookies = await ctx.cookies();
+	let csrf = cookies.find((c) => c.name === 'mf_csrf');
+	if (!csrf) {
+		await ctx.request.get('/api/health');
+		csrf = (await ctx.cookies()).find((c) => c.name === 'mf_csrf');
+	}
+	const r = await ctx.request.fetch(url, {
+		method: method,
+		headers: { 'X-CSRF-Token': csrf.value },
+		data: body
+	});
+	const data = await r.json();
+	if (!r.ok())
+		throw new Error(method + ' ' + url + ': ' + r.status() + ' ' + JSON.stringify(data));
+	return data;
+}
+
+// The first weekday after today (UTC, the server's zone), as YYYY-MM-DD:
+// the demo doctors work Monday to Friday, and a whole day ahead keeps the
+// patient's cancel cut-off out of the way.
+function nextWeekday() {
+	const d = new Date();
+	do
+		d.setUTCDate(d.getUTCDate() + 1);
+	while (d.getUTCDay() === 0 || d.getUTCDay() === 6);
+	return d.toISOString().slice(0, 10);
+}
+
+let seq = 0;
+function uniqueEmail(what) {
+	seq++;
+	return 'web.' + what + '.' + process.pid + '.' + seq + '@test.com';
+}
+
+function check(cond, what) {
+	if (!cond)
+		throw new Error('check failed: ' + what);
+}
+
+// --- the cases ---
+
+async function test_first_load_is_small_and_csp_clean() {
+	const ctx = await newContext();
+	const problems = [];
+	const page = await newPage(ctx, problems);
+	const responses = [];
+	page.on('response', (r) => responses.push(r));
+	await page.goto('/');
+	await page.waitForSelector('body[data-ready="1"]');
+	await page.waitForSelector('h1:text("Log in")');
+	await page.waitForLoadState('networkidle');
+	let total = 0;
+	const lines = [];
+	for (const r of responses) {
+		const s = await r.request().sizes();
+		total += s.responseHeadersSize + s.responseBodySize;
+		lines.push('  ' + r.status() + ' ' + new URL(r.url()).pathname + ' ' +
+		    (s.responseHeadersSize + s.responseBodySize) + ' bytes');
+	}
+	console.log('first load: ' + responses.length + ' responses, ' + total +
+	    ' bytes transferred (limit ' + FIRST_LOAD_MAX + ')');
+	lines.forEach((l) => console.log(l));
+	check(responses.some((r) => r.url().endsWith('/app.js')), 'app.js was loaded');
+	check(total < FIRST_LOAD_MAX, 'first load ' + total + ' < ' + FIRST_LOAD_MAX);
+	const doc = responses.find((r) => new URL(r.url()).pathname === '/');
+	check(/script-src 'self'/.test(doc.headers()['content-security-policy'] || ''),
+	    'the page is served with the strict CSP');
+	check(problems.length === 0, problems.join('; '));
+	// A reload revalidates the files with their ETags: 304, no body.
+	const again = [];
+	page.on('response', (r) => again.push(r));
+	await page.reload();
+	await page.waitForSelector('body[data-ready="1"]');
+	const js = again.find((r) => r.url().endsWith('/app.js'));
+	check(js && js.status() === 304, 'app.js revalidates to 304 (got ' + (js && js.status()) + ')');
+	await ctx.close();
+}
+
+async function test_patient_registers_books_sees_and_cancels() {
+	const ctx = await newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+	const problems = [];
+	const page = await newPage(ctx, problems);
+	const email = uniqueEmail('reg');
+	await page.goto('/#/register');
+	await page.waitForSelector('h1:text("Create an account")');
+	await page.getByLabel('Full name').fill('Wendy Webb');
+	await page.getByLabel('E-mail').fill(email);
+	await page.getByLabel('Password', { exact: true }).fill('password');
+	await page.getByLabel('Repeat the password').fill('password');
+	await page.getByRole('button', { name: 'Create account' }).click();
+	// The policy refuses it: the server's message next to the form, the
+	// field marked and focused.
+	const err = page.locator('form .error');
+	await err.filter({ hasText: 'password' }).waitFor();
+	check(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid') === 'true',
+	    'the refused password is marked invalid');
+	await page.getByLabel('Password', { exact: true }).fill(NEW_PASSWORD);
+	await page.getByLabel('Repeat the password').fill(NEW_PASSWORD);
+	await page.getByRole('button', { name: 'Create account' }).click();
+	await page.waitForURL(/#\/book$/);
+	await page.waitForSelector('h1:text("Book an appointment")');
+
+	// Find a doctor by specialty, pick a day and a free time, book.
+	await page.getByLabel('Specialty').selectOption('General Practice');
+	check(await page.getByLabel('Doctor').inputValue() !== '', 'the only GP is chosen');
+	check((await page.getByLabel('Doctor').textContent()).includes('Sarah Chen'), 'Dr. Chen is listed');
+	const day = nextWeekday();
+	await page.getByLabel('Day').fill(day);
+	await page.getByLabel('Day').dispatchEvent('change');
+	const slot = page.locator('.slots input[type="radio"]').first();
+	await slot.waitFor({ state: 'attached' });
+	const startsAt = Number(await slot.getAttribute('data-starts-at'));
+	check(new Date(startsAt * 1000).toISOString().slice(0, 10) === day, 'the slot is on ' + day);
+	await page.locator('.slots label').first().click();
+	await page.getByLabel('Reason for the visit (optional)').fill('Web test visit');
+	await page.getByRole('button', { name: 'Book', exact: true }).click();
+	await page.waitForURL(/#\/appointments$/);
+
+	// Upcoming shows it, requested, with its .ics.
+	const upcoming = page.getByRole('list', { name: 'Upcoming appointments' });
+	const card = upcoming.locator('li.card').filter({ hasText: 'Sarah Chen' });
+	await card.waitFor();
+	check((await card.textContent()).includes('Requested'), 'the booking is requested');
+	await page.screenshot({ path: path.join(OUT, 'web-appointments.png'), fullPage: true });
+	const apptId = Number(await card.getAttribute('data-appointment'));
+	const ics = await ctx.request.get('/api/appointments/' + apptId + '/ics');
+	check(ics.ok(), '.ics answers 200');
+	const icsText = await ics.text();
+	check(icsText.includes('BEGIN:VCALENDAR') && icsText.includes('UID:appointment-' + apptId + '@mediflow'),
+	    'the .ics holds the appointment');
+	check((await card.getByRole('link', { name: /\.ics/ }).getAttribute('href')) ===
+	    '/api/appointments/' + apptId + '/ics', 'the card links its .ics');
+	// The server has it: the desk's view over TCP.
+	await cli(['login', 'doctor@test.com'], PASSWORD + '\n');
+	const got = await doctorCall('appt.get', { id: apptId });
+	check(got.appointment.starts_at === startsAt && got.appointment.status === 'requested',
+	    'the doctor sees the requested appointment');
+
+	// Cancel it: it leaves Upcoming and shows as cancelled.
+	await card.getByRole('button', { name: 'Cancel…' }).click();
+	await card.getByLabel('Why are you cancelling? (optional)').fill('Feeling better');
+	await card.getByRole('button', { name: 'Cancel the appointment' }).click();
+	const past = page.getByRole('list', { name: 'Past and cancelled appointments' });
+	await past.locator('li.card[data-appointment="' + apptId + '"]').filter({ hasText: 'Cancelled' }).waitFor();
+	check(await upcoming.locator('li.card[data-appointment="' + apptId + '"]').count() === 0,
+	    'the cancelled appointment left Upcoming');
+	const after = await doctorCall('appt.get', { id: apptId });
+	check(after.appointment.status === 'cancelled' && after.appointment.status_note === 'Feeling better',
+	    'the server has it cancelled with the reason');
+	await page.screenshot({ path: path.join(OUT, 'web-cancelled.png'), fullPage: true });
+	check(problems.length === 0, problems.join('; '));
+	await ctx.close();
+}
+
+async function test_doctor_message_appears_without_reload() {
+	const ctx = await newContext();
+	const problems = [];
+	const page = await newPage(ctx, problems);
+	// A patient with an appointment with Dr. Chen, made through the API.
+	const email = uniqueEmail('chat');
+	await ctx.request.get('/');
+	const reg = await apiCall(ctx, 'POST', '/api/auth/register',
+	    { email: email, password: NEW_PASSWORD, full_name: 'Carl Chat' });
+	const docs = await apiCall(ctx, 'GET', '/api/doctors?specialty=General%20Practice');
+	const chen = docs.doctors.find((d) => d.full_name === 'Dr. Sarah Chen');
+	const slots = await apiCall(ctx, 'GET', '/api/appointments/available-slots?doctorId=' +
+	    chen.id + '&date=' + nextWeekday());
+	check(slots.slots.length > 0, 'Dr. Chen has free slots');
+	await apiCall(ctx, 'POST', '/api/appointments',
+	    { doctor_id: chen.id, starts_at: slots.slots[slots.slots.length - 1].starts_at });
+
+	await page.goto('/#/messages');
+	await page.waitForSelector('h1:text("Messages")');
+	await page.waitForSelector('body[data-events="open"]');
+	await page.evaluate(() => { window.mfNoReload = 1; });
+	await cli(['login', 'doctor@test.com'], PASSWORD + '\n');
+	const conv = (await doctorCall('chat.open', { user_id: reg.user.id })).conversation;
+	await doctorCall('chat.send', { conversation_id: conv.id,
+	    body: 'Hello Carl, <b>this</b> is Dr. Chen.', client_msg_id: 'web-' + process.pid + '-1' });
+	// The conversation and its unread count arrive live.
+	const link = page.getByRole('link', { name: 'Dr. Sarah Chen' });
+	await link.waitFor();
+	await page.locator('#badge-messages:text("1")').waitFor();
+	await link.click();
+	await page.waitForURL(/#\/messages\/\d+$/);
+	const log = page.getByRole('log');
+	await log.locator('li', { hasText: 'this</b> is Dr. Chen' }).waitFor();
+	// The markup came through as text.
+	check(await log.locator('b').count() === 0, 'message bodies are text, not HTML');
+
+	// A second message lands in the open conversation.
+	await doctorCall('chat.send', { conversation_id: conv.id,
+	    body: 'Are you free to come in on Friday?', client_msg_id: 'web-' + process.pid + '-2' });
+	await log.locator('li', { hasText: 'free to come in on Friday' }).waitFor();
+	check(await page.evaluate(() => window.mfNoReload) === 1, 'the page was not reloaded');
+	// Read live: the unread count goes back to none.
+	await page.locator('#badge-messages').waitFor({ state: 'hidden' });
+
+	// The patient answers; the doctor reads it over TCP.
+	await page.getByLabel('Message', { exact: true }).fill('Yes, Friday works.');
+	await page.getByRole('button', { name: 'Send' }).click();
+	await log.locator('li.mine', { hasText: 'Friday works' }).waitFor();
+	const hist = await doctorCall('chat.history', { conversation_id: conv.id });
+	check(hist.messages.some((m) => m.body === 'Yes, Friday works.' && m.sender_id === reg.user.id),
+	    'the doctor has the answer');
+	// The doctor reading it shows as seen.
+	await doctorCall('chat.read', { conversation_id: conv.id,
+	    up_to_id: hist.messages[hist.messages.length - 1].id });
+	await log.locator('li.mine .when', { hasText: 'seen' }).waitFor();
+	await page.screenshot({ path: path.join(OUT, 'web-chat.png'), fullPage: true });
+	check(problems.length === 0, problems.join('; '));
+	await ctx.close();
+}
+
+// A new patient, logged in in ctx, with an appointment with Dr. Chen on
+// the next weekday; {user, patientId, chen, appointment}.
+async function patientWithAppointment(ctx, name) {
+	await ctx.request.get('/');
+	const reg = await apiCall(ctx, 'POST', '/api/auth/register',
+	    { email: uniqueEmail(name.split(' ')[0].toLowerCase()), password: NEW_PASSWORD, full_name: name });
+	const me = await apiCall(ctx, 'GET', '/api/auth/me');
+	const docs = await apiCall(ctx, 'GET', '/api/doctors?specialty=General%20Practice');
+	const chen = docs.doctors.find((d) => d.full_name === 'Dr. Sarah Chen');
+	const slots = await apiCall(ctx, 'GET', '/api/appointments/available-slots?doctorId=' +
+	    chen.id + '&date=' + nextWeekday());
+	check(slots.slots.length > 1, 'Dr. Chen has free slots');
+	const booked = await apiCall(ctx, 'POST', '/api/appointments',
+	    { doctor_id: chen.id, starts_at: slots.slots[0].starts_at, reason: 'Check-up' });
+	return { user: reg.user, patientId: me.patient_id, chen: chen, appointment: booked.appointment };
+}
+
+async function test_reschedule_settings_and_back_button() {
+	const ctx = await newContext();
+	const problems = [];
+	const page = await newPage(ctx, problems);
+	const p = await patientWithAppointment(ctx, 'Rita Reschedule');
+	await page.goto('/#/appointments');
+	const upcoming = page.getByRole('list', { name: 'Upcoming appointments' });
+	const card = upcoming.locator('li.card[data-appointment="' + p.appointment.id + '"]');
+	await card.getByRole('link', { name: 'Reschedule' }).click();
+	await page.waitForURL(/#\/appointments\/\d+\/reschedule$/);
+	await page.getByLabel('Day').fill(nextWeekday());
+	await page.getByLabel('Day').dispatchEvent('change');
+	// A free time: the appointment's own is taken, so not among them.
+	const label = page.locator('.slots label').first();
+	await label.waitFor();
+	const newStart = Number(await label.locator('input').getAttribute('data-starts-at'));
+	check(newStart !== p.appointment.starts_at, 'a different time');
+	await label.click();
+	await page.getByRole('button', { name: 'Move the appointment' }).click();
+	await page.waitForURL(/#\/appointments$/);
+	await page.locator('p.ok', { hasText: 'Moved to' }).waitFor();
+	const moved = upcoming.locator('li.card').filter({ hasText: 'Sarah Chen' });
+	await moved.waitFor();
+	check(await moved.count() === 1, 'one upcoming appointment');
+	const newId = Number(await moved.getAttribute('data-appointment'));
+	check(newId !== p.appointment.id, 'the reschedule made a new appointment');
+	await page.getByRole('list', { name: 'Past and cancelled appointments' })
+	    .locator('li.card[data-appointment="' + p.appointment.id + '"]', { hasText: 'Moved to another time' }).waitFor();
+	const got = await apiCall(ctx, 'GET', '/api/appointments/' + newId);
+	check(got.appointment.starts_at === newStart && got.appointment.rescheduled_from === p.appointment.id,
+	    'the server has the new time');
+
+	// The doctor confirms it: the card follows live.
+	await cli(['login', 'doctor@test.com'], PASSWORD + '\n');
+	await doctorCall('appt.approve', { id: newId });
+	await moved.filter({ hasText: 'Confirmed' }).waitFor();
+	// And its notification arrives live too.
+	await page.locator('#badge-notifications:text("1")').waitFor();
+
+	// Settings: reminders, then a wrong and a right current password.
+	await page.getByRole('link', { name: 'Settings' }).click();
+	await page.waitForSelector('h1:text("Settings")');
+	await page.getByLabel('E-mail only').check();
+	await page.getByRole('button', { name: 'Save reminder preferences' }).click();
+	await page.locator('p.ok', { hasText: 'Saved: E-mail only.' }).waitFor();
+	const ch = await apiCall(ctx, 'GET', '/api/me/reminder-channels');
+	check(ch.channels === 'email' && ch.default === false, 'the server keeps the choice');
+	await page.getByLabel('Current password').fill('not the password');
+	await page.getByLabel('New password', { exact: true }).fill('Hx4$tpQ9!wLm2#zR');
+	await page.getByLabel('Repeat the new password').fill('Hx4$tpQ9!wLm2#zR');
+	await page.getByRole('button', { name: 'Change password' }).click();
+	await page.locator('form .error', { hasText: 'current_password' }).waitFor();
+	check(await page.getByLabel('Current password').getAttribute('aria-invalid') === 'true',
+	    'the wrong current password is marked');
+	await page.getByLabel('Current password').fill(NEW_PASSWORD);
+	await page.getByRole('button', { name: 'Change password' }).click();
+	await page.locator('p.ok', { hasText: 'Password changed' }).waitFor();
+	// The new session carries on, live stream included.
+	await page.waitForSelector('body[data-events="open"]');
+	check(await page.evaluate(async () => (await fetch('/api/auth/me')).status) === 200,
+	    'still logged in with the new session');
+
+	// Back and forward walk the views.
+	await page.goBack();
+	await page.waitForSelector('h1:text("My appointments")');
+	await page.goForward();
+	await page.waitForSelector('h1:text("Settings")');
+	check(problems.length === 0, problems.join('; '));
+	await ctx.close();
+}
+
+async function test_records_prescriptions_and_notifications() {
+	const ctx = await newContext();
+	const problems = [];
+	const page = await newPage(ctx, problems);
+	const p = await patientWithAppointment(ctx, 'Nora Notes');
+	// The doctor writes a record and a prescription, and a message while
+	// the patient is away: it becomes a notification.
+	await cli(['login', 'doctor@test.com'], PASSWORD + '\n');
+	await doctorCall('records.create', { patient_id: p.patientId, diagnosis: 'Acute sinusitis',
+	    diagnosis_code: 'J01.9', symptoms: 'Headache, congestion', vitals: { pulse: 72 } });
+	await doctorCall('rx.create', { patient_id: p.patientId, items: [{ drug: 'Amoxicillin',
+	    strength: '500 mg', form: 'capsule', dose: '1 capsule', route: 'oral',
+	    frequency: 'three times daily', duration_days: 7, quantity: 21 }] });
+	const conv = (await doctorCall('chat.open', { user_id: p.user.id })).conversation;
+	await doctorCall('chat.send', { conversation_id: conv.id, body: 'Your results are in.',
+	    client_msg_id: 'web-' + process.pid + '-notes' });
+
+	await page.goto('/#/notifications');
+	const item = page.locator('li.card.unread', { hasText: 'Your results are in.' });
+	await item.waitFor();
+	const badge = page.locator('#badge-notifications');
+	const before = Number(await badge.textContent());
+	check(before >= 1 && before === await page.locator('li.card.unread').count(),
+	    'the badge counts the unread notifications (' + before + ')');
+	check(await item.getByRole('link', { name: 'Open the conversation' }).getAttribute('href') ===
+	    '#/messages/' + conv.id, 'the notification leads to its conversation');
+	await item.getByRole('button', { name: 'Mark as read' }).click();
+	await page.locator('li.card:not(.unread)', { hasText: 'Your results are in.' }).waitFor();
+	if (before === 1)
+		await badge.waitFor({ state: 'hidden' });
+	else
+		await page.locator('#badge-notifications:text("' + (before - 1) + '")').waitFor();
+	await page.getByRole('button', { name: 'Mark all as read' }).click();
+	await badge.waitFor({ state: 'hidden' });
+	check(await page.locator('li.card.unread').count() === 0, 'all read');
+
+	await page.getByRole('link', { name: 'Records' }).click();
+	await page.locator('li.card', { hasText: 'Acute sinusitis (J01.9)' }).filter({ hasText: 'pulse 72' }).waitFor();
+	await page.getByRole('link', { name: 'Prescriptions' }).click();
+	await page.locator('li.card', { hasText: 'Amoxicillin 500 mg capsule' })
+	    .filter({ hasText: 'three times daily, for 7 days' }).waitFor();
+	await page.screenshot({ path: path.join(OUT, 'web-prescriptions.png'), fullPage: true });
+	check(problems.length === 0, problems.join('; '));
+	await ctx.close();
+}
+
+async function test_keyboard_alone_logs_in_and_books() {
+	const ctx = await newContext();
+	const problems = [];
+	const page = await newPage(ctx, problems);
+	const email = uniqueEmail('keys');
+	await ctx.request.get('/');
+	await apiCall(ctx, 'POST', '/api/auth/register',
+	    { email: email, password: NEW_PASSWORD, full_name: 'Kim Keys' });
+	await apiCall(ctx, 'POST', '/api/auth/logout', {});
+	await page.goto('/');
+	await page.waitForSelector('h1:text("Log in")');
+	const focused = () => page.evaluate(() => {
+		const a = document.activeElement;
+		return a ? (a.getAttribute('name') || a.getAttribute('href') ||
+		    a.textContent.trim() || a.tagName.toLowerCase()) : '';
+	});
+	// Tabs to a control (at most 25 presses): by name, href or text.
+	const tabTo = async (what) => {
+		for (let i = 0; i < 25; i++) {
+			await page.keyboard.press('Tab');
+			if (await focused() === what)
+				return;
+		}
+		throw new Error('Tab never reached ' + what + ' (last: ' + await focused() + ')');
+	};
+	await tabTo('email');
+	await page.keyboard.type(email);
+	await page.keyboard.press('Tab');
+	check(await focused() === 'password', 'Tab goes from e-mail to password');
+	await page.keyboard.type(NEW_PASSWORD);
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('h1:text("My appointments")');
+	await tabTo('#/book');
+	await page.keyboard.press('Enter');
+	await page.waitForURL(/#\/book$/);
+	await page.waitForSelector('#book-form');
+	// Focus moved to the new view: the next Tab is the form's first control.
+	await page.keyboard.press('Tab');
+	check(await focused() === 'specialty', 'the first Tab lands on Specialty (got ' + await focused() + ')');
+	check(await page.locator('#book-form :focus-visible').count() === 1,
+	    'the focused control shows its focus ring');
+	await page.keyboard.press('Tab');
+	check(await focused() === 'doctor_id', 'then Doctor');
+	await page.keyboard.press('ArrowDown');
+	check(await page.getByLabel('Doctor').inputValue() !== '', 'the arrow key chose a doctor');
+	await page.keyboard.press('Tab');
+	check(await focused() === 'date', 'then Day');
+	await tabTo('Next day →');
+	// Next day until one has free times (weekends have none).
+	const status = page.locator('#book-form fieldset p[role="status"]');
+	for (let i = 0; i < 8; i++) {
+		await page.keyboard.press('Enter');
+		// The answer, not "Looking for free times…".
+		await status.filter({ hasText: /^(\d+ free times?|No free times)/ }).waitFor();
+		if (await page.locator('.slots input').count() > 0)
+			break;
+	}
+	await page.keyboard.press('Tab');
+	check(await focused() === 'starts_at', 'Tab enters the free times');
+	await page.keyboard.press('Space');
+	check(await page.locator('.slots input:checked').count() === 1, 'Space picks a time');
+	await page.keyboard.press('Tab');
+	check(await focused() === 'reason', 'then Reason');
+	await page.keyboard.press('Tab');
+	check(await focused() === 'Book', 'then the Book button');
+	await page.screenshot({ path: path.join(OUT, 'web-keyboard.png'), fullPage: true });
+	await page.keyboard.press('Enter');
+	await page.waitForURL(/#\/appointments$/);
+	await page.locator('p.ok', { hasText: 'Booked:' }).waitFor();
+	check(await page.getByRole('list', { name: 'Upcoming appointments' }).locator('li.card').count() === 1,
+	    'the booking is listed');
+	check(problems.length === 0, problems.join('; '));
+	await ctx.close();
+}
+
+async function test_server_stops_cleanly() {
+	const log = server.log;
+	const code = await stopServer();
+	const text = fs.readFileSync(log, 'utf8');
+	check(!/AddressSanitizer|LeakSanitizer|runtime error:/.test(text),
+	    'no sanitizer report:\n' + text.split('\n').filter((l) => /Sanitizer|runtime error|#\d/.test(l))
+	    .slice(0, 30).join('\n'));
+	check(code === 0, 'mediflowd exited 0 after SIGTERM (got ' + code + ')');
+}
+
+const tests = [
+	test_first_load_is_small_and_csp_clean,
+	test_patient_registers_books_sees_and_cancels,
+	test_doctor_message_appears_without_reload,
+	test_reschedule_settings_and_back_button,
+	test_records_prescriptions_and_notifications,
+	test_keyboard_alone_logs_in_and_books,
+	test_server_stops_cleanly
+];
+
+async function main() {
+	const failed = [];
+	console.log('[==========] Running ' + tests.length + ' test(s).');
+	fs.mkdirSync(OUT, { recursive: true });
+	try {
+		if (!fs.existsSync(CHROMIUM))
+			throw new Error(CHROMIUM + ' is missing: make deps installs chromium');
+		server = await startServer();
+		browser = await chromium.launch({
+			executablePath: CHROMIUM,
+			headless: true,
+			args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : []
+		});
+	} catch (e) {
+		console.log('web: cannot start: ' + e.message);
+		console.log('[  FAILED  ] ' + tests.length + ' test(s), listed below:');
+		tests.forEach((t) => console.log('[  FAILED  ] ' + t.name));
+		return 1;
+	}
+	for (const t of tests) {
+		console.log('[ RUN      ] ' + t.name);
+		try {
+			await t();
+			console.log('[       OK ] ' + t.name);
+		} catch (e) {
+			console.log(String(e.stack || e).split('\n').slice(0, 12).join('\n'));
+			console.log('[  FAILED  ] ' + t.name);
+			failed.push(t.name);
+		}
+	}
+	console.log('[==========] ' + tests.length + ' test(s) run.');
+	console.log('[  PASSED  ] ' + (tests.length - failed.length) + ' test(s).');
+	if (failed.length) {
+		console.log('[  FAILED  ] ' + failed.length + ' test(s), listed below:');
+		failed.forEach((n) => console.log('[  FAILED  ] ' + n));
+	}
+	return failed.length ? 1 : 0;
+}
+
+main().then(async (rc) => {
+	if (browser)
+		await browser.close().catch(() => {});
+	await stopServer();
+	fs.rmSync(tmp, { recursive: true, force: true });
+	process.exit(rc);
+}, async (e) => {
+	console.log('web: ' + (e.stack || e));
+	if (browser)
+		await browser.close().catch(() => {});
+	await stopServer();
+	process.exit(1);
+});

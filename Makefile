@@ -62,7 +62,7 @@ SERVER_LIB_SRC	= server/server.c server/config.c server/db.c server/session.c se
 		  server/backup.c server/op-backup.c
 SERVER_SRC	= server/main.c
 CLIENT_LIB_SRC	= client/net.c
-CLIENT_SRC	= client/main.c client/call.c client/tui.c client/tui-conn.c client/tui-draw.c client/tui-dialog.c client/ui-login.c client/ui-board.c client/ui-appt.c client/ui-patients.c client/ui-doctor.c client/ui-patient.c client/ui-admin.c client/ui-command.c client/ui-daysheet.c
+CLIENT_SRC	= client/main.c client/call.c client/tui.c client/tui-conn.c client/tui-draw.c client/tui-dialog.c client/ui-login.c client/ui-board.c client/ui-appt.c client/ui-patients.c client/ui-doctor.c client/ui-patient.c client/ui-admin.c client/ui-command.c client/ui-daysheet.c client/ui-chart.c client/ui-chat.c client/ui-outbox.c
 MIGRATIONS	= $(sort $(wildcard data/migrations/*.sql))
 WEB_FILES	= $(sort $(wildcard server/web/*))
 
@@ -75,7 +75,7 @@ UNIT_TESTS	= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/t
 INTEG_TESTS	= $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 TEST_HELPERS	= $(O)/tests/integration/harness.o
 
-.PHONY: all deps bench-deps test unit integration run asan bench install clean check-deps fmt bench-http fuzz
+.PHONY: FORCE all deps bench-deps test unit integration run asan bench install clean check-deps fmt bench-http bench-fanout fuzz valgrind
 
 all: check-deps $(O)/mediflowd $(O)/mediflow
 
@@ -106,7 +106,16 @@ $(O)/%.o: %.c
 	@echo "CC $<"
 	@$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(O)/migrations.c: server/gen-migrations.sh $(MIGRATIONS)
+# The file lists, rewritten only when a file comes or goes, so a new
+# migration or page file regenerates the C even if it is older than it.
+$(O)/%.list: FORCE
+	@mkdir -p $(O)
+	@echo '$(if $(filter migrations,$*),$(MIGRATIONS),$(WEB_FILES))' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+FORCE:
+
+$(O)/migrations.c: server/gen-migrations.sh $(MIGRATIONS) $(O)/migrations.list
 	@mkdir -p $(O)
 	sh server/gen-migrations.sh $(MIGRATIONS) > $@
 
@@ -114,7 +123,7 @@ $(O)/migrations.o: $(O)/migrations.c
 	$(CC) $(CFLAGS_ALL) -Wno-overlength-strings -c $< -o $@
 
 # The patient web page, embedded in the server.
-$(O)/web.c: server/gen-web.sh $(WEB_FILES)
+$(O)/web.c: server/gen-web.sh $(WEB_FILES) $(O)/web.list
 	@mkdir -p $(O)
 	sh server/gen-web.sh $(WEB_FILES) > $@
 
@@ -167,6 +176,21 @@ fuzz: deps
 $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(SERVER_LIB_OBJ) $(COMMON_OBJ)
 	$(CC) $^ -o $@ $(LDFLAGS_ALL) -fsanitize=fuzzer $(PKG_LIBS_SERVER)
 
+# The integration tests with mediflowd under valgrind's memcheck: an error or
+# a definite leak makes the server exit 99 at its SIGTERM, which fails the
+# test that started it (the report is in the log the harness prints).
+VALGRIND	= valgrind --error-exitcode=99 --leak-check=full \
+		  --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+		  --num-callers=30
+valgrind: deps
+	@command -v valgrind >/dev/null || { \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq valgrind; }
+	@$(MAKE) --no-print-directory all $(INTEG_TESTS)
+	@MF_SERVER_WRAPPER="$(VALGRIND)" MF_TEST_TIME_SCALE=20 O=$(O) \
+	    sh tests/run.sh $(INTEG_TESTS)
+
 # A fresh demo clinic. On a terminal: the server in the background (log in
 # data/demo/server.log) and the client at its login screen; quitting the
 # client stops the server. Without a terminal: the server in the foreground.
@@ -209,6 +233,15 @@ bench: bench-deps
 bench-http: deps
 	@$(MAKE) --no-print-directory all
 	sh bench/http.sh $(O)
+
+# One sender, 1,000 receivers: chat.message fan-out against redis PUBLISH to
+# 1,000 subscribers in the same run (bench/fanout.sh).
+bench-fanout: bench-deps
+	@$(MAKE) --no-print-directory $(O)/mediflowd $(O)/bench/fanout
+	sh bench/fanout.sh $(O)
+
+$(O)/bench/fanout: $(O)/bench/fanout.o $(CLIENT_LIB_OBJ) $(COMMON_OBJ)
+	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER) $(PKG_LIBS_CLIENT)
 
 $(O)/bench/loadgen: $(O)/bench/loadgen.o $(COMMON_OBJ)
 	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER)

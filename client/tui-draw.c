@@ -221,6 +221,23 @@ tui_text_width(const char *s)
 	return total;
 }
 
+size_t
+text_fit(const char *s, int cols)
+{
+	const char	*p = s;
+	int		 w = 0, cw;
+
+	while (*p != '\0') {
+		const char	*before = p;
+
+		printable(utf8_next(&p), &cw);
+		if (w + cw > cols)
+			return (size_t)(before - s);
+		w += cw;
+	}
+	return (size_t)(p - s);
+}
+
 void
 text_pad(char *out, size_t len, const char *s, int cols)
 {

@@ -170,6 +170,25 @@ tui_message(int error, const char *fmt, ...)
 
 /* --- views --- */
 
+int
+tui_showing(struct view *v)
+{
+	return T.logged_in && !T.locked && T.npopups == 0 && T.ntabs > 0 &&
+	    T.tabs[T.cur].view == v;
+}
+
+void
+tui_set_title(struct view *v, const char *title)
+{
+	int	i;
+
+	for (i = 0; i < T.ntabs; i++) {
+		if (T.tabs[i].view == v)
+			T.tabs[i].title = title;
+	}
+	tui_redraw();
+}
+
 void
 tui_push(struct view *v)
 {
@@ -302,13 +321,21 @@ tui_begin_session(json_t *me)
 	else if (strcmp(T.me.role, "admin") == 0) {
 		tui_add_tab("Day board", ui_board_new());
 		tui_add_tab("Users", ui_admin_users_new());
-		tui_add_tab("Statistics", ui_admin_stats_new());
+		tui_add_tab("Stats", ui_admin_stats_new());
 		tui_add_tab("Audit log", ui_admin_audit_new());
+		tui_add_tab("Outbox", ui_admin_outbox_new());
 	} else if (strcmp(T.me.role, "doctor") == 0) {
 		tui_add_tab("My day", ui_doctor_day_new());
 		tui_add_tab("Requests", ui_doctor_requests_new());
-	} else if (strcmp(T.me.role, "patient") == 0)
+	} else if (strcmp(T.me.role, "patient") == 0) {
 		tui_add_tab("My appointments", ui_patient_appts_new());
+		tui_add_tab("Records & prescriptions", ui_chart_own_new());
+	}
+	if (T.ntabs > 0) {
+		struct view	*chat = ui_chat_new();
+
+		tui_add_tab(ui_chat_title(chat), chat);
+	}
 	tui_message(0, "Welcome, %s.", T.me.full_name);
 }
 
@@ -410,6 +437,13 @@ hook_event(const char *event, json_t *data)
 
 	for (i = 0; i < T.ntabs; i++) {
 		struct view	*v = T.tabs[i].view;
+
+		if (v->type->event != NULL)
+			v->type->event(v, event, data);
+	}
+	/* Popups that follow the server too (a patient's chart). */
+	for (i = 0; i < T.npopups; i++) {
+		struct view	*v = T.popups[i];
 
 		if (v->type->event != NULL)
 			v->type->event(v, event, data);

@@ -89,6 +89,10 @@ void		 tui_push(struct view *);
 void		 tui_pop(struct view *);
 /* Where the text cursor goes after drawing (a focused field); y < 0 hides it. */
 void		 tui_set_cursor(int y, int x);
+/* 1 when v is the screen in front (its tab, no popup above it). */
+int		 tui_showing(struct view *v);
+/* The tab's title changed (a count in it): the tab bar is drawn again. */
+void		 tui_set_title(struct view *v, const char *title);
 /* Called by the login screen once auth.login has answered. */
 void		 tui_logged_in(json_t *login_result);
 /* Rows a page key moves in a screen's list. */
@@ -210,6 +214,8 @@ int		 tui_putf(int y, int x, int w, attr_t, const char *, ...)
 /* UTF-8 text cut or padded with spaces to exactly cols display columns
  * (for plain-text columns: labels, the day sheet). */
 void		 text_pad(char *out, size_t len, const char *s, int cols);
+/* The bytes of s's longest start that fits in cols columns. */
+size_t		 text_fit(const char *s, int cols);
 /* Text right-aligned in w columns ending at x + w. */
 void		 tui_put_right(int y, int x, int w, attr_t, const char *);
 void		 tui_fill(int y, int x, int h, int w, attr_t);
@@ -274,7 +280,7 @@ const char	*field_value(const struct field *);
 struct dialog;
 typedef void	(*dialog_fn)(struct dialog *);
 
-#define DIALOG_FIELDS	8
+#define DIALOG_FIELDS	12
 
 struct dialog {
 	struct view	 view;
@@ -333,7 +339,13 @@ struct view	*ui_doctor_requests_new(void);
 struct view	*ui_admin_users_new(void);
 struct view	*ui_admin_stats_new(void);
 struct view	*ui_admin_audit_new(void);
+struct view	*ui_admin_outbox_new(void);
 struct view	*ui_patient_appts_new(void);
+/* The chat pane; its tab title counts unread messages. */
+struct view	*ui_chat_new(void);
+const char	*ui_chat_title(struct view *);
+/* Opens (or starts) the conversation with that user in the chat tab. */
+void		 ui_chat_with(int64_t user_id);
 
 /* The desk's patient finder: pick calls back with the patient (borrowed). */
 void		 ui_patient_find(const char *title, const char *intro,
@@ -375,6 +387,12 @@ void		 ui_command_open(void);
  * appt.reschedule with previous, or one u cannot undo), for u. */
 void		 undo_note(const char *op, json_t *appt, json_t *previous);
 
+/* The patient chart over the current screen (ui-chart.c); records and
+ * prescriptions written there link to appointment_id when not 0. */
+void		 ui_chart_open(int64_t patient_id, const char *name,
+		     int64_t appointment_id);
+/* A patient's own chart as a tab: records, prescriptions, files (read). */
+struct view	*ui_chart_own_new(void);
 /* A doctor's day as plain text, to a file or lpr (ui-daysheet.c). */
 void		 ui_daysheet(int64_t doctor_id, const char *doctor, const char *date);
 

@@ -678,6 +678,8 @@ struct audit {
 	json_t		*shown;		/* all, filtered */
 	struct tlist	 list;
 	char		 q[128];
+	json_t		*where;		/* the server's filters (F), or {} */
+	char		 where_text[400];
 	json_t		*verify;
 	int		 loading;
 	int		 more;		/* older entries may exist */
@@ -692,6 +694,7 @@ static void	audit_free(struct view *);
 static const struct help_key audit_help[] = {
 	{ "Up Down j k", "move" },
 	{ "/", "filter the loaded entries by any text" },
+	{ "F", "ask the server: by user, patient, action, dates" },
 	{ "m", "load older entries" },
 	{ "v", "verify the hash chain again" },
 	{ "Enter", "the whole entry" },
@@ -706,7 +709,8 @@ static const struct view_type audit_type = {
 	.reload = audit_reload,
 	.shown = audit_reload,
 	.free = audit_free,
-	.hints = "/ filter|m older|v verify|Enter details|R reload|? help",
+	.hints = "/ filter|F user, patient, action, dates|m older|v verify|Enter details|"
+	    "? help",
 	.help = audit_help,
 };
 
@@ -765,6 +769,8 @@ audit_load(struct audit *au, int64_t before)
 {
 	json_t	*args = json_pack("{s:i}", "limit", AUDIT_PAGE);
 
+	if (au->where != NULL)
+		json_object_update(args, au->where);
 	if (before > 0)
 		json_object_set_new(args, "before_id", json_integer(before));
 	au->loading = 1;
@@ -808,9 +814,9 @@ audit_draw(struct view *v, int y, int x, int h, int w)
 		    (long long)jget_int(au->verify, "rows"));
 		tui_put(y, x, w, tui_attr(TC_ERROR) | A_REVERSE, line);
 	}
-	snprintf(line, sizeof line, "%zu entries loaded%s%s%s%s%s", json_array_size(au->all),
-	    au->more ? " (m for older)" : "", au->q[0] ? ", filter \"" : "", au->q,
-	    au->q[0] ? "\"" : "", au->loading ? "  loading..." : "");
+	snprintf(line, sizeof line, "%zu entries loaded%s%s%s%s%s%s", json_array_size(au->all),
+	    au->more ? " (m for older)" : "", au->where_text, au->q[0] ? ", filter \"" : "",
+	    au->q, au->q[0] ? "\"" : "", au->loading ? "  loading..." : "");
 	tui_put(y + 1, x, w, au->error[0] ? tui_attr(TC_ERROR) : A_NORMAL,
 	    au->error[0] ? au->error : line);
 	wide = w >= 110;
@@ -862,6 +868,102 @@ audit_filter_submit(struct dialog *d)
 	dialog_close(d);
 }
 
+/* F: the filters audit.list takes; empty fields are left out. */
+static void
+audit_where_submit(struct dialog *d)
+{
+	struct audit	*au = d->arg;
+	json_t		*where = json_object();
+	const char	*v;
+	char		*end, piece[200];
+	long long	 n;
+	int		 i;
+	static const char *const ids[] = { "user_id", "patient_id" };
+
+	au->where_text[0] = '\0';
+	for (i = 0; i < 2; i++) {
+		v = field_value(dialog_get(d, ids[i]));
+		if (*v == '\0')
+			continue;
+		n = strtoll(v, &end, 10);
+		if (*end != '\0' || n < 1) {
+			strlcpy_mf(dialog_get(d, ids[i])->error, "a number (an id)",
+			    sizeof dialog_get(d, ids[i])->error);
+			json_decref(where);
+			return;
+		}
+		json_object_set_new(where, ids[i], json_integer(n));
+		snprintf(piece, sizeof piece, ", %s %lld", i == 0 ? "user" : "patient", n);
+		strlcpy_mf(au->where_text + strlen(au->where_text), piece,
+		    sizeof au->where_text - strlen(au->where_text));
+	}
+	if (*(v = field_value(dialog_get(d, "action"))) != '\0') {
+		json_object_set_new(where, "action", json_string(v));
+		snprintf(piece, sizeof piece, ", action %.100s", v);
+		strlcpy_mf(au->where_text + strlen(au->where_text), piece,
+		    sizeof au->where_text - strlen(au->where_text));
+	}
+	for (i = 0; i < 2; i++) {
+		const char	*name = i == 0 ? "from" : "to";
+		int64_t		 t;
+
+		v = field_value(dialog_get(d, name));
+		if (*v == '\0')
+			continue;
+		if (strlen(v) != 10 || (t = date_start(v)) == 0) {
+			strlcpy_mf(dialog_get(d, name)->error, "a date, YYYY-MM-DD",
+			    sizeof dialog_get(d, name)->error);
+			json_decref(where);
+			return;
+		}
+		/* "to" includes its whole day. */
+		json_object_set_new(where, name, json_integer(i == 0 ? t : t + 86400));
+		snprintf(piece, sizeof piece, ", %s %s", name, v);
+		strlcpy_mf(au->where_text + strlen(au->where_text), piece,
+		    sizeof au->where_text - strlen(au->where_text));
+	}
+	json_decref(au->where);
+	au->where = where;
+	au->list.cur = 0;
+	dialog_close(d);
+	audit_reload(&au->view);
+}
+
+static void
+audit_where(struct audit *au)
+{
+	struct dialog	*d = dialog_new("Audit log: ask the server for", audit_where_submit, au);
+	const char	*keys[] = { "user_id", "patient_id", "action", "from", "to" };
+	const char	*labels[] = { "User id", "Patient id", "Action", "From date",
+			    "To date" };
+	char		 num[32];
+	size_t		 i;
+	json_t		*x;
+
+	dialog_text(d, "Empty fields match everything. Action is exact, e.g. "
+	    "auth.login_failed or records.get.");
+	for (i = 0; i < nitems(keys); i++) {
+		struct field	*f = dialog_field(d, keys[i], labels[i]);
+
+		if ((x = json_object_get(au->where, keys[i])) == NULL)
+			continue;
+		if (json_is_string(x))
+			field_set(f, json_string_value(x));
+		else if (i < 2) {
+			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(x));
+			field_set(f, num);
+		} else {
+			char	date[11];
+
+			fmt_date(json_integer_value(x) - (i == 4 ? 86400 : 0), date);
+			field_set(f, date);
+		}
+	}
+	d->failed = 1;		/* Enter asks from any field */
+	d->dialog_hints = "Enter ask|Tab next field|Esc cancel";
+	dialog_open(d);
+}
+
 static int
 audit_key(struct view *v, int key)
 {
@@ -873,6 +975,9 @@ audit_key(struct view *v, int key)
 	if (tlist_key(&au->list, key, tui_page()))
 		return 1;
 	switch (key) {
+	case 'F':
+		audit_where(au);
+		return 1;
 	case '/':
 		d = dialog_new("Filter the audit log", audit_filter_submit, au);
 		field_set(dialog_field(d, "q", "Text"), au->q);
@@ -916,6 +1021,7 @@ audit_free(struct view *v)
 	json_decref(au->all);
 	json_decref(au->shown);
 	json_decref(au->verify);
+	json_decref(au->where);
 	free(au);
 }
 

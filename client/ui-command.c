@@ -1030,8 +1030,8 @@ cmdline_draw(struct view *v, int y, int x, int h, int w)
 
 	(void)x;
 	tui_put(y + h - 2, 0, w, tui_attr(TC_DIM),
-	    " b PATIENT[/YEAR] [DAY] [HH:MM] [DOCTOR]   c [NAME]   x [REASON]   u undo"
-	    "   d DAY");
+	    " b PATIENT[/YEAR] [DAY] [HH:MM] [DOCTOR]  c [NAME]  x [REASON]  u undo"
+	    "  d DAY");
 	tui_put(y + h - 1, 0, 1, A_BOLD, ":");
 	field_draw(&cl->field, y + h - 1, 1, w - 1, 1);
 }
@@ -1100,6 +1100,8 @@ ui_command_open(void)
 	cl->view.data = cl;
 	field_init(&cl->field, "command", ":");
 	cl->hist = C.nhistory;
+	/* The line below the prompt is for what the command says. */
+	tui_message(0, "%s", "");
 	tui_push(&cl->view);
 }
 

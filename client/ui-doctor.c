@@ -46,6 +46,7 @@ static const struct help_key day_help[] = {
 	{ "a", "approve a request" },
 	{ "x", "reject a request / cancel (asks a reason)" },
 	{ "Enter", "details" },
+	{ "o", "open the patient's chart: history, records, prescriptions" },
 	{ "/", "find a patient in the list" },
 	{ "P", "print this day's sheet (a file, or lpr)" },
 	{ "R", "reload" },
@@ -59,7 +60,7 @@ static const struct view_type day_type = {
 	.event = day_event,
 	.reload = day_reload,
 	.free = day_free,
-	.hints = "s start|d complete|n no-show|a approve|x reject/cancel|"
+	.hints = "s start|d complete|o chart|n no-show|a approve|x reject/cancel|"
 	    "Left/Right day|Enter details|? help",
 	.help = day_help,
 };
@@ -69,6 +70,7 @@ static const struct help_key req_help[] = {
 	{ "a", "approve the request" },
 	{ "x", "reject it (asks a reason the patient sees)" },
 	{ "Enter", "details" },
+	{ "o", "open the patient's chart" },
 	{ "/", "find a patient in the list" },
 	{ "R", "reload" },
 	{ NULL, NULL }
@@ -127,6 +129,10 @@ doctor_act(json_t *a, int key)
 			tui_message(1, "Only a booked patient who did not come is a no-show.");
 		else
 			ui_appt_action("appt.no_show", a, NULL);
+		return 1;
+	case 'o':
+		ui_chart_open(jget_int(a, "patient_id"), jget_str(a, "patient_name"),
+		    jget_int(a, "id"));
 		return 1;
 	}
 	if (K_IS_ENTER(key)) {

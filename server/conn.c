@@ -298,6 +298,9 @@ conn_set_session(struct conn *c, struct session *s)
 {
 	if (c->session == s)
 		return;
+	/* An upload belongs to the session that began it on this connection. */
+	if (c->session != NULL)
+		files_conn_dropped(c->id);
 	/*
 	 * Presence: chat decides, later in the loop, who went on- or offline.
 	 * An unlisted virtual connection (one HTTP request) never counts.

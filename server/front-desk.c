@@ -367,12 +367,15 @@ int64_t
 waitlist_offer_freed(int64_t doctor_id, int64_t starts_at, int64_t ends_at,
     int64_t except_patient, int64_t now)
 {
-	static const char *find_sql = "SELECT id FROM waitlist WHERE doctor_id = ? "
-	    "AND status = 'waiting' AND earliest <= ? AND latest >= ? "
-	    "AND patient_id != ? ORDER BY id LIMIT 1";
+	/* An offer whose time has passed has lapsed: that patient waits again,
+	 * in their old place. */
+	static const char *find_sql = "SELECT id FROM waitlist WHERE doctor_id = ?1 "
+	    "AND (status = 'waiting' OR (status = 'offered' AND "
+	    "offered_starts_at <= ?5)) AND earliest <= ?2 AND latest >= ?3 "
+	    "AND patient_id != ?4 ORDER BY id LIMIT 1";
 	static const char *mark_sql = "UPDATE waitlist SET status = 'offered', "
 	    "offered_at = ?, offered_starts_at = ?, offered_ends_at = ? "
-	    "WHERE id = ? AND status = 'waiting'";
+	    "WHERE id = ? AND status != 'left'";
 	struct waitlist_entry	*w;
 	struct civil_date	 day;
 	sqlite3_stmt		*st;
@@ -388,6 +391,7 @@ waitlist_offer_freed(int64_t doctor_id, int64_t starts_at, int64_t ends_at,
 	sqlite3_bind_int64(st, 2, starts_at);
 	sqlite3_bind_int64(st, 3, ends_at);
 	sqlite3_bind_int64(st, 4, except_patient);
+	sqlite3_bind_int64(st, 5, now);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);

@@ -95,7 +95,8 @@ int	 waitlist_list(int64_t doctor_id, int64_t patient_id, int all,
 	     void (*fn)(const struct waitlist_entry *, void *), void *arg);
 /*
  * A doctor's time [starts_at, ends_at) came free: the first waiting entry
- * (oldest) of another patient than except_patient whose window holds it is
+ * (oldest; an offered one whose offered time has passed waits again) of
+ * another patient than except_patient whose window holds it is
  * marked offered, and its patient (if they have a login) gets a
  * waitlist.offer notification, in the caller's write transaction. Returns
  * the entry's id, 0 when nobody matched, -1 on a store error.

@@ -48,6 +48,8 @@ static const struct http_route routes[] = {
 	    ROUTE_QUERY, RENDER_JSON },
 	/* A download is files.get again and again, each chunk once the last
 	 * one is on its way. */
+	{ EVHTTP_REQ_GET, "/api/files", "files.list", NULL, ROUTE_QUERY,
+	    RENDER_JSON },
 	{ EVHTTP_REQ_GET, "/api/files/:id", "files.get", "file_id", 0,
 	    RENDER_FILE },
 	{ EVHTTP_REQ_GET, "/api/messages", "chat.list", NULL, 0, RENDER_JSON },
@@ -84,7 +86,8 @@ static const struct http_route routes[] = {
 /* Query arguments that are integers or booleans on the op's side. */
 static const char *const int_args[] = {
 	"id", "doctor_id", "patient_id", "from", "to", "limit", "offset",
-	"before_id", "after_id", "conversation_id", "up_to_id", "user_id", NULL
+	"before_id", "after_id", "conversation_id", "up_to_id", "user_id",
+	"record_id", "file_id", NULL
 };
 static const char *const bool_args[] = { "unread_only", NULL };
 

@@ -110,6 +110,7 @@ static void	http_sse_sink(struct conn *, const char *, size_t);
 static void	http_send_result(struct hreq *, const msgpack_object *);
 static void	http_file_chunk(struct hreq *, const msgpack_object *);
 static void	http_file_end(struct hreq *);
+static void	http_stream_end(struct hreq *);
 
 int
 http_bound_port(void)
@@ -137,8 +138,8 @@ hconn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	if (hconn_adopt(hc) != 0)
 		return;
 	if (!hc->cut)
-		log_warn("http: request not received within %d s; closing",
-		    server.cfg.http_request_deadline);
+		log_warn("http: request not received within %d s; closing DBG hc=%p evcon=%p",
+		    server.cfg.http_request_deadline, (void *)hc, (void *)hc->evcon);
 	/* hconn_close_cb frees hc. */
 	evhttp_connection_free(hc->evcon);
 }
@@ -176,6 +177,7 @@ hconn_adopt(struct hconn *hc)
 		return -1;
 	}
 	hc->evcon = cbarg;
+	log_warn("DBG adopt hc=%p evcon=%p", (void *)hc, cbarg);
 	evhttp_connection_set_closecb(hc->evcon, hconn_close_cb, hc);
 	bufferevent_decref(hc->bev);
 	if (hc->refused) {
@@ -243,6 +245,7 @@ hconn_close_cb(struct evhttp_connection *evcon, void *arg)
 	struct hconn	*hc = arg;
 	struct hreq	*h, *next;
 
+	log_warn("DBG close hc=%p evcon=%p", (void *)hc, (void *)evcon);
 	for (h = TAILQ_FIRST(&hreqs); h != NULL; h = next) {
 		next = TAILQ_NEXT(h, entry);
 		if (h->hc != hc)
@@ -866,13 +869,25 @@ http_send_result(struct hreq *h, const msgpack_object *res)
 
 /* --- file downloads --- */
 
+/* Ends a stream (a download or SSE) and frees h. */
+static void
+http_stream_end(struct hreq *h)
+{
+	struct evhttp_request	*req = h->req;
+
+	/* Ending may close the connection at once: its close callback
+	 * must not free h a second time. */
+	h->hc = NULL;
+	h->req = NULL;
+	if (req != NULL)
+		evhttp_send_reply_end(req);
+	hreq_free(h);
+}
+
 static void
 http_file_end(struct hreq *h)
 {
-	if (h->req != NULL)
-		evhttp_send_reply_end(h->req);
-	h->req = NULL;
-	hreq_free(h);
+	http_stream_end(h);
 }
 
 /* The last chunk left: fetch the next one. */
@@ -1056,10 +1071,7 @@ http_sse_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 	/* The stream lives as long as its session, and no longer. */
 	if (s == NULL || s->revoked || now >= s->expires_at ||
 	    now - s->last_seen >= server.cfg.session_idle) {
-		if (h->req != NULL)
-			evhttp_send_reply_end(h->req);
-		h->req = NULL;
-		hreq_free(h);
+		http_stream_end(h);
 		return;
 	}
 	http_sse_write(h, ka, sizeof ka - 1);
@@ -1319,6 +1331,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 
 	(void)arg;
 	hc = evcon != NULL ? hconn_find(evcon) : NULL;
+	log_warn("DBG req %s hc=%p evcon=%p", evhttp_request_get_uri(req), (void *)hc, (void *)evcon);
 	if (hc != NULL) {
 		evtimer_del(hc->deadline);
 		evhttp_request_set_on_complete_cb(req, http_complete_cb, hc);

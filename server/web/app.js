@@ -213,7 +213,7 @@ function csrfToken() {
 	return m ? m[1] : '';
 }
 
-async function api(method, path, body) {
+async function api(method, path, body, retried) {
 	const opts = { method: method, credentials: 'same-origin', headers: {} };
 	if (method !== 'GET')
 		opts.headers['X-CSRF-Token'] = csrfToken();
@@ -236,6 +236,11 @@ async function api(method, path, body) {
 	}
 	if (r.ok && data !== null)
 		return data;
+	/* The CSRF cookie went missing (cleared, or expired with the
+	 * browser session): the refusal set a new one, so once more. */
+	if (r.status === 403 && method !== 'GET' && !retried && data && data.error &&
+	    /CSRF/.test(data.error.message))
+		return api(method, path, body, true);
 	const e = data && data.error ? apiError(data.error.code, data.error.message, r.status) :
 	    apiError('http', 'The clinic server answered ' + r.status + '.', r.status);
 	e.retryAfter = r.headers.get('Retry-After');

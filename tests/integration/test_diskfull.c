@@ -36,6 +36,7 @@
 #include "util.h"
 
 #define MAX_SLOTS	300
+#define DAY_SLOTS	8	/* per doctor and day */
 
 struct slot {
 	int64_t	doctor_id;
@@ -102,7 +103,8 @@ collect_slots(struct tcli *c)
 			list = jpath(call_ok(c, "appt.slots", "{s:I, s:s}", "doctor_id",
 			    (json_int_t)jint(d, "id"), "date", date), "slots");
 			json_array_foreach(list, i, s) {
-				if (nslots == MAX_SLOTS)
+				/* Under the demo doctors' daily caps. */
+				if (nslots == MAX_SLOTS || i >= DAY_SLOTS)
 					break;
 				/* One patient: keep doctors' slots apart in time. */
 				if (k != (size_t)(day % (int)json_array_size(docs)))

@@ -893,6 +893,17 @@ test_recall_list(void **state)
 	call_err(&r, "recall.due", "bad_request", "{s:s}", "before", "tomorrow!!");
 	call_err(&r, "recall.due", "bad_request", "{s:i}", "limit", 0);
 	call_err(&r, "recall.done", "not_found", "{s:i}", "id", 999999);
+	call_err(&r, "recall.done", "bad_request", "{s:s}", "id", "1");
+	call_err(&r, "recall.add", "bad_request", "{s:s, s:s, s:s}", "patient_id",
+	    "john", "due_by", soon, "reason", "x");
+	call_err(&r, "waitlist.join", "bad_request", "{s:I, s:I, s:s, s:I}",
+	    "doctor_id", (json_int_t)chen.id, "patient_id", (json_int_t)john.id,
+	    "earliest", "soon", "latest", (json_int_t)(server_now(&r) + 86400));
+	call_err(&r, "daily_cap.set", "forbidden", "{s:I, s:s}", "doctor_id",
+	    (json_int_t)chen.id, "daily_cap", "many");
+	call_err(&r, "appt.book", "bad_request", "{s:I, s:I, s:I, s:i}", "doctor_id",
+	    (json_int_t)chen.id, "patient_id", (json_int_t)john.id, "starts_at",
+	    (json_int_t)(server_now(&r) + 86400), "type_id", 0);
 	/* A doctor's recall is to themselves. */
 	res = call_ok(&d, "recall.add", "{s:I, s:s, s:s}", "patient_id",
 	    (json_int_t)john.id, "due_by", soon, "reason", "Check the new dose");
@@ -1051,22 +1062,42 @@ test_demo_shows_front_desk_depth(void **state)
 	cli_close(&r);
 }
 
-/* Last: moves the clock to a Monday morning in Dr. Chen's hours. */
+/* Last: moves the clock to a Monday morning in Dr. Chen's hours; a wait
+ * list offer lapses on the way. */
 static void
 test_walk_in_takes_type_and_cap(void **state)
 {
 	struct tcli	 r, a;
 	json_t		*res;
 	char		 mon[11];
-	int64_t		 now;
+	int64_t		 now, entry, id;
 
 	(void)state;
 	open_as(&r, &desk);
 	open_as(&a, &admin);
 	week_day(&r, 11, 1, mon);
+	/* John is offered Dr. Okafor's 9:00, which then passes unused. */
+	entry = jint(call_ok(&r, "waitlist.join", "{s:I, s:I, s:I, s:I}", "doctor_id",
+	    (json_int_t)okafor.id, "patient_id", (json_int_t)john.id, "earliest",
+	    (json_int_t)at(mon, 0, 0), "latest", (json_int_t)at(mon, 0, 0) + 86400),
+	    "entry.id");
+	id = book(&r, okafor.id, emily.id, at(mon, 9, 0));
+	call_ok(&r, "appt.cancel", "{s:I}", "id", (json_int_t)id);
+	res = call_ok(&r, "waitlist.list", "{s:I}", "patient_id", (json_int_t)john.id);
+	assert_jstr(res, "entries.0.status", "offered");
+	assert_int_equal(jint(res, "entries.0.offered_starts_at"), at(mon, 9, 0));
+	id = book(&r, okafor.id, emily.id, at(mon, 10, 0));
 	now = server_now(&r);
 	assert_true(at(mon, 9, 5) > now);
 	clock_forward(&r, at(mon, 9, 5) - now);
+	/* The offer lapsed: the next freed time goes to him again. */
+	call_ok(&r, "appt.cancel", "{s:I}", "id", (json_int_t)id);
+	res = call_ok(&r, "waitlist.list", "{s:I}", "patient_id", (json_int_t)john.id);
+	assert_int_equal(jint(res, "entries.0.id"), entry);
+	assert_jstr(res, "entries.0.status", "offered");
+	assert_int_equal(jint(res, "entries.0.offered_starts_at"), at(mon, 10, 0));
+	call_ok(&r, "waitlist.leave", "{s:I}", "id", (json_int_t)entry);
+
 	res = call_ok(&r, "appt.walk_in", "{s:I, s:I, s:I}", "doctor_id",
 	    (json_int_t)chen.id, "patient_id", (json_int_t)emily.id, "type_id",
 	    (json_int_t)type_id(&r, "Follow-up"));

@@ -10,12 +10,14 @@
  * to it, which is cut off and then catches up with chat.history, losing
  * nothing. The last test asserts, loosely, that the bystander never failed,
  * that its p99 stayed under half a second (only a stall would break that),
- * and that the server's RSS grew by less than 64 MiB.
+ * and that the server's RSS grew by less than 64 MiB beyond what the store
+ * grew by (10 MB of messages, which its page cache and mmap may hold).
  *
  * Real-time limits (login_timeout, http_request_deadline) are the server's
  * own timers: they are set to 2 s here, and the waits allow for
  * MF_TEST_TIME_SCALE (valgrind). */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -65,6 +67,7 @@ static const struct tsrv_opts srv_opts = {
 
 static struct tsrv	srv;
 static long		rss_start_kb;
+static long		store_start_kb;
 
 /* --- the bystander --- */
 
@@ -235,6 +238,26 @@ read_until_closed(int fd, size_t *len)
 	}
 }
 
+/*
+ * The store's size in KiB (database and WAL). The server's page cache and
+ * its mmap reads may hold the whole store in RSS, so what 10,000 stored
+ * messages add to the store is allowed on top of the memory bound.
+ */
+static long
+store_kb(void)
+{
+	struct stat	st;
+	char		path[PATH_MAX + 8];
+	long		kb = 0;
+
+	if (stat(srv.db_path, &st) == 0)
+		kb += (long)(st.st_size / 1024);
+	snprintf(path, sizeof path, "%s-wal", srv.db_path);
+	if (stat(path, &st) == 0)
+		kb += (long)(st.st_size / 1024);
+	return kb;
+}
+
 static int
 log_mentions(const char *what)
 {
@@ -261,6 +284,7 @@ group_setup(void **state)
 	/* Warm up before the baseline: the first queries fill caches. */
 	call_ok(&bystander, "auth.me", NULL);
 	rss_start_kb = srv_rss_kb(&srv);
+	store_start_kb = store_kb();
 	assert_true(rss_start_kb > 0);
 	bystander_stop = 0;
 	assert_int_equal(pthread_create(&bystander_thread, NULL, bystander_main,
@@ -447,11 +471,16 @@ test_connection_flood_beyond_the_limit_is_refused_cleanly(void **state)
 	(void)state;
 	for (i = 0; i < FLOOD; i++)
 		fds[i] = raw_connect(srv.port, 0);
-	/* Closed at once, without a word; the rest stay open. */
+	/*
+	 * Those over the limit are closed at once, without a word; the rest
+	 * stay open (until the login timeout, 2 s, which says why first).
+	 */
+	usleep(500 * 1000);
 	for (i = 0; i < FLOOD; i++) {
 		struct pollfd	pfd = { .fd = fds[i], .events = POLLIN };
+		char		ch;
 
-		if (poll(&pfd, 1, 200) > 0 && wait_closed(fds[i], 1000, NULL))
+		if (poll(&pfd, 1, 0) > 0 && recv(fds[i], &ch, 1, MSG_DONTWAIT) <= 0)
 			refused++;
 		else
 			open_ok++;
@@ -460,7 +489,7 @@ test_connection_flood_beyond_the_limit_is_refused_cleanly(void **state)
 	    refused, open_ok);
 	/* The bystander holds one place. */
 	assert_true(refused >= FLOOD - MAX_CONNS + 1);
-	assert_true(open_ok >= MAX_CONNS / 2);
+	assert_true(open_ok >= MAX_CONNS - 1);
 	assert_true(log_mentions("too many connections"));
 	for (i = 0; i < FLOOD; i++)
 		close(fds[i]);
@@ -542,6 +571,23 @@ raw_login(int fd, const char *email)
 }
 
 /*
+ * Message n: 1000 bytes, so that 10,000 of them (10 MB of events) are more
+ * than the kernel's socket buffers on both sides (4 MB at most here) can
+ * hide from the server's own output limit.
+ */
+#define MESSAGE_BYTES	1000
+
+static void
+message_body(char *out, int n)
+{
+	int	len;
+
+	len = snprintf(out, MESSAGE_BYTES + 1, "slow consumer message %05d ", n);
+	memset(out + len, 'a' + n % 26, MESSAGE_BYTES - len);
+	out[MESSAGE_BYTES] = '\0';
+}
+
+/*
  * A staff member logged in on a socket it never reads, with a small
  * receive window, while a colleague sends chat messages to it: the server
  * queues at most out_high_water for it, then drops it; the sender and the
@@ -555,7 +601,7 @@ test_slow_consumer_is_cut_off_and_catches_up_losing_nothing(void **state)
 	const msgpack_object	*o, *id, *ok;
 	msgpack_sbuffer		 args;
 	msgpack_packer		 pk;
-	char			 body[64], cid[32];
+	char			 body[MESSAGE_BYTES + 1], cid[32];
 	int64_t			 conv, desk_id, after = 0, msg_id;
 	long			 rss_peak = 0, rss;
 	size_t			 got = 0;
@@ -585,8 +631,7 @@ test_slow_consumer_is_cut_off_and_catches_up_losing_nothing(void **state)
 		while (sent < CHAT_MESSAGES && sent - acked < 100) {
 			uint64_t	rid;
 
-			snprintf(body, sizeof body, "slow consumer message %05d",
-			    sent);
+			message_body(body, sent);
 			snprintf(cid, sizeof cid, "slow-%d-%d", (int)getpid(), sent);
 			msgpack_sbuffer_clear(&args);
 			msgpack_pack_map(&pk, 3);
@@ -630,9 +675,10 @@ test_slow_consumer_is_cut_off_and_catches_up_losing_nothing(void **state)
 	    "server RSS start %ld kB, peak %ld kB\n", got, rss_start_kb,
 	    rss_peak);
 	assert_true(closed);
-	assert_true(got < (size_t)CHAT_MESSAGES * 40);
+	assert_true(got < (size_t)CHAT_MESSAGES * MESSAGE_BYTES / 2);
 	assert_true(log_mentions("dropping slow reader"));
-	assert_true(rss_peak - rss_start_kb < RSS_GROWTH_BOUND_KB);
+	assert_true(rss_peak - rss_start_kb < RSS_GROWTH_BOUND_KB +
+	    2 * (store_kb() - store_start_kb));
 
 	/* The sender is still served. */
 	assert_jstr(call_ok(&sender, "health", NULL), "status", "ok");
@@ -648,8 +694,7 @@ test_slow_consumer_is_cut_off_and_catches_up_losing_nothing(void **state)
 		more = json_is_true(json_object_get(res, "more"));
 		assert_true(json_array_size(msgs) > 0 || !more);
 		json_array_foreach(msgs, k, m) {
-			snprintf(body, sizeof body, "slow consumer message %05d",
-			    seen);
+			message_body(body, seen);
 			msg_id = jint(m, "id");
 			assert_true(msg_id > after);
 			after = msg_id;
@@ -681,9 +726,11 @@ test_bystander_kept_its_latency_and_memory_stayed_bounded(void **state)
 	max = samples_ms[nsamples - 1];
 	rss = srv_rss_kb(&srv);
 	print_message("bystander: %d calls, p50 %.2f ms, p99 %.2f ms, max %.2f ms; "
-	    "RSS %ld -> %ld kB\n", nsamples, p50, p99, max, rss_start_kb, rss);
+	    "RSS %ld -> %ld kB, store %ld -> %ld kB\n", nsamples, p50, p99, max,
+	    rss_start_kb, rss, store_start_kb, store_kb());
 	assert_true(p99 < bound);
-	assert_true(rss - rss_start_kb < RSS_GROWTH_BOUND_KB);
+	assert_true(rss - rss_start_kb < RSS_GROWTH_BOUND_KB +
+	    2 * (store_kb() - store_start_kb));
 	/* Still answering, on the same connection. */
 	assert_jstr(call_ok(&bystander, "health", NULL), "status", "ok");
 }

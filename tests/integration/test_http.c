@@ -22,12 +22,18 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include <msgpack.h>
+#include <sodium.h>
+
 #include "harness.h"
+#include "json.h"
+#include "mp.h"
 #include "util.h"
 
 #define MAX_CONNS	12
 
 static struct tsrv	srv;
+static struct tsrv	tls_srv;	/* test_tls_mode_cookies_and_hsts's */
 
 /* An HTTP client with its own cookie jar and the last response. */
 struct hcli {
@@ -41,6 +47,7 @@ struct hcli {
 	int	 csrf;		/* 1: send the right X-CSRF-Token, 0: none, 2: a wrong one */
 	const char *xff;	/* X-Forwarded-For to send, or NULL */
 	const char *iface;	/* local address to connect from, or NULL */
+	const char *base;	/* the server's URL; NULL: srv's */
 };
 
 struct sink {
@@ -173,7 +180,7 @@ hc_req(struct hcli *c, const char *method, const char *path, const char *body)
 	CURLcode		 rc;
 
 	hc_reset(c);
-	url = xasprintf("%s%s", srv.http_url, path);
+	url = xasprintf("%s%s", c->base != NULL ? c->base : srv.http_url, path);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, body_cb);
@@ -768,6 +775,212 @@ test_sse_gets_a_chat_message_sent_over_tcp(void **state)
 	hc_close(&c);
 }
 
+/* --- file downloads --- */
+
+/* Sends op with a ready msgpack args map; the reply as JSON in c->reply. */
+static json_t *
+call_packed(struct tcli *c, const char *op, msgpack_sbuffer *sb)
+{
+	const msgpack_object	*reply;
+
+	json_decref(c->reply);
+	c->reply = NULL;
+	if (mfc_call(&c->mc, op, sb->data, sb->size, CALL_TIMEOUT_MS, &reply) == 0)
+		c->reply = msgpack_to_json(reply);
+	msgpack_sbuffer_destroy(sb);
+	return c->reply;
+}
+
+static void
+test_file_download_streams_files_get(void **state)
+{
+	enum { SIZE = 300 * 1024, CHUNK = 256 * 1024 };
+	struct tcli	 doc;
+	struct hcli	 c, other;
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	unsigned char	*data, md[crypto_hash_sha256_BYTES];
+	char		 hex[65], *upload, *path, *v;
+	int64_t		 pid, rec, file_id;
+	size_t		 off, n;
+
+	(void)state;
+	hc_login(&c, DEMO_PATIENT, DEMO_PASSWORD);
+	expect(&c, 200, "GET", "/api/auth/me", NULL);
+	pid = jint(c.json, "patient_id");
+
+	/* The doctor attaches a text file (two chunks) over TCP. */
+	data = xmalloc(SIZE);
+	for (off = 0; off < SIZE; off++)
+		data[off] = (unsigned char)('a' + off % 26);
+	data[SIZE - 1] = '\n';
+	cli_open_as(&doc, &srv, DEMO_DOCTOR);
+	rec = jint(call_ok(&doc, "records.create", "{s:I, s:s}", "patient_id",
+	    (json_int_t)pid, "diagnosis", "Lab results attached"), "record.id");
+	upload = xstrdup(jstr(call_ok(&doc, "files.begin", "{s:I, s:s, s:s, s:I}",
+	    "record_id", (json_int_t)rec, "name", "lab \"results\".txt", "mime",
+	    "text/plain", "size", (json_int_t)SIZE), "upload_id"));
+	for (off = 0; off < SIZE; off += n) {
+		n = SIZE - off < CHUNK ? SIZE - off : CHUNK;
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 3);
+		mp_pack_kv_str(&pk, "upload_id", upload);
+		mp_pack_kv_int(&pk, "offset", (int64_t)off);
+		mp_pack_str(&pk, "bytes");
+		msgpack_pack_bin(&pk, n);
+		msgpack_pack_bin_body(&pk, data + off, n);
+		reply_ok(call_packed(&doc, "files.chunk", &sb));
+	}
+	crypto_hash_sha256(md, data, SIZE);
+	sodium_bin2hex(hex, sizeof hex, md, sizeof md);
+	file_id = jint(call_ok(&doc, "files.commit", "{s:s, s:s}", "upload_id",
+	    upload, "sha256", hex), "file.id");
+	free(upload);
+	cli_close(&doc);
+
+	path = xasprintf("/api/files?recordId=%lld", (long long)rec);
+	expect(&c, 200, "GET", path, NULL);
+	free(path);
+	assert_int_equal(jint(json_array_get(json_object_get(c.json, "files"), 0),
+	    "id"), file_id);
+	path = xasprintf("/api/files/%lld", (long long)file_id);
+	expect(&c, 200, "GET", path, NULL);
+	assert_int_equal(c.len, SIZE);
+	assert_memory_equal(c.body, data, SIZE);
+	assert_non_null(v = hc_header(&c, "Content-Type", "text/plain"));
+	free(v);
+	assert_non_null(v = hc_header(&c, "Content-Disposition",
+	    "attachment; filename=\"lab _results_.txt\""));
+	free(v);
+	assert_non_null(v = hc_header(&c, "Content-Length", "307200"));
+	free(v);
+	/* Someone else's file, and no file at all: as files.get answers. */
+	hc_login(&other, "emily.johnson@test.com", DEMO_PASSWORD);
+	expect(&other, 403, "GET", path, NULL);
+	assert_error(&other, "forbidden");
+	hc_close(&other);
+	expect(&c, 403, "GET", "/api/files/999999", NULL);
+	free(path);
+	free(data);
+	hc_close(&c);
+}
+
+/* --- CORS and TLS --- */
+
+static void
+test_cors_only_for_configured_origins(void **state)
+{
+	struct hcli		 c;
+	struct curl_slist	*h = NULL;
+	char			*v;
+
+	(void)state;
+	hc_open(&c);
+	h = curl_slist_append(h, "Origin: https://clinic.example");
+	curl_easy_setopt(c.curl, CURLOPT_HTTPHEADER, h);
+	{
+		char	*url = xasprintf("%s/api/health", srv.http_url);
+
+		curl_easy_setopt(c.curl, CURLOPT_URL, url);
+		curl_easy_setopt(c.curl, CURLOPT_CUSTOMREQUEST, "OPTIONS");
+		curl_easy_setopt(c.curl, CURLOPT_WRITEFUNCTION, body_cb);
+		curl_easy_setopt(c.curl, CURLOPT_WRITEDATA, &c);
+		curl_easy_setopt(c.curl, CURLOPT_HEADERFUNCTION, header_cb);
+		curl_easy_setopt(c.curl, CURLOPT_HEADERDATA, &c);
+		assert_int_equal(curl_easy_perform(c.curl), CURLE_OK);
+		curl_easy_getinfo(c.curl, CURLINFO_RESPONSE_CODE, &c.status);
+		assert_int_equal(c.status, 204);
+		assert_non_null(v = hc_header(&c, "Access-Control-Allow-Origin",
+		    "https://clinic.example"));
+		free(v);
+		assert_non_null(v = hc_header(&c, "Access-Control-Allow-Headers",
+		    NULL));
+		assert_non_null(strstr(v, "X-CSRF-Token"));
+		free(v);
+		free(url);
+	}
+	curl_slist_free_all(h);
+	/* A preflight from any other origin: refused, without CORS headers. */
+	hc_reset(&c);
+	h = curl_slist_append(NULL, "Origin: https://evil.example");
+	curl_easy_setopt(c.curl, CURLOPT_HTTPHEADER, h);
+	assert_int_equal(curl_easy_perform(c.curl), CURLE_OK);
+	curl_easy_getinfo(c.curl, CURLINFO_RESPONSE_CODE, &c.status);
+	assert_int_equal(c.status, 403);
+	assert_null(hc_header(&c, "Access-Control-Allow-Origin", NULL));
+	curl_easy_setopt(c.curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(h);
+	hc_close(&c);
+}
+
+static void
+test_tls_mode_cookies_and_hsts(void **state)
+{
+	struct tsrv_opts	 opts = { 0 };
+	struct hcli		 c;
+	struct curl_slist	*h = NULL;
+	char			*v, *csrf, *hdr, *url, *login;
+
+	(void)state;
+	/* No demo data: a second server should start fast. */
+	opts.http = 1;
+	opts.no_demo = 1;
+	opts.config = "http_tls = on\n";
+	srv_start(&tls_srv, &opts);
+	hc_open(&c);
+	c.base = tls_srv.http_url;
+	expect(&c, 200, "GET", "/api/health", NULL);
+	assert_non_null(v = hc_header(&c, "Strict-Transport-Security",
+	    "max-age="));
+	free(v);
+	assert_non_null(v = hc_header(&c, "Set-Cookie", "__Host-mf_csrf="));
+	assert_non_null(strstr(v, "; Secure"));
+	assert_non_null(strstr(v, "Path=/"));
+	csrf = xstrndup(v + 15, strcspn(v + 15, ";"));
+	free(v);
+	/* curl keeps Secure cookies for https only: send them by hand. */
+	hdr = xasprintf("Cookie: __Host-mf_csrf=%s", csrf);
+	h = curl_slist_append(h, hdr);
+	free(hdr);
+	hdr = xasprintf("X-CSRF-Token: %s", csrf);
+	h = curl_slist_append(h, hdr);
+	free(hdr);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	hc_reset(&c);
+	url = xasprintf("%s/api/auth/register", tls_srv.http_url);
+	login = xasprintf("{\"email\":\"tls@example.org\",\"password\":\"%s\","
+	    "\"full_name\":\"Tess Ellis\"}", STRONG_PASSWORD);
+	curl_easy_setopt(c.curl, CURLOPT_URL, url);
+	curl_easy_setopt(c.curl, CURLOPT_CUSTOMREQUEST, "POST");
+	curl_easy_setopt(c.curl, CURLOPT_POSTFIELDS, login);
+	curl_easy_setopt(c.curl, CURLOPT_HTTPHEADER, h);
+	assert_int_equal(curl_easy_perform(c.curl), CURLE_OK);
+	curl_easy_getinfo(c.curl, CURLINFO_RESPONSE_CODE, &c.status);
+	assert_int_equal(c.status, 201);
+	assert_non_null(v = hc_header(&c, "Set-Cookie", "__Host-mf_session="));
+	assert_non_null(strstr(v, "; HttpOnly"));
+	assert_non_null(strstr(v, "; Secure"));
+	assert_non_null(strstr(v, "SameSite=Strict"));
+	free(v);
+	/* The unprefixed name means nothing here: CSRF is refused. */
+	curl_slist_free_all(h);
+	h = curl_slist_append(NULL, "Cookie: mf_csrf=abc");
+	h = curl_slist_append(h, "X-CSRF-Token: abc");
+	hc_reset(&c);
+	curl_easy_setopt(c.curl, CURLOPT_HTTPHEADER, h);
+	assert_int_equal(curl_easy_perform(c.curl), CURLE_OK);
+	curl_easy_getinfo(c.curl, CURLINFO_RESPONSE_CODE, &c.status);
+	assert_int_equal(c.status, 403);
+	curl_easy_setopt(c.curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(h);
+	free(url);
+	free(csrf);
+	free(login);
+	hc_close(&c);
+	srv_stop(&tls_srv);
+}
+
 /* --- limits --- */
 
 static void
@@ -929,7 +1142,8 @@ group_setup(void **state)
 	opts.config =
 	    "http_request_deadline = 1\n"
 	    "http_trusted_proxy = 127.0.0.1\n"
-	    "http_max_conns = 12\n";
+	    "http_max_conns = 12\n"
+	    "http_cors_origins = https://other.example, https://clinic.example\n";
 	srv_start(&srv, &opts);
 	assert_true(srv.http_port > 0);
 	return 0;
@@ -939,6 +1153,8 @@ static int
 group_teardown(void **state)
 {
 	(void)state;
+	if (tls_srv.pid > 0)
+		srv_stop(&tls_srv);
 	srv_stop(&srv);
 	curl_global_cleanup();
 	return 0;
@@ -954,10 +1170,13 @@ main(void)
 		cmocka_unit_test(test_records_rx_notifications_reminders),
 		cmocka_unit_test(test_fhir_patient_and_appointments),
 		cmocka_unit_test(test_sse_gets_a_chat_message_sent_over_tcp),
+		cmocka_unit_test(test_file_download_streams_files_get),
+		cmocka_unit_test(test_cors_only_for_configured_origins),
 		cmocka_unit_test(test_oversize_body_is_413),
 		cmocka_unit_test(test_rate_limit_429_by_forwarded_address),
 		cmocka_unit_test(test_slowloris_is_cut_at_the_deadline),
 		cmocka_unit_test(test_connection_cap),
+		cmocka_unit_test(test_tls_mode_cookies_and_hsts),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

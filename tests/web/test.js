@@ -415,6 +415,9 @@ async function test_reschedule_settings_and_back_button() {
 	// Settings: reminders, then a wrong and a right current password.
 	await page.getByRole('link', { name: 'Settings' }).click();
 	await page.waitForSelector('h1:text("Settings")');
+	// Without its CSRF cookie the first try is refused; the page takes
+	// the new cookie that refusal set and tries once more.
+	await ctx.clearCookies({ name: 'mf_csrf' });
 	await page.getByLabel('E-mail only').check();
 	await page.getByRole('button', { name: 'Save reminder preferences' }).click();
 	await page.locator('p.ok', { hasText: 'Saved: E-mail only.' }).waitFor();
@@ -440,6 +443,14 @@ async function test_reschedule_settings_and_back_button() {
 	await page.waitForSelector('h1:text("My appointments")');
 	await page.goForward();
 	await page.waitForSelector('h1:text("Settings")');
+
+	// Log out: the session is gone, the live stream with it.
+	await page.getByRole('button', { name: 'Log out' }).click();
+	await page.waitForSelector('h1:text("Log in")');
+	await page.locator('p.ok', { hasText: 'You are logged out.' }).waitFor();
+	check(await page.evaluate(async () => (await fetch('/api/auth/me')).status) === 401,
+	    'logged out on the server');
+	check(await page.locator('body[data-events]').count() === 0, 'the event stream is closed');
 	check(problems.length === 0, problems.join('; '));
 	await ctx.close();
 }
@@ -596,7 +607,10 @@ async function main() {
 		browser = await chromium.launch({
 			executablePath: CHROMIUM,
 			headless: true,
-			args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : []
+			// Root cannot use chromium's sandbox; containers often
+			// have a small /dev/shm.
+			args: ['--disable-dev-shm-usage'].concat(process.getuid &&
+			    process.getuid() === 0 ? ['--no-sandbox'] : [])
 		});
 	} catch (e) {
 		console.log('web: cannot start: ' + e.message);

@@ -144,8 +144,17 @@ overlap_find(const char *sql, int64_t key, int64_t from, int64_t to, int64_t exc
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
 	sqlite3_bind_int64(st, 4, except);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
 		id = sqlite3_column_int64(st, 0);
+		break;
+	case SQLITE_DONE:
+		break;
+	default:
+		/* A read that failed must not pass for "no overlap". */
+		db_log_error("overlap check");
+		id = -1;
+	}
 	sqlite3_reset(st);
 	return id;
 }
@@ -190,10 +199,14 @@ appt_insert(struct appt *a, int64_t *conflict_id)
 	*conflict_id = 0;
 	if (appt_status_active(a->status)) {
 		if ((*conflict_id = overlap_find(overlap_doctor_sql, a->doctor_id,
-		    a->starts_at, a->ends_at, 0)) != 0)
-			return -1;
-		if ((*conflict_id = overlap_find(overlap_patient_sql, a->patient_id,
-		    a->starts_at, a->ends_at, 0)) != 0)
+		    a->starts_at, a->ends_at, 0)) == 0)
+			*conflict_id = overlap_find(overlap_patient_sql,
+			    a->patient_id, a->starts_at, a->ends_at, 0);
+		if (*conflict_id < 0) {
+			*conflict_id = 0;
+			return -2;
+		}
+		if (*conflict_id != 0)
 			return -1;
 	}
 	st = db_prepare(sql);

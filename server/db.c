@@ -78,7 +78,7 @@ db_migrate(sqlite3 *h, const struct migration *list, size_t count, char **cause)
  * Logs a failed store call so an operator can tell a full disk or a failing
  * one from a bug; the request that met it answers `unavailable`.
  */
-static void
+void
 db_log_error(const char *what)
 {
 	int	ext = sqlite3_extended_errcode(db);

@@ -51,6 +51,8 @@ void	 db_rollback(void);
 
 /* Runs a statement that returns no rows after binding; SQLITE_DONE or the error. */
 int	 db_step_done(sqlite3_stmt *);
+/* Logs the last store error with what failed (disk full, I/O error, ...). */
+void	 db_log_error(const char *what);
 int64_t	 db_last_id(void);
 int	 db_changes(void);
 /* Text column as a NUL-terminated string or NULL. */

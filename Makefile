@@ -62,7 +62,7 @@ SERVER_LIB_SRC	= server/server.c server/config.c server/db.c server/session.c se
 		  server/backup.c server/op-backup.c
 SERVER_SRC	= server/main.c
 CLIENT_LIB_SRC	= client/net.c
-CLIENT_SRC	= client/main.c client/call.c client/tui.c client/tui-conn.c client/tui-draw.c client/tui-dialog.c client/ui-login.c client/ui-board.c client/ui-appt.c client/ui-patients.c client/ui-doctor.c client/ui-patient.c client/ui-admin.c client/ui-command.c client/ui-daysheet.c client/ui-chart.c client/ui-chat.c client/ui-outbox.c
+CLIENT_SRC	= client/main.c client/call.c client/tui.c client/tui-conn.c client/tui-draw.c client/tui-dialog.c client/ui-login.c client/ui-board.c client/ui-appt.c client/ui-patients.c client/ui-doctor.c client/ui-patient.c client/ui-admin.c client/ui-command.c client/ui-daysheet.c client/ui-chart.c client/ui-chat.c client/ui-outbox.c client/ui-hours.c
 MIGRATIONS	= $(sort $(wildcard data/migrations/*.sql))
 WEB_FILES	= $(sort $(wildcard server/web/*))
 
@@ -73,7 +73,7 @@ CLIENT_LIB_OBJ	= $(call obj,$(CLIENT_LIB_SRC))
 
 UNIT_TESTS	= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG_TESTS	= $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
-TEST_HELPERS	= $(O)/tests/integration/harness.o
+TEST_HELPERS	= $(O)/tests/integration/harness.o $(O)/tests/integration/clinic.o
 
 .PHONY: FORCE all deps bench-deps test unit integration run asan bench install clean check-deps fmt bench-http bench-fanout fuzz valgrind
 

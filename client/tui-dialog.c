@@ -543,9 +543,11 @@ wrap_text(const char *text, int w, char **lines, int max)
 		para[len] = '\0';
 		p = nl != NULL ? nl + 1 : NULL;
 		line[0] = '\0';
-		if (para[0] == '\0') {
+		/* A line that fits stays as it is: runs of spaces line up
+		 * columns (a prescription's printable text). */
+		if (para[0] == '\0' || tui_text_width(para) <= w) {
 			if (lines != NULL)
-				lines[n] = xstrdup("");
+				lines[n] = xstrdup(para);
 			n++;
 			continue;
 		}

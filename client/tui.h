@@ -393,6 +393,10 @@ void		 ui_chart_open(int64_t patient_id, const char *name,
 		     int64_t appointment_id);
 /* A patient's own chart as a tab: records, prescriptions, files (read). */
 struct view	*ui_chart_own_new(void);
+/* Text (copied) to a file (path proposed) or lpr; what names it. */
+void		 ui_print_text(const char *what, const char *path, const char *text);
+/* A doctor's weekly hours, edited as a line per weekday (ui-hours.c). */
+void		 ui_hours_edit(int64_t doctor_id, const char *doctor);
 /* A doctor's day as plain text, to a file or lpr (ui-daysheet.c). */
 void		 ui_daysheet(int64_t doctor_id, const char *doctor, const char *date);
 

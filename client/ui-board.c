@@ -97,11 +97,13 @@ static const struct help_key board_help[] = {
 	{ "n", "mark a no-show" },
 	{ "r", "reschedule: pick a new free slot, Enter moves it" },
 	{ "a", "approve a request" },
+	{ "m", "send the patient a reminder of the appointment now" },
 	{ "p", "find or register a patient" },
 	{ "/", "find a patient on this day's board" },
 	{ ":", "command line: b smith/1962 tue 10:20 lee books, u undoes, "
 	    "c checks in, x cancels (F1 there)" },
 	{ "P", "print the day sheet of this doctor (a file, or lpr)" },
+	{ "H", "this doctor's weekly hours: view and change them" },
 	{ "R", "reload" },
 	{ NULL, NULL }
 };
@@ -1200,6 +1202,21 @@ board_patient_picked(json_t *patient, void *arg)
 	ui_patient_card(patient);
 }
 
+static void
+board_reminder_sent(const struct tconn_reply *reply, void *arg)
+{
+	size_t	n;
+
+	(void)arg;
+	if (!reply->ok) {
+		tui_message(1, "No reminder sent: %s", reply->message);
+		return;
+	}
+	n = json_array_size(jget_array(reply->result, "reminders"));
+	tui_message(0, "Reminder queued (%zu channel%s); the admin's outbox shows how "
+	    "it went.", n, n == 1 ? "" : "s");
+}
+
 /* --- keys --- */
 
 static void
@@ -1288,6 +1305,10 @@ board_key(struct view *v, int key)
 	case ':':
 		ui_command_open();
 		return 1;
+	case 'H':
+		if (b->ncols > 0)
+			ui_hours_edit(b->cols[b->col].doctor_id, b->cols[b->col].name);
+		return 1;
 	case 'P':
 		if (b->ncols > 0)
 			ui_daysheet(b->cols[b->col].doctor_id, b->cols[b->col].name,
@@ -1342,7 +1363,7 @@ board_key(struct view *v, int key)
 		return 1;
 	}
 	if (a == NULL) {
-		if (key == 'x' || key == 'n' || key == 'r' || key == 'a') {
+		if (key == 'x' || key == 'n' || key == 'r' || key == 'a' || key == 'm') {
 			tui_message(1, "Put the cursor on an appointment first.");
 			return 1;
 		}
@@ -1387,6 +1408,10 @@ board_key(struct view *v, int key)
 			return 1;
 		}
 		ui_appt_action("appt.approve", a, NULL);
+		return 1;
+	case 'm':
+		tconn_call("notify.send_reminder", json_pack("{s:I}", "appointment_id",
+		    (json_int_t)jget_int(a, "id")), NULL, board_reminder_sent, NULL);
 		return 1;
 	}
 	return 0;

@@ -54,6 +54,7 @@ struct chart {
 	int		 loading;
 	int		 placed;
 	int		 own;			/* a patient's own, as a tab: read only */
+	int64_t		 print_id;		/* the prescription p prints */
 	char		 error[300];
 };
 
@@ -62,6 +63,8 @@ static int	chart_key(struct view *, int);
 static void	chart_event(struct view *, const char *, json_t *);
 static void	chart_free(struct view *);
 static void	chart_load(struct chart *);
+static void	chart_shown(struct view *);
+static void	chart_reload(struct view *);
 static void	upload_end(struct upload *, int);
 static void	upload_ask(struct chart *, json_t *);
 
@@ -75,6 +78,7 @@ static const struct help_key chart_help[] = {
 	{ "N", "write a prescription" },
 	{ "x", "cancel the prescription (a reason is asked)" },
 	{ "e", "renew the prescription" },
+	{ "p", "print the prescription: to a file, or lpr" },
 	{ "m", "send the patient a reminder of the appointment" },
 	{ "c", "chat with the patient (the Chat tab)" },
 	{ "f", "attach a file (PDF, PNG, JPEG, text) from a local path to the record" },
@@ -88,6 +92,8 @@ static const struct view_type chart_type = {
 	.draw = chart_draw,
 	.key = chart_key,
 	.event = chart_event,
+	.shown = chart_shown,
+	.reload = chart_reload,
 	.free = chart_free,
 	.help = chart_help,
 };
@@ -172,6 +178,19 @@ chart_load(struct chart *c)
 	tui_redraw();
 }
 
+/* The patient's tab: what the doctors wrote since it was last looked at. */
+static void
+chart_shown(struct view *v)
+{
+	chart_load(v->data);
+}
+
+static void
+chart_reload(struct view *v)
+{
+	chart_load(v->data);
+}
+
 static void
 chart_event(struct view *v, const char *event, json_t *data)
 {
@@ -236,7 +255,7 @@ file_line(json_t *f, char *buf, size_t len)
 static const char *const section_hints[SEC__COUNT] = {
 	"Enter details|m reminder|w write record|N prescription|Tab section|q close",
 	"Enter read|w write|A amend|v versions|f attach file|N prescription|Tab|q close",
-	"Enter printable text|N new|x cancel|e renew|w record|Tab section|q close",
+	"Enter printable text|p print|N new|x cancel|e renew|Tab section|q close",
 	"Tab section|w record|N prescription|q close",
 };
 
@@ -301,7 +320,8 @@ chart_draw(struct view *v, int y, int x, int h, int w)
 		tui_put(y + 3 + i, x + 1, w - 2, a, line);
 	}
 	tui_hints(y + h - 1, x + 1, w - 2, tui_attr(TC_DIM), c->own ?
-	    "Enter read it|v versions|Tab section|? help" : section_hints[c->section]);
+	    "Enter read it|v versions|p print a prescription|Tab section|? help" :
+	    section_hints[c->section]);
 }
 
 /* --- reading --- */
@@ -357,6 +377,31 @@ rx_printed(const struct tconn_reply *reply, void *arg)
 		return;
 	}
 	dialog_message("Prescription", "%s", jget_str(reply->result, "text"));
+}
+
+/* The same text to a file or lpr (p). */
+static void
+rx_printed_to(const struct tconn_reply *reply, void *arg)
+{
+	struct chart	*c = arg;
+	char		 what[64], path[128];
+
+	if (!reply->ok) {
+		tui_message(1, "Cannot print it: %s", reply->message);
+		return;
+	}
+	snprintf(what, sizeof what, "Prescription #%lld", (long long)c->print_id);
+	snprintf(path, sizeof path, "~/mediflow-prescription-%lld.txt",
+	    (long long)c->print_id);
+	ui_print_text(what, path, jget_str(reply->result, "text"));
+}
+
+static void
+rx_print_to(struct chart *c, json_t *rx)
+{
+	c->print_id = jget_int(rx, "id");
+	tconn_call("rx.print", json_pack("{s:I}", "id", (json_int_t)c->print_id), c,
+	    rx_printed_to, c);
 }
 
 static void
@@ -1072,6 +1117,8 @@ chart_key(struct view *v, int key)
 		else if (c->section == SEC_RX && sel != NULL && K_IS_ENTER(key))
 			tconn_call("rx.print", json_pack("{s:I}", "id",
 			    (json_int_t)jget_int(sel, "id")), c, rx_printed, NULL);
+		else if (c->section == SEC_RX && sel != NULL && key == 'p')
+			rx_print_to(c, sel);
 		else if (c->section == SEC_APPTS && sel != NULL && K_IS_ENTER(key))
 			ui_appt_details(sel, NULL);
 		else
@@ -1119,6 +1166,8 @@ chart_key(struct view *v, int key)
 		} else if (key == 'e')
 			tconn_call("rx.renew", json_pack("{s:I}", "id",
 			    (json_int_t)jget_int(sel, "id")), c, rx_renewed, c);
+		else if (key == 'p')
+			rx_print_to(c, sel);
 		return 1;
 	}
 	if (c->section == SEC_APPTS && sel != NULL) {

@@ -37,6 +37,7 @@ struct chat {
 	time_t		 typing_at;	/* the peer typed, then */
 	time_t		 typed_at;	/* we told the server we type */
 	int		 sending;
+	char		 pending[FIELD_MAX];	/* the message on its way */
 };
 
 static void	chat_draw(struct view *, int, int, int, int);
@@ -237,10 +238,12 @@ chat_sent(const struct tconn_reply *reply, void *arg)
 	c->sending = 0;
 	if (!reply->ok) {
 		tui_message(1, "Not sent: %s", reply->message);
+		/* Back in the line to send again, unless a new one is there. */
+		if (c->input.len == 0)
+			field_set(&c->input, c->pending);
 		return;
 	}
 	/* The chat.message event, ahead of this reply, showed it already. */
-	field_set(&c->input, "");
 	tui_redraw();
 }
 
@@ -259,9 +262,11 @@ chat_send(struct chat *c)
 	randombytes_buf(rnd, sizeof rnd);
 	sodium_bin2hex(id, sizeof id, rnd, sizeof rnd);
 	c->sending = 1;
+	strlcpy_mf(c->pending, c->input.text, sizeof c->pending);
 	tconn_call("chat.send", json_pack("{s:I, s:s, s:s}", "conversation_id",
 	    (json_int_t)c->open_id, "body", c->input.text, "client_msg_id", id), c,
 	    chat_sent, c);
+	field_set(&c->input, "");
 }
 
 /* --- starting one --- */

@@ -537,6 +537,27 @@ undo_done(const struct tconn_reply *reply, void *arg)
 	}
 }
 
+static const char *
+action_noun(const char *op)
+{
+	static const struct {
+		const char	*op, *noun;
+	} nouns[] = {
+		{ "appt.checkin", "the check-in" },
+		{ "appt.approve", "the approval" },
+		{ "appt.no_show", "the no-show" },
+		{ "appt.start", "the start of the visit" },
+		{ "appt.complete", "the end of the visit" },
+	};
+	size_t	i;
+
+	for (i = 0; i < nitems(nouns); i++) {
+		if (strcmp(nouns[i].op, op) == 0)
+			return nouns[i].noun;
+	}
+	return op;
+}
+
 static void
 undo_last(void)
 {
@@ -555,8 +576,7 @@ undo_last(void)
 	switch (u->kind) {
 	case UNDO_NONE:
 		tui_message(1, "The last action here (%s of %s) cannot be undone; "
-		    "u again undoes the one before.",
-		    strcmp(u->what, "appt.checkin") == 0 ? "check-in" : u->what,
+		    "u again undoes the one before.", action_noun(u->what),
 		    jget_str(u->appt, "patient_name"));
 		undo_drop_last();
 		return;

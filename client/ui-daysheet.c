@@ -207,22 +207,20 @@ print_lpr(const char *text, char *err, size_t errlen)
 	return 0;
 }
 
+/* Writes or prints ds->text as the dialog says. */
 static void
-daysheet_loaded(const struct tconn_reply *reply, void *arg)
+daysheet_output(struct dialog *d)
 {
-	struct dialog	*d = arg;
 	struct daysheet	*ds = d->arg;
 	struct field	*to = dialog_get(d, "to");
 	const char	*path = field_value(dialog_get(d, "path"));
-	char		 err[600], full[FIELD_MAX + 256];
+	char		 err[600], full[FIELD_MAX + 256], what[300];
 	int		 printer = to != NULL && to->choice == 1;
 
-	if (!reply->ok) {
-		dialog_fail(d, reply);
-		return;
-	}
-	free(ds->text);
-	ds->text = sheet_text(ds, jget_array(reply->result, "appointments"), &ds->count);
+	if (ds->doctor_id != 0)
+		snprintf(what, sizeof what, "Day sheet of %s", ds->doctor);
+	else
+		snprintf(what, sizeof what, "%s", ds->doctor);
 	if (printer) {
 		if (print_lpr(ds->text, err, sizeof err) != 0) {
 			d->busy = 0;
@@ -230,8 +228,7 @@ daysheet_loaded(const struct tconn_reply *reply, void *arg)
 			tui_redraw();
 			return;
 		}
-		tui_message(0, "Day sheet of %s sent to the printer (%d appointments).",
-		    ds->doctor, ds->count);
+		tui_message(0, "%s sent to the printer.", what);
 		dialog_close(d);
 		return;
 	}
@@ -246,8 +243,26 @@ daysheet_loaded(const struct tconn_reply *reply, void *arg)
 		tui_redraw();
 		return;
 	}
-	tui_message(0, "Day sheet written to %s (%d appointments).", full, ds->count);
+	if (ds->doctor_id != 0)
+		tui_message(0, "Day sheet written to %s (%d appointments).", full, ds->count);
+	else
+		tui_message(0, "%s written to %s.", what, full);
 	dialog_close(d);
+}
+
+static void
+daysheet_loaded(const struct tconn_reply *reply, void *arg)
+{
+	struct dialog	*d = arg;
+	struct daysheet	*ds = d->arg;
+
+	if (!reply->ok) {
+		dialog_fail(d, reply);
+		return;
+	}
+	free(ds->text);
+	ds->text = sheet_text(ds, jget_array(reply->result, "appointments"), &ds->count);
+	daysheet_output(d);
 }
 
 static void
@@ -262,8 +277,13 @@ daysheet_submit(struct dialog *d)
 		    sizeof dialog_get(d, "path")->error);
 		return;
 	}
-	d->busy = 1;
 	d->error[0] = '\0';
+	if (ds->doctor_id == 0) {
+		/* Text made already (ui_print_text). */
+		daysheet_output(d);
+		return;
+	}
+	d->busy = 1;
 	tconn_call("appt.list", json_pack("{s:s, s:I, s:i}", "date", ds->date,
 	    "doctor_id", (json_int_t)ds->doctor_id, "limit", 500), d, daysheet_loaded, d);
 	tui_redraw();
@@ -306,6 +326,34 @@ ui_daysheet(int64_t doctor_id, const char *doctor, const char *date)
 	field_set(dialog_field(d, "path", "File"), path);
 	d->focus = d->nfields - 1;
 	/* Enter writes it from any field, as after a refusal. */
+	d->failed = 1;
+	d->dialog_hints = "Enter write it|Tab next field|Esc cancel";
+	dialog_open(d);
+}
+
+void
+ui_print_text(const char *what, const char *path, const char *text)
+{
+	struct daysheet	*ds = xcalloc(1, sizeof *ds);
+	struct dialog	*d;
+	struct field	*f;
+	char		 title[300];
+	int		 lpr = have_lpr();
+
+	strlcpy_mf(ds->doctor, what, sizeof ds->doctor);
+	ds->text = xstrdup(text);
+	snprintf(title, sizeof title, "Print: %s", what);
+	d = dialog_new(title, daysheet_submit, ds);
+	d->closed = daysheet_closed;
+	d->width = 76;
+	dialog_text(d, "Plain text%s.", lpr ?
+	    ", to a file or the printer (Left/Right chooses)" : ", to a file");
+	if (lpr) {
+		f = dialog_field(d, "to", "Send to");
+		f->choices = to_file_or_printer;
+	}
+	field_set(dialog_field(d, "path", "File"), path);
+	d->focus = d->nfields - 1;
 	d->failed = 1;
 	d->dialog_hints = "Enter write it|Tab next field|Esc cancel";
 	dialog_open(d);

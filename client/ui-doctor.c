@@ -49,6 +49,7 @@ static const struct help_key day_help[] = {
 	{ "o", "open the patient's chart: history, records, prescriptions" },
 	{ "/", "find a patient in the list" },
 	{ "P", "print this day's sheet (a file, or lpr)" },
+	{ "H", "my weekly hours: view and change them" },
 	{ "R", "reload" },
 	{ NULL, NULL }
 };
@@ -252,6 +253,9 @@ day_key(struct view *v, int key)
 		return 1;
 	case 'P':
 		ui_daysheet(tui_me()->doctor_id, tui_me()->full_name, dd->date);
+		return 1;
+	case 'H':
+		ui_hours_edit(tui_me()->doctor_id, tui_me()->full_name);
 		return 1;
 	}
 	return doctor_act(appt_list_selected(&dd->al), key);

@@ -86,6 +86,16 @@ mp_pack_kv_int(msgpack_packer *pk, const char *k, int64_t v)
 }
 
 void
+mp_pack_kv_opt_int(msgpack_packer *pk, const char *k, int64_t v)
+{
+	mp_pack_str(pk, k);
+	if (v != 0)
+		msgpack_pack_int64(pk, v);
+	else
+		msgpack_pack_nil(pk);
+}
+
+void
 mp_pack_kv_bool(msgpack_packer *pk, const char *k, int v)
 {
 	mp_pack_str(pk, k);

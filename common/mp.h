@@ -20,6 +20,8 @@ void	 mp_pack_strn(msgpack_packer *, const char *, size_t);
 void	 mp_pack_str_or_nil(msgpack_packer *, const char *);
 void	 mp_pack_kv_str(msgpack_packer *, const char *, const char *);
 void	 mp_pack_kv_int(msgpack_packer *, const char *, int64_t);
+/* An integer that is 0 when absent: v, or nil for 0. */
+void	 mp_pack_kv_opt_int(msgpack_packer *, const char *, int64_t);
 void	 mp_pack_kv_bool(msgpack_packer *, const char *, int);
 void	 mp_pack_kv_nil(msgpack_packer *, const char *);
 

@@ -37,6 +37,16 @@ access_own_patient(struct req *r)
 	return p.id;
 }
 
+int64_t
+access_own_doctor(struct req *r)
+{
+	int64_t	id = 0;
+
+	if (req_role(r) != ROLE_DOCTOR || doctors_id_for_user(req_user_id(r), &id) != 0)
+		return 0;
+	return id;
+}
+
 int
 access_break_glass_active(int64_t user_id, int64_t patient_id, int64_t now)
 {

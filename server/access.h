@@ -34,6 +34,8 @@ int	access_clinical_missing(struct req *, const char *what,
 	    const char *target);
 /* The patient id of a patient caller, or 0. */
 int64_t	access_own_patient(struct req *);
+/* The doctor profile id of a doctor caller, or 0. */
+int64_t	access_own_doctor(struct req *);
 /* 1 if the user holds an unexpired break-the-glass grant for the patient. */
 int	access_break_glass_active(int64_t user_id, int64_t patient_id, int64_t now);
 /* Records a grant; returns its id (and *expires_at) or -1. */

@@ -293,16 +293,6 @@ appt_set_series(int64_t id, int64_t series_id)
 	return db_step_done(st) == SQLITE_DONE ? 0 : -1;
 }
 
-static void
-pack_opt_int(msgpack_packer *pk, const char *k, int64_t v)
-{
-	mp_pack_str(pk, k);
-	if (v != 0)
-		msgpack_pack_int64(pk, v);
-	else
-		msgpack_pack_nil(pk);
-}
-
 void
 appt_pack(msgpack_packer *pk, const struct appt *a)
 {
@@ -317,23 +307,23 @@ appt_pack(msgpack_packer *pk, const struct appt *a)
 	mp_pack_kv_str(pk, "status", appt_status_name(a->status));
 	mp_pack_kv_str(pk, "reason", a->reason);
 	mp_pack_kv_str(pk, "status_note", a->status_note[0] ? a->status_note : NULL);
-	pack_opt_int(pk, "created_by", a->created_by);
+	mp_pack_kv_opt_int(pk, "created_by", a->created_by);
 	mp_pack_kv_int(pk, "created_at", a->created_at);
 	mp_pack_kv_int(pk, "updated_at", a->updated_at);
-	pack_opt_int(pk, "checked_in_at", a->checked_in_at);
-	pack_opt_int(pk, "started_at", a->started_at);
-	pack_opt_int(pk, "completed_at", a->completed_at);
-	pack_opt_int(pk, "rescheduled_from", a->rescheduled_from);
-	pack_opt_int(pk, "rescheduled_to", a->rescheduled_to);
+	mp_pack_kv_opt_int(pk, "checked_in_at", a->checked_in_at);
+	mp_pack_kv_opt_int(pk, "started_at", a->started_at);
+	mp_pack_kv_opt_int(pk, "completed_at", a->completed_at);
+	mp_pack_kv_opt_int(pk, "rescheduled_from", a->rescheduled_from);
+	mp_pack_kv_opt_int(pk, "rescheduled_to", a->rescheduled_to);
 	/* The desk sees at a glance who tends not to come. */
 	mp_pack_kv_int(pk, "no_show_count", a->patient_no_shows);
 	mp_pack_kv_bool(pk, "no_show_flagged", appt_no_show_flagged(a->patient_no_shows));
 	/* The kind of visit and its board colour; overbooks stand out. */
-	pack_opt_int(pk, "type_id", a->type_id);
+	mp_pack_kv_opt_int(pk, "type_id", a->type_id);
 	mp_pack_kv_str(pk, "type_name", a->type_name[0] ? a->type_name : NULL);
 	mp_pack_kv_str(pk, "colour", a->colour[0] ? a->colour : NULL);
 	mp_pack_kv_bool(pk, "overbook", a->overbook);
-	pack_opt_int(pk, "series_id", a->series_id);
+	mp_pack_kv_opt_int(pk, "series_id", a->series_id);
 }
 
 int

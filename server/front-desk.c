@@ -14,16 +14,6 @@
 #include "util.h"
 
 static void
-pack_opt_int(msgpack_packer *pk, const char *k, int64_t v)
-{
-	mp_pack_str(pk, k);
-	if (v != 0)
-		msgpack_pack_int64(pk, v);
-	else
-		msgpack_pack_nil(pk);
-}
-
-static void
 copy_col(sqlite3_stmt *st, int col, char *dst, size_t len)
 {
 	const char	*s = db_col_text(st, col);
@@ -31,13 +21,48 @@ copy_col(sqlite3_stmt *st, int col, char *dst, size_t len)
 	strlcpy_mf(dst, s != NULL ? s : "", len);
 }
 
+/*
+ * Each table here has one reader that fills its struct from a result row
+ * (type_from_row, waitlist_from_row, recall_from_row); these two step a
+ * bound statement for it.
+ */
+typedef void (*row_reader_fn)(sqlite3_stmt *, void *);
+
+/* Reads the first row into row; 0, or -1 when there is none. Resets st. */
+static int
+row_first(sqlite3_stmt *st, row_reader_fn from_row, void *row)
+{
+	int	rc = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		from_row(st, row);
+		rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Reads the next row into row and returns 1; at the end resets st, 0. */
+static int
+row_next(sqlite3_stmt *st, row_reader_fn from_row, void *row)
+{
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		from_row(st, row);
+		return 1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
 /* --- appointment types --- */
 
 #define TYPE_COLUMNS "id, name, minutes, colour, active, created_at, updated_at"
 
 static void
-type_from_row(sqlite3_stmt *st, struct appt_type *t)
+type_from_row(sqlite3_stmt *st, void *row)
 {
+	struct appt_type	*t = row;
+
 	memset(t, 0, sizeof *t);
 	t->id = sqlite3_column_int64(st, 0);
 	copy_col(st, 1, t->name, sizeof t->name);
@@ -54,15 +79,9 @@ appt_types_by_id(int64_t id, struct appt_type *t)
 	static const char *sql = "SELECT " TYPE_COLUMNS " FROM appointment_types "
 	    "WHERE id = ?";
 	sqlite3_stmt	*st = db_prepare(sql);
-	int		 rc = -1;
 
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		type_from_row(st, t);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return row_first(st, type_from_row, t);
 }
 
 int
@@ -90,13 +109,11 @@ appt_types_list(int all, void (*fn)(const struct appt_type *, void *), void *arg
 	int			 n = 0;
 
 	sqlite3_bind_int(st, 1, all != 0);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		type_from_row(st, &t);
+	while (row_next(st, type_from_row, &t)) {
 		if (fn != NULL)
 			fn(&t, arg);
 		n++;
 	}
-	sqlite3_reset(st);
 	return n;
 }
 
@@ -238,10 +255,11 @@ waitlist_status_name(enum waitlist_status s)
 	"JOIN users du ON du.id = d.user_id JOIN patients p ON p.id = w.patient_id "
 
 static void
-waitlist_from_row(sqlite3_stmt *st, struct waitlist_entry *w)
+waitlist_from_row(sqlite3_stmt *st, void *row)
 {
-	const char	*s;
-	size_t		 i;
+	struct waitlist_entry	*w = row;
+	const char		*s;
+	size_t			 i;
 
 	memset(w, 0, sizeof *w);
 	w->id = sqlite3_column_int64(st, 0);
@@ -274,15 +292,9 @@ waitlist_by_id(int64_t id, struct waitlist_entry *w)
 {
 	static const char *sql = WAITLIST_SELECT "WHERE w.id = ?";
 	sqlite3_stmt	*st = db_prepare(sql);
-	int		 rc = -1;
 
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		waitlist_from_row(st, w);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return row_first(st, waitlist_from_row, w);
 }
 
 int
@@ -292,16 +304,10 @@ waitlist_find_open(int64_t doctor_id, int64_t patient_id, struct waitlist_entry 
 	    "w.patient_id = ? AND w.status IN ('waiting', 'offered') "
 	    "ORDER BY w.id LIMIT 1";
 	sqlite3_stmt	*st = db_prepare(sql);
-	int		 rc = -1;
 
 	sqlite3_bind_int64(st, 1, doctor_id);
 	sqlite3_bind_int64(st, 2, patient_id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		waitlist_from_row(st, w);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return row_first(st, waitlist_from_row, w);
 }
 
 int
@@ -353,12 +359,10 @@ waitlist_list(int64_t doctor_id, int64_t patient_id, int all,
 	sqlite3_bind_int64(st, 2, patient_id);
 	sqlite3_bind_int(st, 3, all != 0);
 	sqlite3_bind_int(st, 4, WAITLIST_LIST_MAX);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		waitlist_from_row(st, w);
+	while (row_next(st, waitlist_from_row, w)) {
 		fn(w, arg);
 		n++;
 	}
-	sqlite3_reset(st);
 	free(w);
 	return n;
 }
@@ -463,10 +467,10 @@ waitlist_pack(msgpack_packer *pk, const struct waitlist_entry *w)
 	mp_pack_kv_str(pk, "note", w->note);
 	mp_pack_kv_str(pk, "status", waitlist_status_name(w->status));
 	mp_pack_kv_int(pk, "created_at", w->created_at);
-	pack_opt_int(pk, "offered_at", w->offered_at);
-	pack_opt_int(pk, "offered_starts_at", w->offered_starts_at);
-	pack_opt_int(pk, "offered_ends_at", w->offered_ends_at);
-	pack_opt_int(pk, "left_at", w->left_at);
+	mp_pack_kv_opt_int(pk, "offered_at", w->offered_at);
+	mp_pack_kv_opt_int(pk, "offered_starts_at", w->offered_starts_at);
+	mp_pack_kv_opt_int(pk, "offered_ends_at", w->offered_ends_at);
+	mp_pack_kv_opt_int(pk, "left_at", w->left_at);
 	mp_pack_kv_int(pk, "no_show_count", w->patient_no_shows);
 	mp_pack_kv_bool(pk, "no_show_flagged", appt_no_show_flagged(w->patient_no_shows));
 }
@@ -482,8 +486,10 @@ waitlist_pack(msgpack_packer *pk, const struct waitlist_entry *w)
 	"LEFT JOIN users du ON du.id = d.user_id "
 
 static void
-recall_from_row(sqlite3_stmt *st, struct recall *c)
+recall_from_row(sqlite3_stmt *st, void *row)
 {
+	struct recall	*c = row;
+
 	memset(c, 0, sizeof *c);
 	c->id = sqlite3_column_int64(st, 0);
 	c->patient_id = sqlite3_column_int64(st, 1);
@@ -505,15 +511,9 @@ recall_by_id(int64_t id, struct recall *c)
 {
 	static const char *sql = RECALL_SELECT "WHERE r.id = ?";
 	sqlite3_stmt	*st = db_prepare(sql);
-	int		 rc = -1;
 
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		recall_from_row(st, c);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return row_first(st, recall_from_row, c);
 }
 
 int
@@ -560,12 +560,10 @@ recall_due(const char *before, int limit, void (*fn)(const struct recall *, void
 
 	db_bind_text(st, 1, before);
 	sqlite3_bind_int(st, 2, limit);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		recall_from_row(st, c);
+	while (row_next(st, recall_from_row, c)) {
 		fn(c, arg);
 		n++;
 	}
-	sqlite3_reset(st);
 	free(c);
 	return n;
 }
@@ -578,13 +576,13 @@ recall_pack(msgpack_packer *pk, const struct recall *c)
 	mp_pack_kv_int(pk, "patient_id", c->patient_id);
 	mp_pack_kv_str(pk, "patient_name", c->patient_name);
 	mp_pack_kv_str(pk, "phone", c->patient_phone[0] ? c->patient_phone : NULL);
-	pack_opt_int(pk, "doctor_id", c->doctor_id);
+	mp_pack_kv_opt_int(pk, "doctor_id", c->doctor_id);
 	mp_pack_kv_str(pk, "doctor_name", c->doctor_name[0] ? c->doctor_name : NULL);
 	mp_pack_kv_str(pk, "due_by", c->due_by);
 	mp_pack_kv_str(pk, "reason", c->reason);
 	mp_pack_kv_int(pk, "created_at", c->created_at);
-	pack_opt_int(pk, "done_at", c->done_at);
-	pack_opt_int(pk, "done_by", c->done_by);
+	mp_pack_kv_opt_int(pk, "done_at", c->done_at);
+	mp_pack_kv_opt_int(pk, "done_by", c->done_by);
 	mp_pack_kv_int(pk, "no_show_count", c->patient_no_shows);
 	mp_pack_kv_bool(pk, "no_show_flagged", appt_no_show_flagged(c->patient_no_shows));
 }

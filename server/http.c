@@ -16,7 +16,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +102,7 @@ static unsigned char	 csrf_key[crypto_stream_chacha20_ietf_KEYBYTES];
 static uint64_t		 csrf_counter;
 
 static int	hconn_adopt(struct hconn *);
+static void	hconn_free(struct hconn *);
 static void	hconn_close_cb(struct evhttp_connection *, void *);
 static void	hreq_free(struct hreq *);
 static void	http_api_sink(struct conn *, const char *, size_t);
@@ -131,15 +131,36 @@ hconn_arm(struct hconn *hc, int seconds)
 static void
 hconn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct hconn	*hc = arg;
+	struct hconn	*hc = arg, *other;
+	struct hreq	*h;
 
 	(void)fd;
 	(void)what;
 	if (hconn_adopt(hc) != 0)
 		return;
+	/*
+	 * Should evhttp ever free a connection without its close callback,
+	 * hc outlives it, and a newer connection may get the same address:
+	 * never close that one on hc's behalf.
+	 */
+	for (other = TAILQ_NEXT(hc, entry); other != NULL;
+	    other = TAILQ_NEXT(other, entry)) {
+		if (other->evcon == hc->evcon) {
+			log_debug("http: dropping a stale connection record");
+			TAILQ_FOREACH(h, &hreqs, entry)
+				if (h->hc == hc)
+					h->hc = NULL;
+			hconn_free(hc);
+			return;
+		}
+	}
+	/* A request being answered (an op, a stream) is not late. */
+	TAILQ_FOREACH(h, &hreqs, entry)
+		if (h->hc == hc && !hc->cut)
+			return;
 	if (!hc->cut)
-		log_warn("http: request not received within %d s; closing DBG hc=%p evcon=%p",
-		    server.cfg.http_request_deadline, (void *)hc, (void *)hc->evcon);
+		log_warn("http: request not received within %d s; closing",
+		    server.cfg.http_request_deadline);
 	/* hconn_close_cb frees hc. */
 	evhttp_connection_free(hc->evcon);
 }
@@ -177,7 +198,6 @@ hconn_adopt(struct hconn *hc)
 		return -1;
 	}
 	hc->evcon = cbarg;
-	log_warn("DBG adopt hc=%p evcon=%p", (void *)hc, cbarg);
 	evhttp_connection_set_closecb(hc->evcon, hconn_close_cb, hc);
 	bufferevent_decref(hc->bev);
 	if (hc->refused) {
@@ -229,7 +249,8 @@ hconn_find(struct evhttp_connection *evcon)
 	struct bufferevent	*bev = evhttp_connection_get_bufferevent(evcon);
 	struct hconn		*hc;
 
-	TAILQ_FOREACH(hc, &hconns, entry) {
+	/* Newest first: an address evhttp reused is the latest connection's. */
+	TAILQ_FOREACH_REVERSE(hc, &hconns, hconn_list, entry) {
 		if (hc->evcon == evcon)
 			return hc;
 		/* Its bufferevent's argument is evcon: adopting keeps hc. */
@@ -245,7 +266,6 @@ hconn_close_cb(struct evhttp_connection *evcon, void *arg)
 	struct hconn	*hc = arg;
 	struct hreq	*h, *next;
 
-	log_warn("DBG close hc=%p evcon=%p", (void *)hc, (void *)evcon);
 	for (h = TAILQ_FIRST(&hreqs); h != NULL; h = next) {
 		next = TAILQ_NEXT(h, entry);
 		if (h->hc != hc)
@@ -1331,7 +1351,6 @@ http_request_cb(struct evhttp_request *req, void *arg)
 
 	(void)arg;
 	hc = evcon != NULL ? hconn_find(evcon) : NULL;
-	log_warn("DBG req %s hc=%p evcon=%p", evhttp_request_get_uri(req), (void *)hc, (void *)evcon);
 	if (hc != NULL) {
 		evtimer_del(hc->deadline);
 		evhttp_request_set_on_complete_cb(req, http_complete_cb, hc);

@@ -50,10 +50,12 @@ usage(FILE *f)
 	    "      --require-encryption refuse unencrypted clients, even on loopback\n"
 	    "                           (sets plain_loopback = off)\n"
 	    "      --fingerprint        print the server key's fingerprint and exit\n"
-	    "      --backup FILE        copy DATA_DIR's database to FILE and exit (safe\n"
-	    "                           while a server runs on DATA_DIR)\n"
-	    "      --restore FILE       replace DATA_DIR's database with the backup FILE\n"
-	    "                           and exit (refused while a server runs on DATA_DIR)\n"
+	    "      --backup FILE        copy DATA_DIR's database to FILE, and the\n"
+	    "                           attachments it names to FILE's .files dir, and\n"
+	    "                           exit (safe while a server runs on DATA_DIR)\n"
+	    "      --restore FILE       replace DATA_DIR's database and attachments with\n"
+	    "                           the backup FILE and its .files dir, and exit\n"
+	    "                           (refused while a server runs on DATA_DIR)\n"
 	    "  -v, --verbose            log debug lines\n"
 	    "  -h, --help               this text\n"
 	    "  -V, --version            print the version\n"
@@ -145,12 +147,14 @@ server_key_init(char **cause)
 	return 0;
 }
 
-/* --backup FILE: an online copy of DATA_DIR's database; prints its facts. */
+/* --backup FILE: an online copy of DATA_DIR's database and of the
+ * attachments it names; prints its facts. Exit 1 also when attachments
+ * were missing: the backup is written, but --restore would refuse it. */
 static int
 backup_cli(const char *file)
 {
 	struct backup_info	 info;
-	char			*db_path, *cause = NULL;
+	char			*db_path, *fdir, *cause = NULL;
 	int			 rc;
 
 	if (sodium_init() < 0) {
@@ -163,30 +167,44 @@ backup_cli(const char *file)
 		free(db_path);
 		return 1;
 	}
-	rc = backup_take(db_path, file, &info, &cause);
 	free(db_path);
+	rc = backup_take(server.cfg.data_dir, file, &info, &cause);
 	if (rc != 0) {
 		log_err("backup failed: %s", cause);
 		free(cause);
 		return 1;
 	}
-	printf("backup %s bytes %lld pages %lld sha256 %s\n", file,
-	    (long long)info.bytes, (long long)info.pages, info.sha256);
+	fdir = backup_files_dir(file);
+	printf("backup %s bytes %lld pages %lld sha256 %s files_dir %s files %lld "
+	    "file_bytes %lld files_missing %lld\n", file, (long long)info.bytes,
+	    (long long)info.pages, info.sha256, fdir, (long long)info.files,
+	    (long long)info.file_bytes, (long long)info.files_missing);
+	free(fdir);
+	if (info.files_missing > 0) {
+		log_err("backup %s lacks %lld attachment%s its database names (see "
+		    "above): it cannot be restored as it is", file,
+		    (long long)info.files_missing, info.files_missing == 1 ? "" : "s");
+		return 1;
+	}
 	return 0;
 }
 
-/* --restore FILE: DATA_DIR's database becomes the backup. */
+/* --restore FILE: DATA_DIR's database and attachments become the backup's. */
 static int
 restore_cli(const char *file)
 {
 	char	*cause = NULL;
+	int64_t	 files, file_bytes;
 
-	if (backup_restore(file, server.cfg.data_dir, &cause) != 0) {
+	if (backup_restore(file, server.cfg.data_dir, &files, &file_bytes,
+	    &cause) != 0) {
 		log_err("restore refused: %s", cause);
 		free(cause);
 		return 1;
 	}
-	log_info("restored %s into %s/mediflow.db", file, server.cfg.data_dir);
+	log_info("restored %s into %s/mediflow.db, with %lld attachment%s "
+	    "(%lld bytes)", file, server.cfg.data_dir, (long long)files,
+	    files == 1 ? "" : "s", (long long)file_bytes);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "appointments.h"
 #include "audit.h"
 #include "availability.h"
@@ -31,26 +32,6 @@
 #define LIST_RANGE_MAX		(366 * 86400)
 
 /* --- who is asking --- */
-
-static int64_t
-caller_doctor_id(struct req *r)
-{
-	int64_t	id = 0;
-
-	if (req_role(r) != ROLE_DOCTOR || doctors_id_for_user(req_user_id(r), &id) != 0)
-		return 0;
-	return id;
-}
-
-static int64_t
-caller_patient_id(struct req *r)
-{
-	struct patient	p;
-
-	if (req_role(r) != ROLE_PATIENT || patients_by_user(req_user_id(r), &p) != 0)
-		return 0;
-	return p.id;
-}
 
 /* Receptionists and admins see every appointment; a doctor their own; a
  * patient theirs. */
@@ -438,7 +419,7 @@ op_appt_book(struct req *r)
 		return req_fail(r, ERR_CONFLICT, "this doctor is not taking appointments");
 	switch (req_role(r)) {
 	case ROLE_PATIENT:
-		mine = caller_patient_id(r);
+		mine = access_own_patient(r);
 		if (mine == 0)
 			return req_fail(r, ERR_FORBIDDEN, "no patient record for this login");
 		if (has_patient && patient_id != mine)
@@ -446,7 +427,7 @@ op_appt_book(struct req *r)
 		patient_id = mine;
 		break;
 	case ROLE_DOCTOR:
-		mine = caller_doctor_id(r);
+		mine = access_own_doctor(r);
 		if (mine != doctor_id)
 			return req_fail(r, ERR_FORBIDDEN, "doctors book with themselves only");
 		if (!has_patient)
@@ -545,7 +526,7 @@ op_appt_book_recurring(struct req *r)
 		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
 	doctors_clear(&d);
 	if (req_role(r) == ROLE_DOCTOR) {
-		if (caller_doctor_id(r) != doctor_id)
+		if (access_own_doctor(r) != doctor_id)
 			return req_fail(r, ERR_FORBIDDEN, "doctors book with themselves only");
 		if (!appt_doctor_has_patient(doctor_id, patient_id))
 			return req_fail(r, ERR_FORBIDDEN, "not one of your patients");
@@ -671,7 +652,7 @@ op_appt_hold(struct req *r)
 	if (doctors_by_id(doctor_id, &d) != 0)
 		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
 	doctors_clear(&d);
-	if (req_role(r) == ROLE_DOCTOR && caller_doctor_id(r) != doctor_id)
+	if (req_role(r) == ROLE_DOCTOR && access_own_doctor(r) != doctor_id)
 		return req_fail(r, ERR_FORBIDDEN, "doctors hold their own time only");
 	if (!d.active)
 		return req_fail(r, ERR_CONFLICT, "this doctor is not taking appointments");
@@ -1466,7 +1447,7 @@ op_appt_list(struct req *r)
 	/* Each role sees only what it may. */
 	switch (req_role(r)) {
 	case ROLE_PATIENT:
-		mine = caller_patient_id(r);
+		mine = access_own_patient(r);
 		if (mine == 0 || (has_patient && f.patient_id != mine))
 			return req_fail(r, ERR_FORBIDDEN, "patients see their own appointments only");
 		if (has_doctor)
@@ -1474,7 +1455,7 @@ op_appt_list(struct req *r)
 		f.patient_id = mine;
 		break;
 	case ROLE_DOCTOR:
-		mine = caller_doctor_id(r);
+		mine = access_own_doctor(r);
 		if (mine == 0 || (has_doctor && f.doctor_id != mine))
 			return req_fail(r, ERR_FORBIDDEN, "doctors see their own appointments only");
 		f.doctor_id = mine;

@@ -1,4 +1,5 @@
-/* op-backup.c -- admin.backup: an online backup into DATA_DIR/backups.
+/* op-backup.c -- admin.backup: an online backup into DATA_DIR/backups, the
+ * database and, beside it, the attachments its snapshot names.
  *
  * The copy runs on a worker thread with its own connection, so the loop
  * keeps serving (and writing) while it reads its snapshot. */
@@ -19,7 +20,7 @@
 
 struct backup_job {
 	struct req		*req;
-	char			*db_path;
+	char			*data_dir;
 	char			*path;
 	struct backup_info	 info;
 	char			*cause;
@@ -34,7 +35,7 @@ backup_job_free(void *arg)
 {
 	struct backup_job	*j = arg;
 
-	free(j->db_path);
+	free(j->data_dir);
 	free(j->path);
 	free(j->cause);
 	free(j);
@@ -45,7 +46,7 @@ backup_job_work(void *arg)
 {
 	struct backup_job	*j = arg;
 
-	j->failed = backup_take(j->db_path, j->path, &j->info, &j->cause) != 0;
+	j->failed = backup_take(j->data_dir, j->path, &j->info, &j->cause) != 0;
 }
 
 static void
@@ -53,6 +54,9 @@ backup_job_done(void *arg)
 {
 	struct backup_job	*j = arg;
 	struct req		*r = j->req;
+	struct backup_info	*in = &j->info;
+	char			*fdir;
+	int64_t			 i, nids;
 
 	backup_running = 0;
 	if (j->failed) {
@@ -61,23 +65,47 @@ backup_job_done(void *arg)
 		    j->cause));
 		return;
 	}
-	log_info("backup %s: %lld bytes, %lld pages, sha256 %s", j->path,
-	    (long long)j->info.bytes, (long long)j->info.pages, j->info.sha256);
+	fdir = backup_files_dir(j->path);
+	log_info("backup %s: %lld bytes, %lld pages, sha256 %s; %lld attachments "
+	    "(%lld bytes, %lld linked) in %s, %lld missing", j->path,
+	    (long long)in->bytes, (long long)in->pages, in->sha256,
+	    (long long)in->files, (long long)in->file_bytes,
+	    (long long)in->files_linked, fdir, (long long)in->files_missing);
+	if (in->files_missing > 0)
+		log_err("backup %s lacks %lld attachment%s its database names: "
+		    "it cannot be restored as it is", j->path,
+		    (long long)in->files_missing, in->files_missing == 1 ? "" : "s");
 	if (db_begin() != 0) {
+		free(fdir);
 		req_finish(r, req_fail(r, ERR_UNAVAILABLE, "store unavailable"));
 		return;
 	}
-	audit_req(r, "admin.backup", 0, j->path, "%lld bytes, %lld pages, sha256 %s",
-	    (long long)j->info.bytes, (long long)j->info.pages, j->info.sha256);
+	audit_req(r, "admin.backup", 0, j->path, "%lld bytes, %lld pages, sha256 "
+	    "%s; %lld attachments, %lld bytes, %lld missing", (long long)in->bytes,
+	    (long long)in->pages, in->sha256, (long long)in->files,
+	    (long long)in->file_bytes, (long long)in->files_missing);
 	if (db_commit() != 0) {
+		free(fdir);
 		req_finish(r, req_fail(r, ERR_UNAVAILABLE, "store unavailable"));
 		return;
 	}
-	msgpack_pack_map(&r->pk, 4);
+	msgpack_pack_map(&r->pk, 10);
 	mp_pack_kv_str(&r->pk, "path", j->path);
-	mp_pack_kv_int(&r->pk, "bytes", j->info.bytes);
-	mp_pack_kv_str(&r->pk, "sha256", j->info.sha256);
-	mp_pack_kv_int(&r->pk, "pages", j->info.pages);
+	mp_pack_kv_int(&r->pk, "bytes", in->bytes);
+	mp_pack_kv_str(&r->pk, "sha256", in->sha256);
+	mp_pack_kv_int(&r->pk, "pages", in->pages);
+	mp_pack_kv_str(&r->pk, "files_dir", fdir);
+	mp_pack_kv_int(&r->pk, "files", in->files);
+	mp_pack_kv_int(&r->pk, "file_bytes", in->file_bytes);
+	mp_pack_kv_int(&r->pk, "files_linked", in->files_linked);
+	mp_pack_kv_int(&r->pk, "files_missing", in->files_missing);
+	nids = in->files_missing < BACKUP_MISSING_IDS ? in->files_missing :
+	    BACKUP_MISSING_IDS;
+	mp_pack_str(&r->pk, "missing");
+	msgpack_pack_array(&r->pk, (size_t)nids);
+	for (i = 0; i < nids; i++)
+		msgpack_pack_int64(&r->pk, in->missing_ids[i]);
+	free(fdir);
 	req_finish(r, OP_OK);
 }
 
@@ -87,8 +115,8 @@ op_admin_backup(struct req *r)
 	struct backup_job	*j;
 	struct tm		 tm;
 	time_t			 t = (time_t)r->now;
-	char			 stamp[32], *dir, *path = NULL;
-	int			 n;
+	char			 stamp[32], *dir, *path = NULL, *fdir;
+	int			 n, taken;
 
 	if (args_only(r, NULL) != 0)
 		return OP_FAIL;
@@ -108,7 +136,10 @@ op_admin_backup(struct req *r)
 		free(path);
 		path = n == 0 ? xasprintf("%s/mediflow-%s.db", dir, stamp) :
 		    xasprintf("%s/mediflow-%s-%d.db", dir, stamp, n);
-		if (access(path, F_OK) != 0)
+		fdir = backup_files_dir(path);
+		taken = access(path, F_OK) == 0 || access(fdir, F_OK) == 0;
+		free(fdir);
+		if (!taken)
 			break;
 	}
 	free(dir);
@@ -118,7 +149,7 @@ op_admin_backup(struct req *r)
 	}
 	j = xcalloc(1, sizeof *j);
 	j->req = r;
-	j->db_path = xasprintf("%s/mediflow.db", server.cfg.data_dir);
+	j->data_dir = xstrdup(server.cfg.data_dir);
 	j->path = path;
 	r->data = j;
 	r->free_data = backup_job_free;

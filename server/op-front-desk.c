@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "audit.h"
 #include "clinic-time.h"
 #include "db.h"
@@ -20,26 +21,6 @@
 #define RECALL_DAYS_AHEAD_MAX	(5 * 366)
 
 /* --- who is asking --- */
-
-static int64_t
-caller_doctor_id(struct req *r)
-{
-	int64_t	id = 0;
-
-	if (req_role(r) != ROLE_DOCTOR || doctors_id_for_user(req_user_id(r), &id) != 0)
-		return 0;
-	return id;
-}
-
-static int64_t
-caller_patient_id(struct req *r)
-{
-	struct patient	p;
-
-	if (req_role(r) != ROLE_PATIENT || patients_by_user(req_user_id(r), &p) != 0)
-		return 0;
-	return p.id;
-}
 
 /* An existing doctor named by key; 0 or -1 (reply set). */
 static int
@@ -58,6 +39,33 @@ doctor_arg(struct req *r, const char *key, int flags, int64_t *id, int *present)
 		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)*id);
 	doctors_clear(&d);
 	return 0;
+}
+
+/*
+ * A list packed row by row: the array's length comes first on the wire but
+ * is known only once the store has handed over every row, so the rows go to
+ * a side buffer (rows.pk, the callbacks' argument) and rows_end appends them.
+ */
+struct rows {
+	msgpack_sbuffer	sb;
+	msgpack_packer	pk;
+};
+
+static void
+rows_start(struct rows *rw)
+{
+	msgpack_sbuffer_init(&rw->sb);
+	msgpack_packer_init(&rw->pk, &rw->sb, msgpack_sbuffer_write);
+}
+
+/* Packs key: [the n rows] into the result. */
+static void
+rows_end(struct req *r, struct rows *rw, const char *key, int n)
+{
+	mp_pack_str(&r->pk, key);
+	msgpack_pack_array(&r->pk, (size_t)n);
+	msgpack_sbuffer_write(&r->result, rw->sb.data, rw->sb.size);
+	msgpack_sbuffer_destroy(&rw->sb);
 }
 
 /* --- appt_types.list, appt_types.create, appt_types.update --- */
@@ -277,14 +285,14 @@ op_waitlist_join(struct req *r)
 		return OP_FAIL;
 	switch (req_role(r)) {
 	case ROLE_PATIENT:
-		if ((mine = caller_patient_id(r)) == 0)
+		if ((mine = access_own_patient(r)) == 0)
 			return req_fail(r, ERR_FORBIDDEN, "no patient record for this login");
 		if (has_patient && patient_id != mine)
 			return req_fail(r, ERR_FORBIDDEN, "patients join for themselves only");
 		patient_id = mine;
 		break;
 	case ROLE_DOCTOR:
-		if (caller_doctor_id(r) != doctor_id)
+		if (access_own_doctor(r) != doctor_id)
 			return req_fail(r, ERR_FORBIDDEN, "doctors keep their own wait list only");
 		/* FALLTHROUGH */
 	default:
@@ -338,21 +346,16 @@ op_waitlist_join(struct req *r)
 	return OP_OK;
 }
 
-struct wl_pack {
-	msgpack_packer	pk;
-};
-
 static void
 pack_waitlist_cb(const struct waitlist_entry *w, void *arg)
 {
-	waitlist_pack(&((struct wl_pack *)arg)->pk, w);
+	waitlist_pack(arg, w);
 }
 
 int
 op_waitlist_list(struct req *r)
 {
-	struct wl_pack	lp;
-	msgpack_sbuffer	sb;
+	struct rows	rw;
 	int64_t		doctor_id = 0, patient_id = 0, mine;
 	int		has_doctor, has_patient, all = 0, n;
 
@@ -364,13 +367,13 @@ op_waitlist_list(struct req *r)
 		return OP_FAIL;
 	switch (req_role(r)) {
 	case ROLE_PATIENT:
-		mine = caller_patient_id(r);
+		mine = access_own_patient(r);
 		if (mine == 0 || (has_patient && patient_id != mine))
 			return req_fail(r, ERR_FORBIDDEN, "patients see their own entries only");
 		patient_id = mine;
 		break;
 	case ROLE_DOCTOR:
-		mine = caller_doctor_id(r);
+		mine = access_own_doctor(r);
 		if (mine == 0 || (has_doctor && doctor_id != mine))
 			return req_fail(r, ERR_FORBIDDEN, "doctors see their own wait list only");
 		doctor_id = mine;
@@ -378,14 +381,10 @@ op_waitlist_list(struct req *r)
 	default:
 		break;
 	}
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&lp.pk, &sb, msgpack_sbuffer_write);
-	n = waitlist_list(doctor_id, patient_id, all, pack_waitlist_cb, &lp);
+	rows_start(&rw);
+	n = waitlist_list(doctor_id, patient_id, all, pack_waitlist_cb, &rw.pk);
 	msgpack_pack_map(&r->pk, 1);
-	mp_pack_str(&r->pk, "entries");
-	msgpack_pack_array(&r->pk, (size_t)n);
-	msgpack_sbuffer_write(&r->result, sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
+	rows_end(r, &rw, "entries", n);
 	return OP_OK;
 }
 
@@ -486,9 +485,9 @@ op_recall_add(struct req *r)
 		return req_fail(r, ERR_BAD_REQUEST, "due_by: at most %d days ahead",
 		    RECALL_DAYS_AHEAD_MAX);
 	if (req_role(r) == ROLE_DOCTOR) {
-		if (has_doctor && doctor_id != caller_doctor_id(r))
+		if (has_doctor && doctor_id != access_own_doctor(r))
 			return req_fail(r, ERR_FORBIDDEN, "doctors recall to themselves only");
-		doctor_id = caller_doctor_id(r);
+		doctor_id = access_own_doctor(r);
 	}
 	if (patients_by_id(patient_id, &p) != 0)
 		return req_fail(r, ERR_NOT_FOUND, "no patient with id %lld", (long long)patient_id);
@@ -519,22 +518,17 @@ op_recall_add(struct req *r)
 	return OP_OK;
 }
 
-struct recall_pack {
-	msgpack_packer	pk;
-};
-
 static void
 pack_recall_cb(const struct recall *c, void *arg)
 {
-	recall_pack(&((struct recall_pack *)arg)->pk, c);
+	recall_pack(arg, c);
 }
 
 int
 op_recall_due(struct req *r)
 {
-	struct recall_pack	 lp;
+	struct rows		 rw;
 	struct civil_date	 before;
-	msgpack_sbuffer		 sb;
 	const char		*arg = NULL;
 	char			 date[11];
 	int64_t			 limit = 100;
@@ -550,15 +544,11 @@ op_recall_due(struct req *r)
 	} else
 		utc_to_local(r->now, &before, NULL);
 	date_format(&before, date);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&lp.pk, &sb, msgpack_sbuffer_write);
-	n = recall_due(date, (int)limit, pack_recall_cb, &lp);
+	rows_start(&rw);
+	n = recall_due(date, (int)limit, pack_recall_cb, &rw.pk);
 	msgpack_pack_map(&r->pk, 2);
 	mp_pack_kv_str(&r->pk, "before", date);
-	mp_pack_str(&r->pk, "recalls");
-	msgpack_pack_array(&r->pk, (size_t)n);
-	msgpack_sbuffer_write(&r->result, sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
+	rows_end(r, &rw, "recalls", n);
 	return OP_OK;
 }
 

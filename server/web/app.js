@@ -904,9 +904,12 @@ async function viewPrescriptions(ctx) {
 }
 
 async function viewRecords(ctx) {
-	let r;
+	let r, files;
 	try {
-		r = await api('GET', '/api/medical-records' + query({ limit: 100 }));
+		[r, files] = await Promise.all([
+			api('GET', '/api/medical-records' + query({ limit: 100 })),
+			api('GET', '/api/files' + query({ limit: 200 }))
+		]);
 	} catch (e) {
 		loadFailed(ctx, 'Medical records', e);
 		return;
@@ -928,17 +931,31 @@ async function viewRecords(ctx) {
 		return out.join(', ');
 	};
 	const text = (label, t) => t ? h('p', null, h('strong', { text: label + ': ' }), t) : null;
+	/* Attachments go with their record; those of records not shown
+	 * here (past the latest 100) in a list of their own. */
+	const shown = new Set(r.records.map((x) => x.id));
+	const fileList = (fs) => fs.length ? h('ul', { class: 'files' }, fs.map((f) => h('li', null,
+	    h('a', { href: '/api/files/' + f.id, download: f.name, text: f.name }),
+	    h('span', { class: 'muted', text: ' (' + sizeText(f.size) + ', ' + stamp(f.created_at) + ')' })))) : null;
+	const filesOf = (id) => fileList(files.files.filter((f) => f.record_id === id));
+	const other = files.files.filter((f) => !shown.has(f.record_id));
 	const list = h('ul', { class: 'plain' }, r.records.map((x) => h('li', { class: 'card' },
 	    h('h3', { text: x.diagnosis + (x.diagnosis_code ? ' (' + x.diagnosis_code + ')' : '') }),
 	    h('p', { class: 'muted', text: stamp(x.created_at) + ' · ' + x.doctor_name +
 	    (x.version > 1 ? ' · amended ' + stamp(x.amended_at) : '') }),
 	    text('Symptoms', x.symptoms), text('Findings', x.findings),
 	    text('Vitals', x.vitals ? vit(x.vitals) : ''), text('Notes', x.notes),
-	    text('Follow-up', x.follow_up))));
+	    text('Follow-up', x.follow_up), filesOf(x.id))));
 	ctx.mount('Medical records', [r.records.length ? list :
 	    h('p', { class: 'muted', text: 'No records yet.' }),
 	    r.total > r.records.length ? h('p', { class: 'muted',
-	    text: 'Showing the latest ' + r.records.length + ' of ' + r.total + '.' }) : null]);
+	    text: 'Showing the latest ' + r.records.length + ' of ' + r.total + '.' }) : null,
+	    other.length ? [h('h2', { text: 'Files of earlier records' }), fileList(other)] : null]);
+}
+
+function sizeText(n) {
+	return n < 1024 ? n + ' bytes' : n < 1048576 ? Math.round(n / 1024) + ' KB' :
+	    (n / 1048576).toFixed(1) + ' MB';
 }
 
 /* --- views: messages --- */

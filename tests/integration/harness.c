@@ -428,8 +428,7 @@ json_t *
 cli_call_json(struct tcli *c, const char *op, json_t *args)
 {
 	json_decref(c->reply);
-	c->reply = mfc_call_json(&c->mc, op, args,
-	    CALL_TIMEOUT_MS * test_time_scale());
+	c->reply = mfc_call_json(&c->mc, op, args, CALL_TIMEOUT_MS);
 	json_decref(args);
 	return c->reply;
 }

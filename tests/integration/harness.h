@@ -28,8 +28,9 @@
 #define STRONG_PASSWORD	"Vq7#mLp2@xNe9!kR"
 #define STRONG_PASSWORD2 "Hz4$tWq8&cJu3?bY"
 
-/* A reply that takes longer than this is a hang, not a slow server. */
-#define CALL_TIMEOUT_MS	20000
+/* A reply that takes longer than this is a hang, not a slow server
+ * (times test_time_scale(): valgrind runs the server 20 times slower). */
+#define CALL_TIMEOUT_MS	(20000 * test_time_scale())
 
 struct tsrv {
 	pid_t	 pid;

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "clinic.h"
 #include "harness.h"
 #include "json.h"
 #include "mp.h"
@@ -25,133 +26,7 @@
 #define RACERS		100
 #define EVENT_WAIT_MS	5000
 
-static struct tsrv	srv;
-
-static const char *const srv_args[] = { "--tz", "America/New_York", NULL };
-/* The clock moves days ahead: sessions and patients' request budgets must
- * outlive it. */
-static const struct tsrv_opts srv_opts = {
-	.args = srv_args,
-	.config = "session_idle = 3650d\nsession_lifetime = 3650d\n"
-	    "rl_api = 100000/15m\n",
-};
-
-struct account {
-	const char	*email;
-	char		*token;
-	int64_t		 user_id;
-	int64_t		 id;		/* the doctor or patient record */
-};
-
-static struct account	admin = { DEMO_ADMIN, NULL, 0, 0 };
-static struct account	desk = { DEMO_RECEPTION, NULL, 0, 0 };
-static struct account	chen = { DEMO_DOCTOR, NULL, 0, 0 };	/* 20-min slots, Sat too */
-static struct account	okafor = { "m.okafor@test.com", NULL, 0, 0 };	/* 30 min */
-static struct account	raman = { "p.raman@test.com", NULL, 0, 0 };	/* 15 min */
-static struct account	john = { DEMO_PATIENT, NULL, 0, 0 };
-static struct account	emily = { "emily.johnson@test.com", NULL, 0, 0 };
-
-/* --- connections --- */
-
-static void
-open_as(struct tcli *c, const struct account *a)
-{
-	cli_open(c, &srv);
-	call_ok(c, "auth.resume", "{s:s}", "token", a->token);
-}
-
-static void
-login(struct account *a)
-{
-	struct tcli	c;
-	json_t		*me;
-
-	cli_open(&c, &srv);
-	a->token = cli_login(&c, a->email, DEMO_PASSWORD);
-	me = call_ok(&c, "auth.me", NULL);
-	a->user_id = jint(me, "user.id");
-	assert_true(a->user_id > 0);
-	cli_close(&c);
-}
-
-/* The doctor id of a doctor login, among those whose name holds q (NULL: any). */
-static int64_t
-doctor_id_of(struct tcli *c, int64_t user_id, const char *name)
-{
-	json_t	*list, *d;
-	size_t	 i;
-
-	list = jpath(call_ok(c, "doctors.list", "{s:s?, s:i}", "q", name, "limit", 200),
-	    "doctors");
-	json_array_foreach(list, i, d) {
-		if (jint(d, "user_id") == user_id)
-			return jint(d, "id");
-	}
-	fail_msg("no doctor profile for user %lld", (long long)user_id);
-	return 0;
-}
-
-static int
-group_setup(void **state)
-{
-	struct tcli	 c;
-
-	(void)state;
-	srv_start(&srv, &srv_opts);
-	login(&admin);
-	login(&desk);
-	login(&chen);
-	login(&okafor);
-	login(&raman);
-	login(&john);
-	login(&emily);
-	open_as(&c, &desk);
-	chen.id = doctor_id_of(&c, chen.user_id, "Sarah Chen");
-	okafor.id = doctor_id_of(&c, okafor.user_id, "Okafor");
-	raman.id = doctor_id_of(&c, raman.user_id, "Raman");
-	cli_close(&c);
-	open_as(&c, &john);
-	john.id = jint(call_ok(&c, "patients.get", "{}"), "patient.id");
-	cli_close(&c);
-	open_as(&c, &emily);
-	emily.id = jint(call_ok(&c, "patients.get", "{}"), "patient.id");
-	cli_close(&c);
-	assert_true(john.id > 0 && emily.id > 0 && john.id != emily.id);
-	return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	srv_stop(&srv);
-	free(admin.token);
-	free(desk.token);
-	free(chen.token);
-	free(okafor.token);
-	free(raman.token);
-	free(john.token);
-	free(emily.token);
-	return 0;
-}
-
 /* --- the clinic's calendar (this process runs in the clinic's zone) --- */
-
-static int64_t
-server_now(struct tcli *c)
-{
-	return jint(call_ok(c, "test.clock", "{s:i}", "advance", 0), "now");
-}
-
-/* Moves the server clock to t (forward only). */
-static void
-clock_to(struct tcli *c, int64_t t)
-{
-	int64_t	now = server_now(c);
-
-	assert_true(t >= now);
-	clock_forward(c, t - now);
-}
 
 static void
 local_date(int64_t t, char out[11])
@@ -161,23 +36,6 @@ local_date(int64_t t, char out[11])
 
 	localtime_r(&tt, &tm);
 	strftime(out, 11, "%Y-%m-%d", &tm);
-}
-
-/* The instant of local HH:MM on a local date (never a DST-ambiguous time here). */
-static int64_t
-at(const char *date, int hour, int minute)
-{
-	struct tm	tm;
-
-	memset(&tm, 0, sizeof tm);
-	assert_int_equal(sscanf(date, "%d-%d-%d", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday), 3);
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	tm.tm_hour = hour;
-	tm.tm_min = minute;
-	tm.tm_isdst = -1;
-	return (int64_t)mktime(&tm);
 }
 
 static int64_t
@@ -200,31 +58,6 @@ date_plus(const char *date, int days, char out[11])
 {
 	local_date(at(date, 12, 0) + (int64_t)days * 86400, out);
 }
-
-/* The first date with ISO weekday wd (1 = Monday) at least min_days after
- * the server's today. */
-static void
-day_ahead(struct tcli *c, int min_days, int wd, char out[11])
-{
-	time_t		t = (time_t)server_now(c);
-	struct tm	tm;
-
-	localtime_r(&t, &tm);
-	tm.tm_hour = 12;
-	tm.tm_min = tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	tm.tm_mday += min_days;
-	mktime(&tm);
-	while ((tm.tm_wday + 6) % 7 + 1 != wd) {
-		tm.tm_mday++;
-		tm.tm_isdst = -1;
-		mktime(&tm);
-	}
-	strftime(out, 11, "%Y-%m-%d", &tm);
-}
-
-/* Week w ahead: day_ahead(7 * w); tests own disjoint weeks. */
-#define week_day(c, w, wd, out)	day_ahead((c), 7 * (w), (wd), (out))
 
 /* --- slots and appointments --- */
 
@@ -307,19 +140,6 @@ new_doctor(struct tcli *adm, const char *name)
 	return id;
 }
 
-/* Books (as c) and returns the appointment's id. */
-static int64_t
-book(struct tcli *c, int64_t doctor, int64_t patient, int64_t starts_at)
-{
-	json_t	*res;
-
-	res = call_ok(c, "appt.book", "{s:I, s:I, s:I}", "doctor_id", (json_int_t)doctor,
-	    "patient_id", (json_int_t)patient, "starts_at", (json_int_t)starts_at);
-	assert_true(jint(res, "appointment.id") > 0);
-	assert_int_equal(jint(res, "appointment.starts_at"), starts_at);
-	return jint(res, "appointment.id");
-}
-
 /* A patient books for themselves; returns the id. */
 static int64_t
 book_self(struct tcli *c, int64_t doctor, int64_t starts_at)
@@ -389,6 +209,14 @@ send_json(struct tcli *c, const char *op, json_t *args)
 	json_decref(args);
 }
 
+/* Counts every event (an on_event hook). */
+static void
+count_event(const msgpack_object *o, void *arg)
+{
+	(void)o;
+	(*(int *)arg)++;
+}
+
 /* The next reply on c, skipping events; a new reference. */
 static json_t *
 read_reply(struct tcli *c)
@@ -400,49 +228,6 @@ read_reply(struct tcli *c)
 		if (mp_map_get(o, "id") != NULL)
 			return msgpack_to_json(o);
 	}
-}
-
-/* Waits for the next event named name; a new reference, or NULL on timeout. */
-static json_t *
-read_event(struct tcli *c, const char *name, int timeout_ms)
-{
-	const msgpack_object	*o, *ev;
-	struct timespec		 t0, t1;
-	int			 left = timeout_ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (left > 0) {
-		if (mfc_read(&c->mc, left, &o) != 0)
-			return NULL;
-		ev = mp_map_get(o, "event");
-		if (mp_map_get(o, "id") == NULL && ev != NULL && mp_str_eq(ev, name))
-			return msgpack_to_json(o);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left = timeout_ms - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
-	}
-	return NULL;
-}
-
-static void
-count_event(const msgpack_object *o, void *arg)
-{
-	(void)o;
-	(*(int *)arg)++;
-}
-
-/* Events that reach c before the reply to a request sent now. */
-static int
-events_pending(struct tcli *c)
-{
-	int	n = 0;
-
-	c->mc.on_event = count_event;
-	c->mc.on_event_arg = &n;
-	call_ok(c, "health", NULL);
-	c->mc.on_event = NULL;
-	c->mc.on_event_arg = NULL;
-	return n;
 }
 
 /* ================================================================== */
@@ -1801,8 +1586,8 @@ test_changes_are_pushed_to_the_right_sessions(void **state)
 	assert_non_null(ev);
 	json_decref(ev);
 	/* Not another patient, not another doctor. */
-	assert_int_equal(events_pending(&pe), 0);
-	assert_int_equal(events_pending(&d2), 0);
+	assert_int_equal(events_pending(&pe, NULL), 0);
+	assert_int_equal(events_pending(&d2, NULL), 0);
 
 	/* Every change, by anyone; the one who made it hears of it too (the
 	 * event comes ahead of the reply). */
@@ -1822,13 +1607,13 @@ test_changes_are_pushed_to_the_right_sessions(void **state)
 	assert_non_null(ev);
 	assert_jstr(ev, "data.status", "cancelled");
 	json_decref(ev);
-	assert_int_equal(events_pending(&pe), 0);
-	assert_int_equal(events_pending(&d2), 0);
+	assert_int_equal(events_pending(&pe, NULL), 0);
+	assert_int_equal(events_pending(&d2, NULL), 0);
 
 	/* A refused change pushes nothing. */
 	call_err(&r, "appt.approve", "conflict", "{s:I}", "id", (json_int_t)id);
-	assert_int_equal(events_pending(&r2), 0);
-	assert_int_equal(events_pending(&pj), 0);
+	assert_int_equal(events_pending(&r2, NULL), 0);
+	assert_int_equal(events_pending(&pj, NULL), 0);
 
 	/* A reschedule pushes both halves. */
 	id = book(&r, okafor.id, emily.id, at(mon, 10, 0));
@@ -1846,8 +1631,8 @@ test_changes_are_pushed_to_the_right_sessions(void **state)
 	assert_non_null(ev);
 	assert_int_equal(jint(ev, "data.rescheduled_from"), id);
 	json_decref(ev);
-	assert_int_equal(events_pending(&pj), 0);
-	assert_int_equal(events_pending(&d1), 0);
+	assert_int_equal(events_pending(&pj, NULL), 0);
+	assert_int_equal(events_pending(&d1, NULL), 0);
 	cli_close(&a);
 	cli_close(&d2);
 	cli_close(&d1);
@@ -2140,5 +1925,5 @@ main(void)
 	/* Dates and wall-clock times here are the clinic's. */
 	setenv("TZ", ":America/New_York", 1);
 	tzset();
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, clinic_setup_ny, clinic_teardown);
 }

@@ -6,10 +6,16 @@
  * server started on it: every booking acknowledged before the backup began
  * is there, every appointment in it is the live one, and the audit chain
  * verifies. A restore is refused while a server runs on the dir, and for a
- * file that is not a whole MediFlow store of a schema we know. */
+ * file that is not a whole MediFlow store of a schema we know.
+ *
+ * Attachments travel with the backup: those the snapshot names (and no
+ * later ones) land in the .files dir beside it and come back, byte for
+ * byte, through a restore; a missing one is reported by the backup, and a
+ * missing or corrupted one makes --restore refuse. */
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -28,6 +34,8 @@
 #include <sqlite3.h>
 
 #include "harness.h"
+#include "json.h"
+#include "mp.h"
 #include "util.h"
 
 #define MAX_SLOTS	400
@@ -121,6 +129,16 @@ run_log_has(const char *s)
 	fclose(f);
 	buf[n] = '\0';
 	return strstr(buf, s) != NULL;
+}
+
+/* Empties work/run.log, so run_log_has sees the next runs only. */
+static void
+run_log_clear(void)
+{
+	char	*path = xasprintf("%s/run.log", work);
+
+	unlink(path);
+	free(path);
 }
 
 static void
@@ -618,6 +636,377 @@ test_restore_over_stale_wal(void **state)
 	free(file);
 }
 
+
+/* --- attachments --- */
+
+static const char *const demo_doctors[] = {
+	DEMO_DOCTOR, "m.okafor@test.com", "p.raman@test.com"
+};
+
+struct att {
+	int64_t		 id;
+	unsigned char	*data;
+	size_t		 n;
+};
+
+/* files.chunk with the bytes as msgpack bin. */
+static json_t *
+att_chunk(struct tcli *c, const char *upload_id, int64_t offset,
+    const unsigned char *p, size_t n)
+{
+	const msgpack_object	*reply;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	mp_pack_kv_str(&pk, "upload_id", upload_id);
+	mp_pack_kv_int(&pk, "offset", offset);
+	mp_pack_str(&pk, "bytes");
+	msgpack_pack_bin(&pk, n);
+	msgpack_pack_bin_body(&pk, p, n);
+	json_decref(c->reply);
+	c->reply = NULL;
+	if (mfc_call(&c->mc, "files.chunk", sb.data, sb.size, CALL_TIMEOUT_MS,
+	    &reply) == 0)
+		c->reply = msgpack_to_json(reply);
+	msgpack_sbuffer_destroy(&sb);
+	return c->reply;
+}
+
+/* Uploads n random bytes that start like a PNG to record rec, in two
+ * chunks; fills a. */
+static void
+att_upload(struct tcli *c, int64_t rec, size_t n, struct att *a)
+{
+	static const unsigned char png[8] = {
+		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'
+	};
+	unsigned char	 md[crypto_hash_sha256_BYTES];
+	char		 hex[65], *id;
+	size_t		 half = n / 2;
+	json_t		*res;
+
+	a->n = n;
+	a->data = xmalloc(n);
+	randombytes_buf(a->data, n);
+	memcpy(a->data, png, sizeof png);
+	res = call_ok(c, "files.begin", "{s:I, s:s, s:s, s:I}", "record_id",
+	    (json_int_t)rec, "name", "scan.png", "mime", "image/png", "size",
+	    (json_int_t)n);
+	id = xstrdup(jstr(res, "upload_id"));
+	reply_ok(att_chunk(c, id, 0, a->data, half));
+	reply_ok(att_chunk(c, id, (int64_t)half, a->data + half, n - half));
+	crypto_hash_sha256(md, a->data, n);
+	sodium_bin2hex(hex, sizeof hex, md, sizeof md);
+	res = call_ok(c, "files.commit", "{s:s, s:s}", "upload_id", id, "sha256",
+	    hex);
+	a->id = jint(res, "file.id");
+	assert_true(a->id > 0);
+	free(id);
+}
+
+/* files.get in pieces until the whole file is read; it must be a's bytes. */
+static void
+att_check_download(struct tcli *c, const struct att *a)
+{
+	unsigned char	*buf = xmalloc(a->n + 1);
+	size_t		 len = 0, got;
+	const char	*b64;
+	json_t		*res;
+
+	do {
+		res = call_ok(c, "files.get", "{s:I, s:I, s:I}", "file_id",
+		    (json_int_t)a->id, "offset", (json_int_t)len, "length",
+		    (json_int_t)50000);
+		assert_int_equal(jint(res, "total"), (int64_t)a->n);
+		b64 = jstr(res, "bytes");
+		assert_non_null(b64);
+		assert_int_equal(sodium_base642bin(buf + len, a->n - len + 1, b64,
+		    strlen(b64), NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+		assert_true(got > 0);
+		len += got;
+	} while (len < a->n);
+	assert_int_equal(len, a->n);
+	assert_memory_equal(buf, a->data, a->n);
+	free(buf);
+}
+
+static int
+count_entries(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* The stored name of file id in the store at db (allocated). */
+static char *
+stored_name(const char *db, int64_t id)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+	char		*name;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	sqlite3_busy_timeout(h, 10000);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT stored_name FROM files "
+	    "WHERE id = ?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	name = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return name;
+}
+
+/*
+ * Restores file into a fresh dir, starts a server there, and reads back
+ * every attachment in want as the doctor (whose session came back with the
+ * database); late, uploaded after the backup, is not there.
+ */
+static void
+restore_and_download(const char *file, const char *doctor_token,
+    const struct att *want, size_t nwant, const struct att *late)
+{
+	struct tsrv	 r;
+	struct tsrv_opts o;
+	struct tcli	 c;
+	char		*d, *p;
+	size_t		 i;
+
+	d = xasprintf("%s/restored-att", work);
+	{
+		const char *const args[] = { "--data-dir", d, "--restore", file, NULL };
+
+		assert_int_equal(run_mediflowd(args), 0);
+	}
+	p = xasprintf("%s/files", d);
+	assert_int_equal(count_entries(p), (int)nwant);
+	free(p);
+	p = xasprintf("%s/restore.tmp", d);
+	assert_int_not_equal(access(p, F_OK), 0);
+	free(p);
+	memset(&o, 0, sizeof o);
+	o.data_dir = d;
+	o.no_demo = 1;
+	srv_start(&r, &o);
+	open_as(&c, &r, doctor_token);
+	for (i = 0; i < nwant; i++)
+		att_check_download(&c, &want[i]);
+	if (late != NULL)
+		call_err(&c, "files.get", "forbidden", "{s:I}", "file_id",
+		    (json_int_t)late->id);
+	cli_close(&c);
+	srv_stop(&r);
+	nftw(d, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(d);
+}
+
+/* Replaces path by a file of the same size with one byte changed: a new
+ * inode, so a hard-linked original elsewhere stays as it was. */
+static void
+corrupt_copy(const char *path)
+{
+	unsigned char	 buf[200000];
+	char		*tmp = xasprintf("%s.new", path);
+	size_t		 n;
+	FILE		*f;
+
+	assert_non_null(f = fopen(path, "rb"));
+	n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	assert_true(n > 100);
+	buf[n / 2] ^= 0x40;
+	assert_non_null(f = fopen(tmp, "wb"));
+	assert_int_equal(fwrite(buf, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, path), 0);
+	free(tmp);
+}
+
+/* A dir for backups on another filesystem than dir's (so they are copies,
+ * not links), or NULL when there is none to hand. */
+static char	 other_fs[64];
+
+static const char *
+other_fs_dir(const char *dir)
+{
+	struct stat	a, b;
+
+	if (stat(dir, &a) != 0 || stat("/dev/shm", &b) != 0 || a.st_dev == b.st_dev)
+		return NULL;
+	snprintf(other_fs, sizeof other_fs, "/dev/shm/mediflow-backup-XXXXXX");
+	if (mkdtemp(other_fs) == NULL) {
+		other_fs[0] = '\0';
+		return NULL;
+	}
+	return other_fs;
+}
+
+static void
+test_backup_carries_attachments(void **state)
+{
+	struct tcli	 doc, admin;
+	struct att	 a[3];		/* a[2] comes after the first backup */
+	const char	*doctor = NULL, *dir;
+	char		*doctor_token, *fdir, *op_file, *cli_file, *cli_fdir, *name;
+	char		*live, *moved, *p, *bad;
+	int64_t		 john, rec;
+	json_t		*v;
+	size_t		 i;
+
+	(void)state;
+	cli_open_as(&doc, &srv, DEMO_PATIENT);
+	john = jint(call_ok(&doc, "patients.get", NULL), "patient.id");
+	cli_close(&doc);
+	for (i = 0; i < nitems(demo_doctors) && doctor == NULL; i++) {
+		cli_open_as(&doc, &srv, demo_doctors[i]);
+		v = cli_call(&doc, "patients.get", "{s:I}", "id", (json_int_t)john);
+		if (json_is_true(json_object_get(v, "ok")))
+			doctor = demo_doctors[i];
+		cli_close(&doc);
+	}
+	assert_non_null(doctor);
+	cli_open(&doc, &srv);
+	doctor_token = cli_login(&doc, doctor, DEMO_PASSWORD);
+	rec = jint(call_ok(&doc, "records.create", "{s:I, s:s}", "patient_id",
+	    (json_int_t)john, "diagnosis", "Backed-up fracture"), "record.id");
+	att_upload(&doc, rec, 70001, &a[0]);
+	att_upload(&doc, rec, 123, &a[1]);
+
+	/* admin.backup: both attachments, hard-linked (DATA_DIR/backups is
+	 * on the data dir's filesystem), in X.files beside X.db. */
+	open_as(&admin, &srv, admin_token);
+	v = call_ok(&admin, "admin.backup", "{}");
+	assert_int_equal(jint(v, "files"), 2);
+	assert_int_equal(jint(v, "file_bytes"), 70001 + 123);
+	assert_int_equal(jint(v, "files_linked"), 2);
+	assert_int_equal(jint(v, "files_missing"), 0);
+	assert_int_equal(json_array_size(jpath(v, "missing")), 0);
+	op_file = xstrdup(jstr(v, "path"));
+	fdir = xstrdup(jstr(v, "files_dir"));
+	assert_int_equal(strlen(fdir), strlen(op_file) - 3 + 6);
+	assert_memory_equal(fdir, op_file, strlen(op_file) - 3);
+	assert_string_equal(fdir + strlen(fdir) - 6, ".files");
+	assert_int_equal(count_entries(fdir), 2);
+
+	/* Uploaded after that snapshot: not in it. */
+	att_upload(&doc, rec, 999, &a[2]);
+	assert_int_equal(count_entries(fdir), 2);
+
+	/* --backup, another process; on another filesystem when there is one,
+	 * so the attachments are copied. */
+	dir = other_fs_dir(srv.dir);
+	cli_file = xasprintf("%s/att.db", dir != NULL ? dir : work);
+	cli_fdir = xasprintf("%s/att.files", dir != NULL ? dir : work);
+	{
+		const char *const args[] = { "--data-dir", srv.dir, "--backup",
+		    cli_file, NULL };
+
+		assert_int_equal(run_mediflowd(args), 0);
+	}
+	assert_int_equal(count_entries(cli_fdir), 3);
+
+	/* Both come back whole, each with what its snapshot named. */
+	restore_and_download(op_file, doctor_token, a, 2, &a[2]);
+	restore_and_download(cli_file, doctor_token, a, 3, NULL);
+
+	/* One byte changed in the backup's copy of an attachment: refused,
+	 * naming it, and nothing put in place. */
+	name = stored_name(srv.db_path, a[0].id);
+	p = xasprintf("%s/%s", cli_fdir, name);
+	corrupt_copy(p);
+	free(p);
+	bad = xasprintf("%s/restored-bad", work);
+	{
+		const char *const args[] = { "--data-dir", bad, "--restore", cli_file,
+		    NULL };
+
+		run_log_clear();
+		assert_int_equal(run_mediflowd(args), 1);
+		assert_true(run_log_has("is corrupt"));
+		assert_true(run_log_has(name));
+	}
+	p = xasprintf("%s/mediflow.db", bad);
+	assert_int_not_equal(access(p, F_OK), 0);
+	free(p);
+	p = xasprintf("%s/restore.tmp", bad);
+	assert_int_not_equal(access(p, F_OK), 0);
+	free(p);
+	/* The live file (the op backup's link to it too) is untouched. */
+	att_check_download(&doc, &a[0]);
+	free(name);
+
+	/* An attachment gone from the live store: the backup says which, and
+	 * a restore of it is refused. */
+	name = stored_name(srv.db_path, a[1].id);
+	live = xasprintf("%s/files/%s", srv.dir, name);
+	moved = xasprintf("%s/moved-attachment", work);
+	assert_int_equal(rename(live, moved), 0);
+	v = call_ok(&admin, "admin.backup", "{}");
+	assert_int_equal(jint(v, "files"), 2);
+	assert_int_equal(jint(v, "files_missing"), 1);
+	assert_int_equal(json_array_size(jpath(v, "missing")), 1);
+	assert_int_equal(json_integer_value(json_array_get(jpath(v, "missing"), 0)),
+	    a[1].id);
+	free(op_file);
+	op_file = xstrdup(jstr(v, "path"));
+	{
+		char		*f2 = xasprintf("%s/missing.db", work);
+		const char *const args[] = { "--data-dir", srv.dir, "--backup", f2,
+		    NULL };
+
+		/* Written, but the exit status says it is not restorable. */
+		run_log_clear();
+		assert_int_equal(run_mediflowd(args), 1);
+		assert_true(run_log_has("lacks 1 attachment"));
+		assert_int_equal(access(f2, F_OK), 0);
+		free(f2);
+	}
+	{
+		const char *const args[] = { "--data-dir", bad, "--restore", op_file,
+		    NULL };
+
+		run_log_clear();
+		assert_int_equal(run_mediflowd(args), 1);
+		assert_true(run_log_has("restore refused"));
+		assert_true(run_log_has("is missing"));
+		assert_true(run_log_has(name));
+	}
+	assert_int_equal(rename(moved, live), 0);
+	att_check_download(&doc, &a[1]);
+
+	nftw(bad, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (dir != NULL) {
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		other_fs[0] = '\0';
+	}
+	cli_close(&doc);
+	cli_close(&admin);
+	for (i = 0; i < nitems(a); i++)
+		free(a[i].data);
+	free(name);
+	free(live);
+	free(moved);
+	free(bad);
+	free(op_file);
+	free(fdir);
+	free(cli_file);
+	free(cli_fdir);
+	free(doctor_token);
+}
+
 static int
 group_setup(void **state)
 {
@@ -648,6 +1037,8 @@ group_teardown(void **state)
 	(void)state;
 	srv_kill(&x);
 	srv_stop(&srv);
+	if (other_fs[0] != '\0')
+		nftw(other_fs, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	if (getenv("MF_TEST_KEEP") == NULL)
 		nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(desk_token);
@@ -662,6 +1053,7 @@ main(void)
 		cmocka_unit_test(test_backup_under_traffic),
 		cmocka_unit_test(test_restore_refusals),
 		cmocka_unit_test(test_restore_over_stale_wal),
+		cmocka_unit_test(test_backup_carries_attachments),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "clinic.h"
 #include "harness.h"
 #include "json.h"
 #include "mp.h"
@@ -22,99 +23,18 @@
 
 #define EVENT_WAIT_MS	5000
 
-static struct tsrv	srv;
-
 static const struct tsrv_opts srv_opts = {
 	.config = "rl_api = 100000/15m\nrl_api_staff = 100000/15m\n"
 	    "rl_msg = 100000/1m\n",
 };
 
-struct account {
-	const char	*email;
-	char		*token;
-	int64_t		 user_id;
-};
-
-static struct account	desk = { DEMO_RECEPTION, NULL, 0 };
-static struct account	chen = { DEMO_DOCTOR, NULL, 0 };
-static struct account	okafor = { "m.okafor@test.com", NULL, 0 };
-static struct account	raman = { "p.raman@test.com", NULL, 0 };
-static struct account	john = { DEMO_PATIENT, NULL, 0 };
-static struct account	emily = { "emily.johnson@test.com", NULL, 0 };
+/* The demo logins these tests use (clinic.h). */
+static struct account *const chatters[] = { &desk, &chen, &okafor, &raman,
+    &john, &emily, NULL };
 
 static int	msg_seq;
 
 /* --- connections and events --- */
-
-static void
-login(const struct tsrv *s, struct account *a)
-{
-	struct tcli	c;
-
-	cli_open(&c, s);
-	free(a->token);
-	a->token = cli_login(&c, a->email, DEMO_PASSWORD);
-	a->user_id = jint(call_ok(&c, "auth.me", NULL), "user.id");
-	assert_true(a->user_id > 0);
-	cli_close(&c);
-}
-
-static void
-open_as(struct tcli *c, const struct account *a)
-{
-	cli_open(c, &srv);
-	call_ok(c, "auth.resume", "{s:s}", "token", a->token);
-}
-
-/* Waits for the next event named name; a new reference, or NULL on timeout. */
-static json_t *
-read_event(struct tcli *c, const char *name, int timeout_ms)
-{
-	const msgpack_object	*o, *ev;
-	struct timespec		 t0, t1;
-	int			 left = timeout_ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (left > 0) {
-		if (mfc_read(&c->mc, left, &o) != 0)
-			return NULL;
-		ev = mp_map_get(o, "event");
-		if (mp_map_get(o, "id") == NULL && ev != NULL && mp_str_eq(ev, name))
-			return msgpack_to_json(o);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left = timeout_ms - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
-	}
-	return NULL;
-}
-
-struct seen {
-	const char	*name;
-	int		 n;
-};
-
-static void
-count_event(const msgpack_object *o, void *arg)
-{
-	struct seen	*s = arg;
-
-	if (s->name == NULL || mp_str_eq(mp_map_get(o, "event"), s->name))
-		s->n++;
-}
-
-/* Events named name (NULL: any) that reach c before the reply to a request sent now. */
-static int
-events_pending(struct tcli *c, const char *name)
-{
-	struct seen	s = { name, 0 };
-
-	c->mc.on_event = count_event;
-	c->mc.on_event_arg = &s;
-	call_ok(c, "health", NULL);
-	c->mc.on_event = NULL;
-	c->mc.on_event_arg = NULL;
-	return s.n;
-}
 
 /* Waits for presence {user_id, online}; asserts. */
 static void
@@ -295,7 +215,7 @@ test_who_may_chat_with_whom(void **state)
 	call_err(&d, "chat.history", "not_found", "{s:i}", "conversation_id", 999999);
 	/* Not logged in. */
 	cli_close(&e);
-	cli_open(&e, &srv);
+	cli_open(&e, &clinic_srv);
 	call_err(&e, "chat.list", "unauthenticated", NULL);
 	cli_close(&e);
 	cli_close(&p);
@@ -418,7 +338,7 @@ test_presence_on_login_logout_and_disconnect(void **state)
 	expect_presence(&d, john.user_id, 0);
 	cli_close(&p);
 	/* The logout revoked the token the other tests use. */
-	login(&srv, &john);
+	clinic_login(&clinic_srv, &john);
 	cli_close(&d);
 }
 
@@ -707,7 +627,8 @@ test_message_rate_limit(void **state)
 		.config = "rl_api = 100000/15m\nrl_api_staff = 100000/15m\n",
 	};
 	struct tsrv	 s;
-	struct account	 pj = { DEMO_PATIENT, NULL, 0 }, dc = { DEMO_DOCTOR, NULL, 0 };
+	struct account	 pj = { DEMO_PATIENT, NULL, 0, 0 };
+	struct account	 dc = { DEMO_DOCTOR, NULL, 0, 0 };
 	struct tcli	 p, d;
 	json_t		*err;
 	int64_t		 id;
@@ -715,12 +636,10 @@ test_message_rate_limit(void **state)
 
 	(void)state;
 	srv_start(&s, &opts);
-	login(&s, &pj);
-	login(&s, &dc);
-	cli_open(&p, &s);
-	call_ok(&p, "auth.resume", "{s:s}", "token", pj.token);
-	cli_open(&d, &s);
-	call_ok(&d, "auth.resume", "{s:s}", "token", dc.token);
+	clinic_login(&s, &pj);
+	clinic_login(&s, &dc);
+	clinic_open(&p, &s, &pj);
+	clinic_open(&d, &s, &dc);
 	id = open_conv(&p, &dc);
 	for (i = 0; i < 3; i++)
 		send_msg(&p, id, "within budget");
@@ -743,13 +662,7 @@ static int
 group_setup(void **state)
 {
 	(void)state;
-	srv_start(&srv, &srv_opts);
-	login(&srv, &desk);
-	login(&srv, &chen);
-	login(&srv, &okafor);
-	login(&srv, &raman);
-	login(&srv, &john);
-	login(&srv, &emily);
+	clinic_start(&srv_opts, chatters);
 	return 0;
 }
 
@@ -757,13 +670,7 @@ static int
 group_teardown(void **state)
 {
 	(void)state;
-	srv_stop(&srv);
-	free(desk.token);
-	free(chen.token);
-	free(okafor.token);
-	free(raman.token);
-	free(john.token);
-	free(emily.token);
+	clinic_stop();
 	return 0;
 }
 

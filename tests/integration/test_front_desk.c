@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "clinic.h"
 #include "harness.h"
 #include "json.h"
 #include "mp.h"
@@ -23,190 +24,7 @@
 
 #define EVENT_WAIT_MS	5000
 
-static struct tsrv	srv;
-
-static const char *const srv_args[] = { "--tz", "America/New_York", NULL };
-static const struct tsrv_opts srv_opts = {
-	.args = srv_args,
-	.config = "session_idle = 3650d\nsession_lifetime = 3650d\n"
-	    "rl_api = 100000/15m\n",
-};
-
-struct account {
-	const char	*email;
-	char		*token;
-	int64_t		 user_id;
-	int64_t		 id;		/* the doctor or patient record */
-};
-
-static struct account	admin = { DEMO_ADMIN, NULL, 0, 0 };
-static struct account	desk = { DEMO_RECEPTION, NULL, 0, 0 };
-static struct account	chen = { DEMO_DOCTOR, NULL, 0, 0 };	/* 20-min slots */
-static struct account	okafor = { "m.okafor@test.com", NULL, 0, 0 };
-static struct account	john = { DEMO_PATIENT, NULL, 0, 0 };
-static struct account	emily = { "emily.johnson@test.com", NULL, 0, 0 };
-
-static void
-open_as(struct tcli *c, const struct account *a)
-{
-	cli_open(c, &srv);
-	call_ok(c, "auth.resume", "{s:s}", "token", a->token);
-}
-
-static void
-login(struct account *a)
-{
-	struct tcli	c;
-
-	cli_open(&c, &srv);
-	a->token = cli_login(&c, a->email, DEMO_PASSWORD);
-	a->user_id = jint(call_ok(&c, "auth.me", NULL), "user.id");
-	assert_true(a->user_id > 0);
-	cli_close(&c);
-}
-
-static int64_t
-doctor_id_of(struct tcli *c, int64_t user_id)
-{
-	json_t	*list, *d;
-	size_t	 i;
-
-	list = jpath(call_ok(c, "doctors.list", "{s:i}", "limit", 200), "doctors");
-	json_array_foreach(list, i, d) {
-		if (jint(d, "user_id") == user_id)
-			return jint(d, "id");
-	}
-	fail_msg("no doctor profile for user %lld", (long long)user_id);
-	return 0;
-}
-
-static int
-group_setup(void **state)
-{
-	struct tcli	c;
-
-	(void)state;
-	srv_start(&srv, &srv_opts);
-	login(&admin);
-	login(&desk);
-	login(&chen);
-	login(&okafor);
-	login(&john);
-	login(&emily);
-	open_as(&c, &desk);
-	chen.id = doctor_id_of(&c, chen.user_id);
-	okafor.id = doctor_id_of(&c, okafor.user_id);
-	cli_close(&c);
-	open_as(&c, &john);
-	john.id = jint(call_ok(&c, "patients.get", "{}"), "patient.id");
-	cli_close(&c);
-	open_as(&c, &emily);
-	emily.id = jint(call_ok(&c, "patients.get", "{}"), "patient.id");
-	cli_close(&c);
-	return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	srv_stop(&srv);
-	free(admin.token);
-	free(desk.token);
-	free(chen.token);
-	free(okafor.token);
-	free(john.token);
-	free(emily.token);
-	return 0;
-}
-
-/* --- the clinic's calendar (this process runs in the clinic's zone) --- */
-
-static int64_t
-server_now(struct tcli *c)
-{
-	return jint(call_ok(c, "test.clock", "{s:i}", "advance", 0), "now");
-}
-
-static int64_t
-at(const char *date, int hour, int minute)
-{
-	struct tm	tm;
-
-	memset(&tm, 0, sizeof tm);
-	assert_int_equal(sscanf(date, "%d-%d-%d", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday), 3);
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	tm.tm_hour = hour;
-	tm.tm_min = minute;
-	tm.tm_isdst = -1;
-	return (int64_t)mktime(&tm);
-}
-
-/* The first date with ISO weekday wd at least 7 * w days after the server's today. */
-static void
-week_day(struct tcli *c, int w, int wd, char out[11])
-{
-	time_t		t = (time_t)server_now(c);
-	struct tm	tm;
-
-	localtime_r(&t, &tm);
-	tm.tm_hour = 12;
-	tm.tm_min = tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	tm.tm_mday += 7 * w;
-	mktime(&tm);
-	while ((tm.tm_wday + 6) % 7 + 1 != wd) {
-		tm.tm_mday++;
-		tm.tm_isdst = -1;
-		mktime(&tm);
-	}
-	strftime(out, 11, "%Y-%m-%d", &tm);
-}
-
-/* --- events --- */
-
-static json_t *
-read_event(struct tcli *c, const char *name, int timeout_ms)
-{
-	const msgpack_object	*o, *ev;
-	struct timespec		 t0, t1;
-	int			 left = timeout_ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (left > 0) {
-		if (mfc_read(&c->mc, left, &o) != 0)
-			return NULL;
-		ev = mp_map_get(o, "event");
-		if (mp_map_get(o, "id") == NULL && ev != NULL && mp_str_eq(ev, name))
-			return msgpack_to_json(o);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left = timeout_ms - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
-	}
-	return NULL;
-}
-
-static void
-count_event(const msgpack_object *o, void *arg)
-{
-	(void)o;
-	(*(int *)arg)++;
-}
-
-static int
-events_pending(struct tcli *c)
-{
-	int	n = 0;
-
-	c->mc.on_event = count_event;
-	c->mc.on_event_arg = &n;
-	call_ok(c, "health", NULL);
-	c->mc.on_event = NULL;
-	c->mc.on_event_arg = NULL;
-	return n;
-}
+/* --- holds, bookings and slots --- */
 
 static json_t *
 hold(struct tcli *c, int64_t doctor, int64_t starts_at)
@@ -222,17 +40,6 @@ book_err(struct tcli *c, const char *code, int64_t doctor, int64_t patient,
 	return call_err(c, "appt.book", code, "{s:I, s:I, s:I}", "doctor_id",
 	    (json_int_t)doctor, "patient_id", (json_int_t)patient, "starts_at",
 	    (json_int_t)starts_at);
-}
-
-static int64_t
-book(struct tcli *c, int64_t doctor, int64_t patient, int64_t starts_at)
-{
-	json_t	*res;
-
-	res = call_ok(c, "appt.book", "{s:I, s:I, s:I}", "doctor_id", (json_int_t)doctor,
-	    "patient_id", (json_int_t)patient, "starts_at", (json_int_t)starts_at);
-	assert_true(jint(res, "appointment.id") > 0);
-	return jint(res, "appointment.id");
 }
 
 /* The slot of a day starting at t in appt.slots as c sees it, or NULL. */
@@ -291,7 +98,7 @@ test_hold_keeps_slot_from_other_terminals(void **state)
 	ev = read_event(&d, "appt.held", EVENT_WAIT_MS);
 	assert_non_null(ev);
 	json_decref(ev);
-	assert_int_equal(events_pending(&p), 0);
+	assert_int_equal(events_pending(&p, NULL), 0);
 
 	/* Another terminal, even the same login, cannot book it or overlap it. */
 	res = book_err(&a, "conflict", chen.id, emily.id, t);
@@ -535,16 +342,6 @@ test_cancel_reasons_closed_list(void **state)
 	cli_close(&a);
 }
 
-/* Moves the server clock to t (forward only). */
-static void
-clock_to(struct tcli *c, int64_t t)
-{
-	int64_t	now = server_now(c);
-
-	assert_true(t >= now);
-	clock_forward(c, t - now);
-}
-
 /* Last too: moves the clock to a Monday morning in Dr. Chen's hours. */
 static void
 test_walk_in_registers_books_now_and_checks_in(void **state)
@@ -766,6 +563,6 @@ main(void)
 
 	setenv("TZ", ":America/New_York", 1);
 	tzset();
-	return cmocka_run_group_tests_name("front desk", tests, group_setup,
-	    group_teardown);
+	return cmocka_run_group_tests_name("front desk", tests, clinic_setup_ny,
+	    clinic_teardown);
 }

@@ -104,9 +104,11 @@ pick_target() {
 	now=$(date -u +%s)
 	day=$((now / 86400 * 86400))
 	d=1
+	# Not three days ahead: the demo data has Dr. Okafor's 09:00 taken then
+	# (a Friday's next weekday), and the tests book it.
 	while :; do
 		target=$((day + d * 86400 + 8 * 3600))
-		[ "$(date -u -d "@$target" +%u)" -le 5 ] && break
+		[ "$(date -u -d "@$target" +%u)" -le 5 ] && [ "$d" -ne 3 ] && break
 		d=$((d + 1))
 	done
 }
@@ -269,6 +271,13 @@ test_book_a_patient_in_six_keys() {
 	wait_line desk "09:00" "John Smith"
 }
 
+# m on a booked appointment asks for a reminder now; the test server sends
+# no e-mail or SMS, and its reason shows on the message line.
+test_reminder_from_the_board_shows_why_not() {
+	keys desk m
+	wait_for desk "No reminder sent: cannot reach the patient"
+}
+
 test_other_board_shows_it_within_a_second() {
 	wait_line admin "09:00" "John Smith" 1000
 }
@@ -367,6 +376,27 @@ test_command_line_asks_only_when_ambiguous() {
 	wait_for desk "Not booked: starts_at: outside the doctor's hours" || return 1
 	command_line desk "b nobody-at-all" || return 1
 	wait_for desk 'Not booked: no patient "nobody-at-all"'
+}
+
+# H edits the weekly hours of the doctor under the cursor: a Saturday
+# session appears as free slots on that Saturday's board.
+test_desk_edits_a_doctors_weekly_hours() {
+	keys desk H
+	wait_for desk "Weekly hours of Dr." || return 1
+	wait_for desk "Monday     09:00-12:00/" || return 1
+	keys desk Tab Tab Tab Tab Tab
+	type_text desk "10:00-09:00/30"
+	keys desk Enter
+	wait_for desk '"10:00-09:00/30": must end after it starts' || return 1
+	keys desk C-u
+	type_text desk "09:00-11:00/30"
+	keys desk Enter
+	wait_for desk "Saved the weekly hours of Dr." || return 1
+	command_line desk "d sat" || return 1
+	wait_line desk "09:30 │" "free" || return 1
+	wait_line desk "10:30 │" "free" || return 1
+	keys desk t
+	wait_for desk "(today)"
 }
 
 test_help_shows_the_keys_of_the_screen() {
@@ -526,7 +556,8 @@ test_doctor_writes_a_record_and_a_prescription_in_the_chart() {
 # without a key, reading it shows "(read)" on the patient's side, and the
 # doctor's typing and reply reach the patient live.
 # The patient reads what the doctor wrote: the record and the printable
-# prescription, in a tab of their own that has no writing keys.
+# prescription (shown, then written to a file), in a tab of their own that
+# has no writing keys.
 test_patient_reads_own_records_and_prescriptions() {
 	keys patient 2
 	wait_for patient "Chart: Emily Johnson" || return 1
@@ -537,7 +568,17 @@ test_patient_reads_own_records_and_prescriptions() {
 	wait_line patient "active" "Amoxicillin 500 mg" || return 1
 	keys patient Enter
 	wait_for patient "1. Amoxicillin 500 mg capsule" || return 1
-	keys patient Enter N
+	keys patient Enter p
+	wait_for patient "Print: Prescription #" || return 1
+	keys patient C-u
+	type_text patient "$TMP/rx.txt"
+	keys patient Enter
+	wait_for patient "written to $TMP/rx.txt" || return 1
+	grep -q "1. Amoxicillin 500 mg capsule" "$TMP/rx.txt" || {
+		sed 's/^/| /' "$TMP/rx.txt"
+		return 1
+	}
+	keys patient N
 	sleep 0.2
 	if screen patient | grep -qF "New prescription"; then
 		echo "a patient got the prescription form"
@@ -567,6 +608,26 @@ test_chat_between_patient_and_doctor_is_live() {
 	wait_for patient "Dr. Sarah Chen is typing..." 2000 || return 1
 	keys doctor Enter
 	wait_for patient "Yes, 9 to 12." 2000
+}
+
+# The chart and the chat pane stay whole at 80x24 too.
+test_chart_and_chat_fit_80x24() {
+	$TM resize-window -t mf:doctor -x 80 -y 24
+	# Out of the chat's writing line first.
+	keys doctor Escape 1
+	wait_line doctor "Emily Johnson" "booked" || return 1
+	keys doctor g o
+	wait_for doctor "Chart: Emily Johnson" || return 1
+	wait_for doctor "Records 1" || return 1
+	sleep 0.3
+	screen_whole doctor 80 24 "Dr. Sarah Chen (doctor)" || return 1
+	keys doctor q 3
+	wait_for doctor "Conversations" || return 1
+	wait_for doctor "Yes, 9 to 12." || return 1
+	sleep 0.3
+	screen_whole doctor 80 24 "Dr. Sarah Chen (doctor)" || return 1
+	keys doctor Escape 1
+	$TM resize-window -t mf:doctor -x 120 -y 40
 }
 
 test_admin_creates_a_user_who_logs_in() {
@@ -733,11 +794,13 @@ run test_receptionist_logs_in_and_sees_the_board
 run test_second_board_is_open
 run test_book_a_patient_in_six_keys
 run test_other_board_shows_it_within_a_second
+run test_reminder_from_the_board_shows_why_not
 run test_check_in_in_one_key
 run test_offered_slot_shows_as_held_on_the_other_board
 run test_day_sheet_is_written_to_a_file
 run test_command_line_books_and_undoes
 run test_command_line_asks_only_when_ambiguous
+run test_desk_edits_a_doctors_weekly_hours
 run test_help_shows_the_keys_of_the_screen
 run test_first_key_is_asked_about_then_pinned
 run test_first_key_refused_stays_on_the_login_screen
@@ -746,6 +809,7 @@ run test_patient_requests_and_doctor_approves
 run test_doctor_writes_a_record_and_a_prescription_in_the_chart
 run test_patient_reads_own_records_and_prescriptions
 run test_chat_between_patient_and_doctor_is_live
+run test_chart_and_chat_fit_80x24
 run test_admin_creates_a_user_who_logs_in
 run test_admin_filters_the_audit_log_and_sees_the_outbox
 run test_form_shows_server_errors_in_place

@@ -1,14 +1,17 @@
 // tests/web/test.js -- the patient page in Debian's headless chromium,
 // driven by playwright-core, against a real mediflowd (demo data) on
 // loopback ephemeral ports. A doctor's side speaks the TCP protocol
-// through the `mediflow call` CLI. Prints cmocka's lines so tests/run.sh
+// through the `mediflow call` CLI, and through a small msgpack client
+// below for an upload. Prints cmocka's lines so tests/run.sh
 // counts the cases; run through tests/web/run.sh (which installs
 // playwright-core). Environment: O (build directory), CHROMIUM (default
 // /usr/bin/chromium).
 'use strict';
 
 const { spawn, execFile } = require('child_process');
+const crypto = require('crypto');
 const fs = require('fs');
+const net = require('net');
 const os = require('os');
 const path = require('path');
 
@@ -115,6 +118,148 @@ function cli(args, input) {
 async function doctorCall(op, args) {
 	const out = await cli(['call', op, JSON.stringify(args || {})]);
 	return JSON.parse(out).result;
+}
+
+// --- a TCP client of our own, for what needs one connection throughout
+// (an upload: files.begin, files.chunk, files.commit) and binary
+// arguments, which `mediflow call`'s JSON cannot carry. Frames are a u32
+// big-endian length and msgpack; this speaks the little msgpack needed.
+
+function mpEncode(v, out) {
+	const u8 = (...b) => out.push(Buffer.from(b));
+	const len = (n, small, b8, b16, b32) => {
+		if (small !== null && n < 16)
+			u8(small | n);
+		else if (b8 !== null && n < 256)
+			u8(b8, n);
+		else if (n < 65536)
+			u8(b16, n >> 8, n & 255);
+		else {
+			const b = Buffer.alloc(5);
+			b[0] = b32;
+			b.writeUInt32BE(n, 1);
+			out.push(b);
+		}
+	};
+	if (v === null || v === undefined)
+		u8(0xc0);
+	else if (v === true || v === false)
+		u8(v ? 0xc3 : 0xc2);
+	else if (typeof v === 'number') {
+		if (!Number.isInteger(v))
+			throw new Error('mpEncode: integers only');
+		if (v >= 0 && v < 128)
+			u8(v);
+		else {
+			const b = Buffer.alloc(9);
+			b[0] = 0xd3;
+			b.writeBigInt64BE(BigInt(v), 1);
+			out.push(b);
+		}
+	} else if (typeof v === 'string') {
+		const b = Buffer.from(v, 'utf8');
+		if (b.length < 32)
+			u8(0xa0 | b.length);
+		else
+			len(b.length, null, 0xd9, 0xda, 0xdb);
+		out.push(b);
+	} else if (Buffer.isBuffer(v)) {
+		len(v.length, null, 0xc4, 0xc5, 0xc6);
+		out.push(v);
+	} else if (Array.isArray(v)) {
+		len(v.length, 0x90, null, 0xdc, 0xdd);
+		v.forEach((x) => mpEncode(x, out));
+	} else {
+		const keys = Object.keys(v);
+		len(keys.length, 0x80, null, 0xde, 0xdf);
+		keys.forEach((k) => { mpEncode(k, out); mpEncode(v[k], out); });
+	}
+	return out;
+}
+
+// Decodes one value at buf[pos.i], moving pos.i past it.
+function mpDecode(buf, pos) {
+	const t = buf[pos.i++];
+	const take = (n) => { const b = buf.subarray(pos.i, pos.i + n); pos.i += n; return b; };
+	const arr = (n) => { const a = []; for (let k = 0; k < n; k++) a.push(mpDecode(buf, pos)); return a; };
+	const map = (n) => {
+		const o = {};
+		for (let k = 0; k < n; k++) {
+			const key = mpDecode(buf, pos);
+			o[key] = mpDecode(buf, pos);
+		}
+		return o;
+	};
+	const str = (n) => take(n).toString('utf8');
+	if (t < 0x80) return t;
+	if (t >= 0xe0) return t - 256;
+	if ((t & 0xf0) === 0x80) return map(t & 15);
+	if ((t & 0xf0) === 0x90) return arr(t & 15);
+	if ((t & 0xe0) === 0xa0) return str(t & 31);
+	switch (t) {
+	case 0xc0: return null;
+	case 0xc2: return false;
+	case 0xc3: return true;
+	case 0xc4: return Buffer.from(take(take(1)[0]));
+	case 0xc5: return Buffer.from(take(take(2).readUInt16BE(0)));
+	case 0xc6: return Buffer.from(take(take(4).readUInt32BE(0)));
+	case 0xca: return take(4).readFloatBE(0);
+	case 0xcb: return take(8).readDoubleBE(0);
+	case 0xcc: return take(1)[0];
+	case 0xcd: return take(2).readUInt16BE(0);
+	case 0xce: return take(4).readUInt32BE(0);
+	case 0xcf: return Number(take(8).readBigUInt64BE(0));
+	case 0xd0: return take(1).readInt8(0);
+	case 0xd1: return take(2).readInt16BE(0);
+	case 0xd2: return take(4).readInt32BE(0);
+	case 0xd3: return Number(take(8).readBigInt64BE(0));
+	case 0xd9: return str(take(1)[0]);
+	case 0xda: return str(take(2).readUInt16BE(0));
+	case 0xdb: return str(take(4).readUInt32BE(0));
+	case 0xdc: return arr(take(2).readUInt16BE(0));
+	case 0xdd: return arr(take(4).readUInt32BE(0));
+	case 0xde: return map(take(2).readUInt16BE(0));
+	case 0xdf: return map(take(4).readUInt32BE(0));
+	default: throw new Error('mpDecode: type 0x' + t.toString(16));
+	}
+}
+
+// A plain loopback connection; call(op, args) resolves with the result
+// or rejects with the error reply. Events in between are skipped.
+function tcpClient(port) {
+	return new Promise((resolve, reject) => {
+		const sock = net.connect(port, '127.0.0.1');
+		let buf = Buffer.alloc(0), nextId = 1;
+		const waiting = new Map();
+		sock.on('data', (d) => {
+			buf = Buffer.concat([buf, d]);
+			while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+				const n = buf.readUInt32BE(0);
+				const msg = mpDecode(buf.subarray(4, 4 + n), { i: 0 });
+				buf = buf.subarray(4 + n);
+				const w = waiting.get(msg.id);
+				if (msg.event !== undefined || !w)
+					continue;
+				waiting.delete(msg.id);
+				if (msg.ok)
+					w.resolve(msg.result);
+				else
+					w.reject(new Error(w.op + ': ' + JSON.stringify(msg.error)));
+			}
+		});
+		sock.on('error', reject);
+		sock.on('connect', () => resolve({
+			call: (op, args) => new Promise((res, rej) => {
+				const id = nextId++;
+				waiting.set(id, { resolve: res, reject: rej, op: op });
+				const body = Buffer.concat(mpEncode({ id: id, op: op, args: args || {} }, []));
+				const head = Buffer.alloc(4);
+				head.writeUInt32BE(body.length, 0);
+				sock.write(Buffer.concat([head, body]));
+			}),
+			close: () => sock.end()
+		}));
+	});
 }
 
 // --- the browser ---
@@ -463,8 +608,22 @@ async function test_records_prescriptions_and_notifications() {
 	// The doctor writes a record and a prescription, and a message while
 	// the patient is away: it becomes a notification.
 	await cli(['login', 'doctor@test.com'], PASSWORD + '\n');
-	await doctorCall('records.create', { patient_id: p.patientId, diagnosis: 'Acute sinusitis',
-	    diagnosis_code: 'J01.9', symptoms: 'Headache, congestion', vitals: { pulse: 72 } });
+	const rec = (await doctorCall('records.create', { patient_id: p.patientId, diagnosis: 'Acute sinusitis',
+	    diagnosis_code: 'J01.9', symptoms: 'Headache, congestion', vitals: { pulse: 72 } })).record;
+	// A file on the record, uploaded over one TCP connection.
+	const report = Buffer.from('Sinus X-ray: mild mucosal thickening.\n');
+	const tcp = await tcpClient(server.tcp);
+	try {
+		await tcp.call('hello', { version: 1 });
+		await tcp.call('auth.login', { email: 'doctor@test.com', password: PASSWORD });
+		const up = await tcp.call('files.begin', { record_id: rec.id, name: 'x-ray report.txt',
+		    mime: 'text/plain', size: report.length });
+		await tcp.call('files.chunk', { upload_id: up.upload_id, offset: 0, bytes: report });
+		await tcp.call('files.commit', { upload_id: up.upload_id,
+		    sha256: crypto.createHash('sha256').update(report).digest('hex') });
+	} finally {
+		tcp.close();
+	}
 	await doctorCall('rx.create', { patient_id: p.patientId, items: [{ drug: 'Amoxicillin',
 	    strength: '500 mg', form: 'capsule', dose: '1 capsule', route: 'oral',
 	    frequency: 'three times daily', duration_days: 7, quantity: 21 }] });
@@ -492,7 +651,15 @@ async function test_records_prescriptions_and_notifications() {
 	check(await page.locator('li.card.unread').count() === 0, 'all read');
 
 	await page.getByRole('link', { name: 'Records' }).click();
-	await page.locator('li.card', { hasText: 'Acute sinusitis (J01.9)' }).filter({ hasText: 'pulse 72' }).waitFor();
+	const recCard = page.locator('li.card', { hasText: 'Acute sinusitis (J01.9)' }).filter({ hasText: 'pulse 72' });
+	await recCard.waitFor();
+	// Its file downloads, bytes and name intact.
+	const fileLink = recCard.getByRole('link', { name: 'x-ray report.txt' });
+	await fileLink.waitFor();
+	const dl = await ctx.request.get(await fileLink.getAttribute('href'));
+	check(dl.ok() && Buffer.compare(await dl.body(), report) === 0, 'the file downloads whole');
+	check(/attachment; filename="x-ray report.txt"/.test(dl.headers()['content-disposition'] || ''),
+	    'as an attachment with its name');
 	await page.getByRole('link', { name: 'Prescriptions' }).click();
 	await page.locator('li.card', { hasText: 'Amoxicillin 500 mg capsule' })
 	    .filter({ hasText: 'three times daily, for 7 days' }).waitFor();

@@ -37,6 +37,7 @@ struct conn {
 	enum conn_wire		 wire;
 	struct channel		*chan;		/* the secure channel, or NULL */
 	struct evbuffer		*plain_in;	/* opened records, not yet framed */
+	struct evbuffer		*cork;		/* a batch's frames, written together */
 	/*
 	 * A virtual connection (the HTTP adapter) has no socket: what would
 	 * be framed and written goes to sink. Only listed ones (an SSE

@@ -259,7 +259,8 @@ ics_time(char *out, size_t len, int64_t t)
 	time_t		tt = (time_t)t;
 	struct tm	tm;
 
-	gmtime_r(&tt, &tm);
+	if (gmtime_r(&tt, &tm) == NULL)
+		memset(&tm, 0, sizeof tm);	/* past year 2^31: never from our data */
 	strftime(out, len, "%Y%m%dT%H%M%SZ", &tm);
 }
 
@@ -414,7 +415,8 @@ fhir_instant(int64_t t)
 	struct tm	tm;
 	char		buf[32];
 
-	gmtime_r(&tt, &tm);
+	if (gmtime_r(&tt, &tm) == NULL)
+		memset(&tm, 0, sizeof tm);	/* past year 2^31: never from our data */
 	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return json_string(buf);
 }

@@ -364,7 +364,8 @@ mail_format_date(int64_t t, char out[MAIL_DATE_BYTES])
 	time_t		tt = (time_t)t;
 	struct tm	tm;
 
-	gmtime_r(&tt, &tm);
+	if (gmtime_r(&tt, &tm) == NULL)
+		memset(&tm, 0, sizeof tm);	/* past year 2^31: never from our data */
 	snprintf(out, MAIL_DATE_BYTES, "%s, %02d %s %04d %02d:%02d:%02d +0000",
 	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -590,7 +591,8 @@ ics_time(int64_t t, char out[17])
 	time_t		tt = (time_t)t;
 	struct tm	tm;
 
-	gmtime_r(&tt, &tm);
+	if (gmtime_r(&tt, &tm) == NULL)
+		memset(&tm, 0, sizeof tm);	/* past year 2^31: never from our data */
 	if (strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) == 0)
 		out[0] = '\0';
 }

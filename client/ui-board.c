@@ -643,7 +643,17 @@ board_draw_cell(struct board *b, int y, int x, int w, int c, int r, int selected
 		label = w >= 22 ? tui_status_label(status) : short_label(status);
 		lw = tui_text_width(label);
 		tui_put(y, x, w, attr, "");
-		tui_put(y, x + 1, w - lw - 3, attr, jget_str(a, "patient_name"));
+		/* "+" marks an overbook, "!" a patient flagged for no-shows:
+		 * every board shows both (the detail line says them in words). */
+		{
+			char	name[300];
+
+			snprintf(name, sizeof name, "%s%s%s",
+			    json_is_true(json_object_get(a, "overbook")) ? "+" : "",
+			    json_is_true(json_object_get(a, "no_show_flagged")) ?
+			    "!" : "", jget_str(a, "patient_name"));
+			tui_put(y, x + 1, w - lw - 3, attr, name);
+		}
 		tui_put(y, x + w - lw - 1, lw, attr, label);
 		return;
 	}
@@ -689,9 +699,19 @@ board_draw_detail(struct board *b, int y, int w)
 	if (a != NULL) {
 		fmt_hhmm(jget_int(a, "starts_at"), from);
 		fmt_hhmm(jget_int(a, "ends_at"), to);
-		snprintf(line, sizeof line, "%s-%s %s with %s: %s%s%s", from, to,
+		char	 extra[200];
+
+		snprintf(extra, sizeof extra, "%s%s%s%s",
+		    *jget_str(a, "type_name") != '\0' ? " [" : "",
+		    jget_str(a, "type_name"),
+		    *jget_str(a, "type_name") != '\0' ? "]" : "",
+		    json_is_true(json_object_get(a, "overbook")) ? " OVERBOOK" : "");
+		if (json_is_true(json_object_get(a, "no_show_flagged")))
+			snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+			    " (%lld no-shows)", (long long)jget_int(a, "no_show_count"));
+		snprintf(line, sizeof line, "%s-%s %s with %s: %s%s%s%s", from, to,
 		    jget_str(a, "patient_name"), jget_str(a, "doctor_name"),
-		    tui_status_label(jget_str(a, "status")),
+		    tui_status_label(jget_str(a, "status")), extra,
 		    *jget_str(a, "reason") != '\0' ? " - " : "", jget_str(a, "reason"));
 		tui_put(y, 0, w, tui_attr(TC_TITLE), line);
 	} else if (s != NULL) {

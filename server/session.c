@@ -187,7 +187,10 @@ session_check(struct session *s, int64_t now)
 			session_revoke(s, now);
 		return -1;
 	}
-	s->last_seen = now;
+	/* A clock stepped back (NTP, or the test clock after a restart) must
+	 * not date the session back: the step forward again would idle it out. */
+	if (now > s->last_seen)
+		s->last_seen = now;
 	if (now - s->last_persisted >= PERSIST_INTERVAL)
 		session_persist_seen(s);
 	return 0;

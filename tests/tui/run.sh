@@ -784,6 +784,49 @@ run() {
 	fi
 }
 
+# mcall NAME OP JSON: one request as the CLI user logged in under NAME.
+mcall() {
+	XDG_CONFIG_HOME="$TMP/cfg-call-$1" "$BIN/mediflow" --fingerprint "$server_fp" \
+	    --server "127.0.0.1:$port" call "$2" "$3"
+}
+
+# mlogin NAME EMAIL: logs the CLI in (the password from a pipe).
+mlogin() {
+	mkdir -p "$TMP/cfg-call-$1"
+	echo "$PASSWORD" | XDG_CONFIG_HOME="$TMP/cfg-call-$1" "$BIN/mediflow" \
+	    --fingerprint "$server_fp" --server "127.0.0.1:$port" login "$2" \
+	    >"$TMP/login-$1.out" 2>&1 || { cat "$TMP/login-$1.out"; return 1; }
+}
+
+# pyq EXPR: a Python expression over v, the JSON reply on stdin.
+pyq() {
+	/usr/bin/python3 -c 'import json, sys
+v = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$1"
+}
+
+# With Dr. Okafor's day at a cap of one, the desk's plain booking is refused
+# and its overbook goes in: every board marks it "+" before the name.
+test_overbook_is_marked_on_every_board() {
+	mlogin admincli admin@test.com || return 1
+	mlogin deskcli receptionist@test.com || return 1
+	doc=$(mcall deskcli doctors.list '{"limit": 200}' | pyq \
+	    '[d["id"] for d in v["result"]["doctors"] if "Okafor" in d["full_name"]][0]') || return 1
+	mcall admincli daily_cap.set "{\"doctor_id\": $doc, \"daily_cap\": 1, \"overbooks\": 1}" \
+	    >"$TMP/cap.out" || { cat "$TMP/cap.out"; return 1; }
+	pat=$(mcall deskcli patients.search '{"q": "emily johnson"}' | \
+	    pyq 'v["result"]["patients"][0]["id"]') || return 1
+	slot=$(mcall deskcli appt.slots "{\"doctor_id\": $doc, \"date\": \"$(date -u -d "@$target" +%F)\"}" | \
+	    pyq 'v["result"]["slots"][0]["starts_at"]') || return 1
+	mcall deskcli appt.book "{\"doctor_id\": $doc, \"patient_id\": $pat, \"starts_at\": $slot}" \
+	    >"$TMP/nocap.out"
+	grep -q "daily cap 1" "$TMP/nocap.out" || { cat "$TMP/nocap.out"; return 1; }
+	mcall deskcli appt.book "{\"doctor_id\": $doc, \"patient_id\": $pat, \"starts_at\": $slot, \"overbook\": true}" \
+	    >"$TMP/ob.out" || { cat "$TMP/ob.out"; return 1; }
+	wait_for desk "+Emily Johnson" || return 1
+	wait_for admin "+Emily Johnson" 2000
+}
+
 pick_target
 if ! start_server 127.0.0.1:0 || ! set_clock; then
 	echo "[  FAILED  ] 1 test(s), listed below:"
@@ -816,6 +859,7 @@ run test_form_shows_server_errors_in_place
 run test_resize_keeps_the_screen_whole
 run test_screen_locks_and_password_unlocks
 run test_server_restart_is_survived
+run test_overbook_is_marked_on_every_board
 run test_quit_exits_cleanly
 run test_reconnect_rechecks_the_pin
 run test_every_client_exits_cleanly

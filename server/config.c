@@ -23,6 +23,7 @@ static const struct config_key {
 	{ "max_frame", K_SIZE, offsetof(struct config, max_frame) },
 	{ "max_conns", K_INT, offsetof(struct config, max_conns) },
 	{ "login_timeout", K_DURATION, offsetof(struct config, login_timeout) },
+	{ "frame_timeout", K_DURATION, offsetof(struct config, frame_timeout) },
 	{ "out_high_water", K_SIZE, offsetof(struct config, out_high_water) },
 	{ "plain_loopback", K_BOOL, offsetof(struct config, plain_loopback) },
 	{ "session_idle", K_DURATION, offsetof(struct config, session_idle) },
@@ -70,6 +71,7 @@ config_defaults(struct config *c)
 	c->max_frame = FRAME_MAX_DEFAULT;
 	c->max_conns = 1024;
 	c->login_timeout = 60;
+	c->frame_timeout = 30;
 	c->out_high_water = 8 * 1024 * 1024;
 	c->plain_loopback = 1;
 	c->session_idle = 15 * 60;

@@ -21,6 +21,7 @@ struct config {
 	size_t		 max_frame;
 	int		 max_conns;
 	int		 login_timeout;		/* seconds a connection may stay unauthenticated */
+	int		 frame_timeout;		/* seconds one frame may take to arrive whole */
 	size_t		 out_high_water;	/* bytes queued before a slow reader is cut off */
 	int		 plain_loopback;	/* unencrypted connections from loopback and unix sockets */
 

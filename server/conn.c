@@ -47,6 +47,8 @@ static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_login_timeout_cb(evutil_socket_t, short, void *);
+static void	conn_frame_timeout_cb(evutil_socket_t, short, void *);
+static void	conn_frame_deadline(struct conn *);
 static void	conn_process(struct conn *);
 static struct evbuffer *conn_input(struct conn *);
 static void	conn_write_sealed(struct conn *, struct evbuffer *,
@@ -255,6 +257,8 @@ conn_free(struct conn *c)
 		bufferevent_free(c->bev);
 	if (c->login_timer != NULL)
 		event_free(c->login_timer);
+	if (c->frame_timer != NULL)
+		event_free(c->frame_timer);
 	conn_channel_free(c);
 	if (c->cork != NULL)
 		evbuffer_free(c->cork);
@@ -811,7 +815,37 @@ conn_process(struct conn *c)
 		/* Dispatch owns frame from here on. */
 		ops_dispatch(c, frame, len);
 	}
+	conn_frame_deadline(c);
 	conn_unref(c);
+}
+
+/*
+ * A frame that has begun must arrive whole within frame_timeout: the login
+ * timer stops at login, and a client trickling a byte now and then would
+ * otherwise hold its connection (and its buffered bytes) forever. Frames
+ * that come in one read never start the timer.
+ */
+static void
+conn_frame_deadline(struct conn *c)
+{
+	struct timeval	tv = { server.cfg.frame_timeout, 0 };
+	int		partial;
+
+	if (c->dead || c->bev == NULL || server.cfg.frame_timeout <= 0)
+		return;
+	/* Before login, the login timer bounds everything. */
+	partial = c->session != NULL && !c->pending && !c->closing &&
+	    (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+	    (c->plain_in != NULL && evbuffer_get_length(c->plain_in) > 0));
+	if (!partial) {
+		if (c->frame_timer != NULL)
+			evtimer_del(c->frame_timer);
+		return;
+	}
+	if (c->frame_timer == NULL)
+		c->frame_timer = evtimer_new(server.base, conn_frame_timeout_cb, c);
+	if (!evtimer_pending(c->frame_timer, NULL))
+		evtimer_add(c->frame_timer, &tv);
 }
 
 void
@@ -861,6 +895,21 @@ conn_login_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->session == NULL && !c->dead)
 		conn_fail(c, "unauthenticated", "login timeout");
+}
+
+static void
+conn_frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->dead)
+		return;
+	log_warn("conn %llu (%s): a frame took over %d s to arrive, closing",
+	    (unsigned long long)c->id, c->addr, server.cfg.frame_timeout);
+	conn_fail(c, "bad_request", "frame timeout: a frame must arrive whole "
+	    "within frame_timeout");
 }
 
 void

@@ -34,6 +34,7 @@ struct conn {
 	int			 pending;	/* an OP_PENDING request is running */
 	struct session		*session;
 	struct event		*login_timer;
+	struct event		*frame_timer;	/* a frame begun but not whole */
 	enum conn_wire		 wire;
 	struct channel		*chan;		/* the secure channel, or NULL */
 	struct evbuffer		*plain_in;	/* opened records, not yet framed */

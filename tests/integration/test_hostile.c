@@ -57,6 +57,7 @@ static const struct tsrv_opts srv_opts = {
 	.config =
 	    "max_conns = 48\n"
 	    "login_timeout = 2\n"
+	    "frame_timeout = 2\n"
 	    "http_request_deadline = 2\n"
 	    "out_high_water = 262144\n"
 	    "rl_api = 1000000/15m\n"
@@ -311,6 +312,8 @@ group_teardown(void **state)
 
 /* --- slowloris --- */
 
+static void	raw_login(int, const char *);
+
 /*
  * A peer that sends a frame header a byte at a time, a byte every 300 ms,
  * never finishing a request: the login timeout (2 s) cuts it, with an
@@ -344,6 +347,45 @@ test_slowloris_on_the_protocol_port_is_cut_by_the_login_timeout(void **state)
 	    (now_ms() - t0) / 1000, i);
 	assert_true(now_ms() - t0 < limit);
 	assert_int_equal(count_frames(got, len, "unauthenticated", &coded), 1);
+	assert_int_equal(coded, 1);
+	free(got);
+	close(fd);
+}
+
+/*
+ * After login the login timer is gone: a logged-in peer trickling one
+ * frame a byte every 300 ms is cut by frame_timeout (2 s here), with a
+ * `bad_request` error naming the frame timeout.
+ */
+static void
+test_logged_in_trickle_is_cut_by_the_frame_timeout(void **state)
+{
+	static const unsigned char	 hdr[] = { 0x00, 0x00, 0x10, 0x00 };
+	struct timespec			 pause = { 0, 300 * 1000 * 1000 };
+	unsigned char			*got;
+	size_t				 len;
+	double				 t0, limit;
+	int				 fd, i, coded = 0;
+
+	(void)state;
+	fd = raw_connect(srv.port, 0);
+	raw_login(fd, DEMO_RECEPTION);
+	t0 = now_ms();
+	limit = 15000.0 * test_time_scale();
+	for (i = 0; now_ms() - t0 < limit; i++) {
+		struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+
+		if (trickle_byte(fd, i < 4 ? (char)hdr[i] : 'x') != 0)
+			break;
+		if (poll(&pfd, 1, 0) > 0)
+			break;	/* the server spoke: it is closing */
+		nanosleep(&pause, NULL);
+	}
+	got = read_until_closed(fd, &len);
+	print_message("logged-in trickle: cut after %.1f s, %d bytes sent\n",
+	    (now_ms() - t0) / 1000, i);
+	assert_true(now_ms() - t0 < limit);
+	assert_int_equal(count_frames(got, len, "bad_request", &coded), 1);
 	assert_int_equal(coded, 1);
 	free(got);
 	close(fd);
@@ -767,6 +809,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slowloris_on_the_protocol_port_is_cut_by_the_login_timeout),
+		cmocka_unit_test(test_logged_in_trickle_is_cut_by_the_frame_timeout),
 		cmocka_unit_test(test_slowloris_on_the_http_port_is_cut_by_the_request_deadline),
 		cmocka_unit_test(test_frame_announcing_four_gib_is_refused_without_allocating),
 		cmocka_unit_test(test_deeply_nested_msgpack_is_refused),

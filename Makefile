@@ -62,7 +62,7 @@ SERVER_LIB_SRC	= server/server.c server/config.c server/db.c server/session.c se
 		  server/backup.c server/op-backup.c
 SERVER_SRC	= server/main.c
 CLIENT_LIB_SRC	= client/net.c
-CLIENT_SRC	= client/main.c client/call.c client/tui.c client/tui-conn.c client/tui-draw.c client/tui-dialog.c client/ui-login.c client/ui-board.c client/ui-appt.c client/ui-patients.c client/ui-doctor.c client/ui-patient.c client/ui-admin.c client/ui-command.c client/ui-daysheet.c client/ui-chart.c client/ui-chat.c client/ui-outbox.c client/ui-hours.c
+CLIENT_SRC	= client/main.c client/call.c client/tui.c client/tui-conn.c client/tui-draw.c client/tui-dialog.c client/ui-login.c client/ui-board.c client/ui-appt.c client/ui-patients.c client/ui-doctor.c client/ui-patient.c client/ui-admin.c client/ui-command.c client/ui-daysheet.c client/ui-chart.c client/ui-chat.c client/ui-outbox.c client/ui-hours.c client/ui-desk.c
 MIGRATIONS	= $(sort $(wildcard data/migrations/*.sql))
 WEB_FILES	= $(sort $(wildcard server/web/*))
 

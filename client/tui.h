@@ -399,6 +399,14 @@ void		 ui_print_text(const char *what, const char *path, const char *text);
 void		 ui_hours_edit(int64_t doctor_id, const char *doctor);
 /* A doctor's day as plain text, to a file or lpr (ui-daysheet.c). */
 void		 ui_daysheet(int64_t doctor_id, const char *doctor, const char *date);
+/* The desk's tools (ui-desk.c): a walk-in with the doctor now (the patient
+ * finder, then booked and checked in), the doctor's wait list, and the
+ * recall list (doctor: offered for new recalls; 0 none). */
+void		 ui_walk_in(int64_t doctor_id, const char *doctor);
+void		 ui_waitlist(int64_t doctor_id, const char *doctor);
+void		 ui_recalls(int64_t doctor_id, const char *doctor);
+/* Push events for them (waitlist.offer), from the board. */
+void		 ui_desk_event(const char *event, json_t *data);
 
 /* A scrolling list of appointments, kept sorted by start. */
 struct appt_list {

@@ -1,7 +1,8 @@
 /* ui-board.c -- the reception desk's day board: a column per doctor, a row
  * per start time, each cell a patient and the visit's status in its colour,
  * or a free slot. Push events keep it current. From the board the desk
- * books, checks in, cancels, reschedules, approves and marks no-shows.
+ * books, checks in, cancels, reschedules, approves and marks no-shows, and
+ * opens the desk's walk-in, wait list and recall tools (ui-desk.c).
  *
  * Booking an existing patient: b (next free slot of the doctor under the
  * cursor), three letters of the name, Enter, Enter -- six keys. Checking
@@ -98,6 +99,10 @@ static const struct help_key board_help[] = {
 	{ "r", "reschedule: pick a new free slot, Enter moves it" },
 	{ "a", "approve a request" },
 	{ "m", "send the patient a reminder of the appointment now" },
+	{ "w", "walk-in: pick or register the patient, booked with this doctor "
+	    "now and checked in" },
+	{ "W", "this doctor's wait list: a adds, x takes off" },
+	{ "C", "recalls: patients due back; a adds, d marks done" },
 	{ "p", "find or register a patient" },
 	{ "/", "find a patient on this day's board" },
 	{ ":", "command line: b smith/1962 tue 10:20 lee books, u undoes, "
@@ -116,7 +121,8 @@ static const struct view_type board_type = {
 	.reload = board_reload,
 	.free = board_free,
 	.hints = "Enter book/details|b book next|c check in|x cancel|n no-show|"
-	    "r reschedule|a approve|p patients|: command|Left/Right day|? help",
+	    "r reschedule|a approve|w walk-in|W wait list|C recalls|p patients|"
+	    ": command|Left/Right day|? help",
 	.help = board_help,
 };
 
@@ -424,6 +430,10 @@ board_event(struct view *v, const char *event, json_t *a)
 
 	if (strcmp(event, "appt.held") == 0 || strcmp(event, "appt.released") == 0) {
 		board_hold_event(b, event, a);
+		return;
+	}
+	if (strcmp(event, "waitlist.offer") == 0) {
+		ui_desk_event(event, a);
 		return;
 	}
 	if (strcmp(event, "appt.changed") != 0 || b->appts == NULL)
@@ -1328,6 +1338,25 @@ board_key(struct view *v, int key)
 	case 'H':
 		if (b->ncols > 0)
 			ui_hours_edit(b->cols[b->col].doctor_id, b->cols[b->col].name);
+		return 1;
+	case 'w':
+		if (b->ncols == 0)
+			return 1;
+		if (!board_on_today(b)) {
+			tui_message(1, "A walk-in is seen today; t shows today.");
+			return 1;
+		}
+		ui_walk_in(b->cols[b->col].doctor_id, b->cols[b->col].name);
+		return 1;
+	case 'W':
+		if (b->ncols > 0)
+			ui_waitlist(b->cols[b->col].doctor_id, b->cols[b->col].name);
+		return 1;
+	case 'C':
+		if (b->ncols > 0)
+			ui_recalls(b->cols[b->col].doctor_id, b->cols[b->col].name);
+		else
+			ui_recalls(0, NULL);
 		return 1;
 	case 'P':
 		if (b->ncols > 0)

@@ -718,6 +718,129 @@ test_screen_locks_and_password_unlocks() {
 	wait_gone lock "Screen locked" 1000
 }
 
+# desk_on_doctor WINDOW NAME: moves the board's cursor to that doctor's
+# column (w names the doctor under the cursor; Escape leaves it unused).
+desk_on_doctor() {
+	i=0
+	while [ "$i" -lt 5 ]; do
+		keys "$1" w
+		wait_for "$1" "Walk-in with Dr." || return 1
+		if screen "$1" | grep -qF "Walk-in with $2"; then
+			keys "$1" Escape
+			wait_gone "$1" "Walk-in with Dr." || return 1
+			return 0
+		fi
+		keys "$1" Escape
+		wait_gone "$1" "Walk-in with Dr." || return 1
+		keys "$1" l
+		i=$((i + 1))
+	done
+	echo "no column of $2 on the board"
+	return 1
+}
+
+# w on Dr. Chen's column: the patient picked is booked into her time now
+# (her next free slot today) and checked in; both boards show it.
+test_walk_in_is_checked_in_on_the_board() {
+	desk_on_doctor desk "Dr. Sarah Chen" || return 1
+	keys desk w
+	wait_for desk "Walk-in with Dr. Sarah Chen" || return 1
+	type_text desk robert
+	wait_for desk "> Robert Williams" || return 1
+	keys desk Enter
+	wait_for desk "Walk-in Robert Williams checked in with Dr. Sarah Chen" || return 1
+	wait_line desk "Robert Will" "arrived" || return 1
+	keys admin 1
+	wait_line admin "Robert Will" "arrived" 2000 || return 1
+	keys admin 2
+	wait_for admin "Users: "
+}
+
+# W lists the doctor's wait list; a adds a patient (the window defaults to
+# the next two weeks). Cancelling the walk-in frees time in that window:
+# the offer to the wait list shows on the board's message line.
+test_wait_list_adds_and_shows_the_offer() {
+	keys desk W
+	wait_for desk "Wait list of Dr. Sarah Chen" || return 1
+	wait_for desk "waiting, oldest first" || return 1
+	keys desk a
+	wait_for desk "Add to the wait list of Dr. Sarah Chen" || return 1
+	type_text desk aisha
+	wait_for desk "> Aisha Khan" || return 1
+	keys desk Enter
+	wait_for desk "From (YYYY-MM-DD)" || return 1
+	keys desk Enter Enter
+	type_text desk "Mornings only"
+	keys desk Enter
+	wait_for desk "Aisha Khan is on the wait list of Dr. Sarah Chen" || return 1
+	wait_line desk "Aisha Khan" "Mornings only" || return 1
+	wait_line desk "Aisha Khan" "waiting" || return 1
+	keys desk Escape
+	wait_gone desk "Wait list of Dr. Sarah Chen" || return 1
+	mlogin deskcli receptionist@test.com || return 1
+	doc=$(mcall deskcli doctors.list '{"limit": 200}' | pyq \
+	    '[d["id"] for d in v["result"]["doctors"] if "Chen" in d["full_name"]][0]') || return 1
+	walkin=$(mcall deskcli appt.list "{\"doctor_id\": $doc, \"status\": \"checked_in\", \"date\": \"$(date -u -d "@$target" +%F)\"}" | \
+	    pyq '[a["id"] for a in v["result"]["appointments"] if a["patient_name"] == "Robert Williams"][0]') || return 1
+	mcall deskcli appt.cancel "{\"id\": $walkin}" >"$TMP/wl-cancel.out" ||
+	    { cat "$TMP/wl-cancel.out"; return 1; }
+	wait_for desk "with Dr. Sarah Chen offered to" || return 1
+	wait_for desk "(wait list)" || return 1
+	# x (asked first) takes the newest entry off again.
+	keys desk W
+	wait_line desk "Aisha Khan" "Mornings only" || return 1
+	keys desk G x
+	wait_for desk "Take Aisha Khan off the wait list of Dr. Sarah Chen?" || return 1
+	keys desk y
+	wait_for desk "Took Aisha Khan off the wait list of Dr. Sarah Chen." || return 1
+	wait_gone desk "Mornings only" || return 1
+	keys desk Escape
+	wait_gone desk "Wait list of Dr. Sarah Chen"
+}
+
+# C lists the recalls due (the demo's three: three days overdue, one due on
+# the demo's day -- overdue too, as the test clock is days ahead -- and one
+# next month); d marks the one under the cursor done and it leaves the list,
+# and a adds one.
+test_recall_list_marks_one_done() {
+	keys desk C
+	wait_for desk "Recalls: patients due back" || return 1
+	wait_for desk "3 due by" || return 1
+	wait_line desk "> " "Margaret O'Brien" || return 1
+	wait_line desk "overdue" "Six-monthly" || return 1
+	wait_line desk "Grace Mensah" "Repeat ECG" || return 1
+	wait_line desk "Lukas Novak" "Annual check" || return 1
+	# The list fits 80x24 too.
+	$TM resize-window -t mf:desk -x 80 -y 24
+	sleep 0.3
+	screen_whole desk 80 24 "Maria Lopez (receptionist)" || return 1
+	wait_line desk "overdue" "Margaret O'Brien" || return 1
+	$TM resize-window -t mf:desk -x 200 -y 60
+	sleep 0.3
+	wait_line desk "Lukas Novak" "Annual check" || return 1
+	keys desk d
+	wait_for desk "Recall of Margaret O'Brien marked done." || return 1
+	wait_for desk "2 due by" || return 1
+	wait_gone desk "Six-monthly" || return 1
+	wait_line desk "> " "Grace Mensah" || return 1
+	wait_for desk "Lukas Novak" || return 1
+	# a adds one: the patient, the due date (two weeks on), the reason.
+	keys desk a
+	wait_for desk "Recall a patient" || return 1
+	type_text desk wei
+	wait_for desk "> Wei Zhang" || return 1
+	keys desk Enter
+	wait_for desk "Due by (YYYY-MM-DD)" || return 1
+	keys desk Enter
+	type_text desk "Blood test results"
+	keys desk Enter Enter
+	wait_for desk "Wei Zhang is due back by" || return 1
+	wait_for desk "3 due by" || return 1
+	wait_line desk "Wei Zhang" "Dr. Sarah Chen" || return 1
+	keys desk Escape
+	wait_gone desk "Recalls: patients due back"
+}
+
 test_server_restart_is_survived() {
 	keys desk 1
 	keys admin 1
@@ -858,6 +981,9 @@ run test_admin_filters_the_audit_log_and_sees_the_outbox
 run test_form_shows_server_errors_in_place
 run test_resize_keeps_the_screen_whole
 run test_screen_locks_and_password_unlocks
+run test_walk_in_is_checked_in_on_the_board
+run test_wait_list_adds_and_shows_the_offer
+run test_recall_list_marks_one_done
 run test_server_restart_is_survived
 run test_overbook_is_marked_on_every_board
 run test_quit_exits_cleanly

@@ -42,6 +42,8 @@ static const struct http_route routes[] = {
 	    ROUTE_BODY | ROUTE_ACTION, RENDER_JSON },
 	{ EVHTTP_REQ_GET, "/api/appointments/:id/ics", "appt.get", "id", 0,
 	    RENDER_ICS },
+	{ EVHTTP_REQ_GET, "/api/cancel-reasons", "cancel_reasons.list", NULL, 0,
+	    RENDER_JSON },
 	{ EVHTTP_REQ_GET, "/api/prescriptions", "rx.list", NULL, ROUTE_QUERY,
 	    RENDER_JSON },
 	{ EVHTTP_REQ_GET, "/api/medical-records", "records.list", NULL,

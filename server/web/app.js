@@ -670,10 +670,20 @@ function apptCard(a, upcoming, ctx, onchange) {
 		    'aria-expanded': 'false' });
 		const note = field('Why are you cancelling? (optional)', 'reason', 'textarea',
 		    { attrs: { maxlength: 500 } });
-		const f = form('Cancel the appointment on ' + when(a.starts_at), [note], async () => {
+		/* When the clinic keeps a list of reasons, one of them is required
+		 * and the free text goes along as a note. */
+		const reasonSel = field('Reason', 'cancel_reason', 'select', { options: [] });
+		reasonSel.hidden = true;
+		let reasonsLoaded = false;
+		const f = form('Cancel the appointment on ' + when(a.starts_at), [reasonSel, note], async () => {
 			const args = { action: 'cancel' };
-			if (note.input.value.trim())
-				args.reason = note.input.value.trim();
+			const text = note.input.value.trim();
+			if (!reasonSel.hidden) {
+				args.reason = reasonSel.input.value;
+				if (text)
+					args.note = text;
+			} else if (text)
+				args.reason = text;
 			const r = await api('PATCH', '/api/appointments/' + a.id, args);
 			if (!ctx.current())
 				return;
@@ -686,6 +696,17 @@ function apptCard(a, upcoming, ctx, onchange) {
 		f.submitButton.after(keep);
 		f.submitButton.classList.add('danger');
 		cancelBtn.addEventListener('click', () => {
+			if (!reasonsLoaded) {
+				reasonsLoaded = true;
+				api('GET', '/api/cancel-reasons').then((r) => {
+					if (!r.reasons || !r.reasons.length)
+						return;
+					r.reasons.forEach((x) => reasonSel.input.append(
+					    h('option', { value: x, text: x })));
+					reasonSel.input.required = true;
+					reasonSel.hidden = false;
+				}).catch(() => {});
+			}
 			f.hidden = false;
 			cancelBtn.setAttribute('aria-expanded', 'true');
 			note.input.focus();

@@ -590,6 +590,9 @@ test_records_rx_notifications_reminders(void **state)
 	assert_true(json_is_integer(json_object_get(c.json, "marked")));
 	expect(&c, 404, "POST", "/api/notifications/999999/read", NULL);
 	assert_error(&c, "not_found");
+	/* What a cancel's `reason` must be one of, when the clinic has a list. */
+	expect(&c, 200, "GET", "/api/cancel-reasons", NULL);
+	assert_true(json_is_array(json_object_get(c.json, "reasons")));
 	expect(&c, 200, "GET", "/api/me/reminder-channels", NULL);
 	assert_non_null(jstr(c.json, "channels"));
 	expect(&c, 200, "PUT", "/api/me/reminder-channels",

@@ -37,6 +37,20 @@ access_own_patient(struct req *r)
 	return p.id;
 }
 
+int
+access_patient_or_own(struct req *r, int has_patient, int64_t *patient_id,
+    const char *missing)
+{
+	if (has_patient)
+		return 0;
+	if (req_role(r) != ROLE_PATIENT)
+		return req_fail(r, ERR_BAD_REQUEST, "%s: required", missing);
+	if ((*patient_id = access_own_patient(r)) == 0)
+		return req_fail(r, ERR_NOT_FOUND,
+		    "no patient record is linked to this account");
+	return 0;
+}
+
 int64_t
 access_own_doctor(struct req *r)
 {

@@ -34,6 +34,14 @@ int	access_clinical_missing(struct req *, const char *what,
 	    const char *target);
 /* The patient id of a patient caller, or 0. */
 int64_t	access_own_patient(struct req *);
+/*
+ * For ops whose patient_id a patient may leave out: without has_patient,
+ * *patient_id becomes the patient caller's own; 0, or -1 with bad_request
+ * ("<missing>: required") for other roles, or not_found for a patient
+ * account without a record.
+ */
+int	access_patient_or_own(struct req *, int has_patient, int64_t *patient_id,
+	    const char *missing);
 /* The doctor profile id of a doctor caller, or 0. */
 int64_t	access_own_doctor(struct req *);
 /* 1 if the user holds an unexpired break-the-glass grant for the patient. */

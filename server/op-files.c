@@ -395,15 +395,9 @@ op_files_list(struct req *r)
 		patient_id = rec->patient_id;
 	} else if (!has_patient) {
 		/* A patient may leave out their own id. */
-		if (req_role(r) != ROLE_PATIENT) {
-			req_fail(r, ERR_BAD_REQUEST, "record_id or patient_id: required");
+		if (access_patient_or_own(r, 0, &patient_id,
+		    "record_id or patient_id") != 0)
 			goto out;
-		}
-		if ((patient_id = access_own_patient(r)) == 0) {
-			req_fail(r, ERR_NOT_FOUND,
-			    "no patient record is linked to this account");
-			goto out;
-		}
 		snprintf(target, sizeof target, "patient %lld", (long long)patient_id);
 	} else
 		snprintf(target, sizeof target, "patient %lld", (long long)patient_id);

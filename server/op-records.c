@@ -365,15 +365,9 @@ op_records_list(struct req *r)
 	    arg_int(r, "limit", ARG_NULLABLE, 1, RECORDS_LIST_MAX, &limit, NULL) != 0 ||
 	    arg_int(r, "offset", ARG_NULLABLE, 0, INT64_MAX, &offset, NULL) != 0)
 		return OP_FAIL;
-	if (!has_patient) {
-		/* A patient may leave out their own id. */
-		if (req_role(r) != ROLE_PATIENT)
-			return req_fail(r, ERR_BAD_REQUEST, "patient_id: required");
-		patient_id = access_own_patient(r);
-		if (patient_id == 0)
-			return req_fail(r, ERR_NOT_FOUND,
-			    "no patient record is linked to this account");
-	}
+	/* A patient may leave out their own id. */
+	if (access_patient_or_own(r, has_patient, &patient_id, "patient_id") != 0)
+		return OP_FAIL;
 	snprintf(target, sizeof target, "offset %lld limit %lld",
 	    (long long)offset, (long long)limit);
 	if (access_clinical(r, patient_id, "records.list", target) != 0)
@@ -437,13 +431,8 @@ op_patients_history(struct req *r)
 	    arg_int(r, "limit", ARG_NULLABLE, 1, HISTORY_LIMIT_MAX, &limit,
 	    NULL) != 0)
 		return OP_FAIL;
-	if (!has_patient) {
-		if (req_role(r) != ROLE_PATIENT)
-			return req_fail(r, ERR_BAD_REQUEST, "patient_id: required");
-		if ((patient_id = access_own_patient(r)) == 0)
-			return req_fail(r, ERR_NOT_FOUND,
-			    "no patient record is linked to this account");
-	}
+	if (access_patient_or_own(r, has_patient, &patient_id, "patient_id") != 0)
+		return OP_FAIL;
 	if (access_clinical(r, patient_id, "patients.history", NULL) != 0)
 		return OP_FAIL;
 	if (patients_by_id(patient_id, &p) != 0)

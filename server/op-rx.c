@@ -352,13 +352,9 @@ op_rx_list(struct req *r)
 	    arg_int(r, "limit", ARG_NULLABLE, 1, RX_LIST_MAX, &limit, NULL) != 0 ||
 	    arg_int(r, "offset", ARG_NULLABLE, 0, INT64_MAX, &offset, NULL) != 0)
 		return OP_FAIL;
-	if (!has_patient) {
-		if (req_role(r) != ROLE_PATIENT)
-			return req_fail(r, ERR_BAD_REQUEST, "patient_id: required");
-		if ((patient_id = access_own_patient(r)) == 0)
-			return req_fail(r, ERR_NOT_FOUND,
-			    "no patient record is linked to this account");
-	}
+	/* A patient may leave out their own id. */
+	if (access_patient_or_own(r, has_patient, &patient_id, "patient_id") != 0)
+		return OP_FAIL;
 	snprintf(target, sizeof target, "offset %lld limit %lld",
 	    (long long)offset, (long long)limit);
 	if (access_clinical(r, patient_id, "rx.list", target) != 0)

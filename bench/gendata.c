@@ -163,7 +163,8 @@ main(int argc, char **argv)
 	    "start_min, end_min) VALUES (?, ?, 720, 780)");
 	ins_pat = prep(h, "INSERT INTO patients (id, full_name, date_of_birth, phone, "
 	    "phone_digits, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-	ins_word = prep(h, "INSERT OR IGNORE INTO patient_name_words VALUES (?, ?)");
+	ins_word = prep(h, "INSERT OR IGNORE INTO patient_name_words (word, "
+	    "full_name, patient_id) VALUES (?, ?, ?)");
 	ins_appt = prep(h, "INSERT INTO appointments (doctor_id, patient_id, starts_at, "
 	    "ends_at, status, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, "
 	    "'Consultation', ?, ?)");
@@ -236,7 +237,8 @@ main(int argc, char **argv)
 		patient_name_words(name, &words);
 		for (k = 0; k < words.n; k++) {
 			sqlite3_bind_text(ins_word, 1, words.word[k], -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int64(ins_word, 2, i);
+			sqlite3_bind_text(ins_word, 2, name, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(ins_word, 3, i);
 			step_or_die(h, ins_word);
 		}
 	}

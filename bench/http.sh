@@ -6,8 +6,10 @@
 # Starts a throwaway mediflowd with --demo and --http (rate limits raised,
 # everything else default) and, as the original stack's ceiling, an Express 5
 # hello-world JSON route (bench/express, installed from npm into
-# bench/express/node_modules: bench only, never the product). Then wrk, with
-# the same threads, connections and duration for each, alternating rounds:
+# bench/express/node_modules: bench only, never the product; run with
+# NODE_ENV=production, as it would be deployed). Both are one process with
+# one event loop. Then wrk, with the same threads, connections and duration
+# for each, alternating rounds:
 #   a) Express GET /api/health          (a constant JSON object: the ceiling)
 #   b) mediflowd GET /api/health        (the health op: a store query)
 #      target >= 6x a)
@@ -97,16 +99,18 @@ MF_PORT=$(wait_port "$TMP/mf.out" "mediflowd http on" $MF_PID) ||
     { cat "$TMP/mf.log" >&2; die "mediflowd did not start"; }
 MF=http://127.0.0.1:$MF_PORT
 
-node "$HERE/express/server.js" 0 >"$TMP/ex.out" 2>"$TMP/ex.log" &
+NODE_ENV=production node "$HERE/express/server.js" 0 >"$TMP/ex.out" \
+    2>"$TMP/ex.log" &
 EX_PID=$!
 EX_PORT=$(wait_port "$TMP/ex.out" "express listening" $EX_PID) ||
     { cat "$TMP/ex.log" >&2; die "express did not start"; }
 EX=http://127.0.0.1:$EX_PORT
 
-# --- a patient's session (the page's way: CSRF cookie, then login) ---
+# --- a patient's session (the page's way: the page sets the CSRF cookie,
+# then login) ---
 
 JAR=$TMP/jar
-curl -s -c "$JAR" -b "$JAR" "$MF/api/health" >/dev/null || die "no answer from $MF"
+curl -s -c "$JAR" -b "$JAR" "$MF/" >/dev/null || die "no answer from $MF"
 CSRF=$(awk '$6 == "mf_csrf" { print $7 }' "$JAR")
 curl -s -c "$JAR" -b "$JAR" -H "X-CSRF-Token: $CSRF" \
     -H 'Content-Type: application/json' \
@@ -156,7 +160,8 @@ median() {
 	sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
-echo "bench/http.sh: wrk -t$THREADS -c$CONNS -d${SECS}s, $ROUNDS rounds, $(nproc) CPUs"
+echo "bench/http.sh: wrk -t$THREADS -c$CONNS -d${SECS}s, $ROUNDS rounds, $(nproc) CPUs," \
+    "load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  slots day $DATE (doctor 1, $SLOTS free slots)"
 : >"$TMP/ex.rps"; : >"$TMP/health.rps"; : >"$TMP/slots.rps"
 r=1
@@ -164,7 +169,8 @@ while [ $r -le "$ROUNDS" ]; do
 	ex=$(run_wrk express "$EX/api/health")
 	he=$(run_wrk health "$MF/api/health")
 	sl=$(run_wrk slots "$SLOTS_URL" "Cookie: $COOKIE")
-	echo "  round $r: express $ex  health $he  available-slots $sl req/s"
+	echo "  round $r: express $ex  health $he  available-slots $sl req/s" \
+	    "(load $(cut -d' ' -f1 /proc/loadavg))"
 	echo "$ex" >>"$TMP/ex.rps"
 	echo "$he" >>"$TMP/health.rps"
 	echo "$sl" >>"$TMP/slots.rps"

@@ -38,6 +38,12 @@
 #   BENCH_ENC_ROUNDS=3     rounds of phase e
 #   BENCH_REGEN=0          1 regenerates the database even when one is kept
 #   BENCH_STRICT=0         1 exits non-zero when a target is missed
+#   BENCH_PHASES="a b c d e f f2 g"   the phases to run (spaces or commas);
+#                          e.g. "f f2 g" for the write path alone. d's ratio
+#                          needs a; g counts what f and f2 booked.
+#   BENCH_SYNC_FULL=1      0 runs the server with db_synchronous_full = 0
+#                          (SQLite synchronous=NORMAL: a SIGKILL still loses
+#                          nothing acknowledged, a power cut may)
 set -u
 
 O=${1:-build}
@@ -47,6 +53,8 @@ ENC_SECS=${BENCH_ENC_SECONDS:-3}
 ENC_ROUNDS=${BENCH_ENC_ROUNDS:-3}
 REGEN=${BENCH_REGEN:-0}
 STRICT=${BENCH_STRICT:-0}
+PHASES=$(printf '%s\n' "${BENCH_PHASES:-a b c d e f f2 g}" | tr ',' ' ')
+SYNC_FULL=${BENCH_SYNC_FULL:-1}
 HOST=127.0.0.1
 DESK=receptionist@test.com
 PASSWORD=password123
@@ -56,6 +64,23 @@ full)	NPAT=1000000 NDOC=200 NAPPT=10000000 ;;
 quick)	NPAT=100000 NDOC=50 NAPPT=1000000 ;;
 *)	echo "bench: BENCH_SCALE is quick or full, not '$SCALE'" >&2; exit 2 ;;
 esac
+for p in $PHASES; do
+	case $p in
+	a|b|c|d|e|f|f2|g) ;;
+	*)	echo "bench: BENCH_PHASES: no phase '$p' (a b c d e f f2 g)" >&2; exit 2 ;;
+	esac
+done
+case $SYNC_FULL in
+0|1) ;;
+*)	echo "bench: BENCH_SYNC_FULL is 0 or 1, not '$SYNC_FULL'" >&2; exit 2 ;;
+esac
+want() {	# phase: true when it is to run
+	case " $PHASES " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+
 # Doctors with empty calendars for the booking phase, ids NDOC+1..NDOC+NFREE.
 NFREE=50
 
@@ -145,7 +170,9 @@ cp "$DB" "$TMP/data/mediflow.db" || die "cannot copy $DB"
 CONF=$TMP/mediflowd.conf
 cat >"$CONF" <<EOF
 # Limits raised so the bench measures the server, not the rate limiter;
-# the store keeps its defaults (WAL, db_synchronous_full = 1, group commit).
+# the store keeps its defaults (WAL, group commit; db_synchronous_full = 1
+# unless BENCH_SYNC_FULL=0).
+db_synchronous_full = $SYNC_FULL
 rl_api_staff = 100000000/1s
 rl_api = 100000000/1s
 rl_auth = 100000000/1s
@@ -179,7 +206,9 @@ start_server ""
 # --- redis-server, on a free port: try a few, keep the one that binds ---
 
 REDIS_PORT=
+REDIS_PID=
 for try in 1 2 3 4 5 6 7 8; do
+	want a || break
 	port=$(( ($$ * 7 + try * 977 + $(date +%N | sed 's/^0*//;s/^$/0/') % 1000) % 20000 + 30000 ))
 	redis-server --port "$port" --bind "$HOST" --save '' --appendonly no \
 	    --daemonize no --protected-mode yes --logfile "$TMP/redis.log" \
@@ -201,11 +230,12 @@ for try in 1 2 3 4 5 6 7 8; do
 	REDIS_PID=
 	rm -f "$TMP/redis.log"
 done
-[ -n "$REDIS_PORT" ] || die "redis-server would not start"
+want a && { [ -n "$REDIS_PORT" ] || die "redis-server would not start"; }
 
 echo "bench: scale $SCALE ($NPAT patients, $NDOC doctors + $NFREE free," \
     "$NAPPT appointments); mediflowd pid $MF_PID on $HOST:$MF_PORT," \
-    "redis-server pid $REDIS_PID on $HOST:$REDIS_PORT, $NCPU CPUs, load $LOAD_START"
+    "redis-server pid ${REDIS_PID:--} on $HOST:${REDIS_PORT:--}, $NCPU CPUs," \
+    "load $LOAD_START, phases $PHASES, db_synchronous_full=$SYNC_FULL"
 
 # --- the phases ---
 
@@ -224,86 +254,96 @@ run_loadgen() {	# outfile loadgen-args...
 	return $rc
 }
 
-redis-benchmark -h "$HOST" -p "$REDIS_PORT" -c 50 -n 1000 -t set -q \
-    >/dev/null 2>&1	# a value to GET
-echo "bench: a) redis-benchmark GET, 50 connections, 200000 requests"
-t0=$(cpu_ticks "$REDIS_PID")
-redis-benchmark -h "$HOST" -p "$REDIS_PORT" -c 50 -n 200000 -t get -q --csv \
-    >"$TMP/redis-bench.out" 2>&1 || die "redis-benchmark failed"
-t1=$(cpu_ticks "$REDIS_PID")
-# "GET","rps","avg_ms","min_ms","p50_ms","p95_ms","p99_ms","max_ms"
-line=$(tr '\r' '\n' <"$TMP/redis-bench.out" | grep '^"GET"' | tail -n 1 |
-    tr -d '"' | tr ',' ' ')
-set -- $line
-[ $# -ge 8 ] || { cat "$TMP/redis-bench.out" >&2; die "cannot read redis-benchmark's output"; }
-REDIS_RPS=$2 REDIS_P50=$5 REDIS_P99=$7 REDIS_MAX=$8
-REDIS_US=$(us_per_req $((t1 - t0)) 200000)
-echo "GET: $REDIS_RPS requests per second, p50=$REDIS_P50 p99=$REDIS_P99 max=$REDIS_MAX msec"
+if want a; then
+	redis-benchmark -h "$HOST" -p "$REDIS_PORT" -c 50 -n 1000 -t set -q \
+	    >/dev/null 2>&1	# a value to GET
+	echo "bench: a) redis-benchmark GET, 50 connections, 200000 requests"
+	t0=$(cpu_ticks "$REDIS_PID")
+	redis-benchmark -h "$HOST" -p "$REDIS_PORT" -c 50 -n 200000 -t get -q --csv \
+	    >"$TMP/redis-bench.out" 2>&1 || die "redis-benchmark failed"
+	t1=$(cpu_ticks "$REDIS_PID")
+	# "GET","rps","avg_ms","min_ms","p50_ms","p95_ms","p99_ms","max_ms"
+	line=$(tr '\r' '\n' <"$TMP/redis-bench.out" | grep '^"GET"' | tail -n 1 |
+	    tr -d '"' | tr ',' ' ')
+	set -- $line
+	[ $# -ge 8 ] || { cat "$TMP/redis-bench.out" >&2; die "cannot read redis-benchmark's output"; }
+	REDIS_RPS=$2 REDIS_P50=$5 REDIS_P99=$7 REDIS_MAX=$8
+	REDIS_US=$(us_per_req $((t1 - t0)) 200000)
+	echo "GET: $REDIS_RPS requests per second, p50=$REDIS_P50 p99=$REDIS_P99 max=$REDIS_MAX msec"
+fi
 
-SLOTS_ARGS="{\"doctor_id\": \"\$rand:1:$NDOC\", \"date\": \"\$date:1:60\"}"
-echo "bench: b) appt.slots $SLOTS_ARGS, 50 connections, ${SECS} s"
-run_loadgen "$TMP/slots.out" -c 50 -d "$SECS" -o appt.slots -a "$SLOTS_ARGS" \
-    -l appt.slots || die "loadgen appt.slots failed"
-SLOTS=$RESULT SLOTS_US=$US
-echo "bench: b) appt.slots, 1 connection, ${SECS} s"
-run_loadgen "$TMP/slots1.out" -c 1 -d "$SECS" -o appt.slots -a "$SLOTS_ARGS" \
-    -l appt.slots-c1 || die "loadgen appt.slots (1 connection) failed"
-SLOTS1=$RESULT SLOTS1_US=$US
+if want b; then
+	SLOTS_ARGS="{\"doctor_id\": \"\$rand:1:$NDOC\", \"date\": \"\$date:1:60\"}"
+	echo "bench: b) appt.slots $SLOTS_ARGS, 50 connections, ${SECS} s"
+	run_loadgen "$TMP/slots.out" -c 50 -d "$SECS" -o appt.slots -a "$SLOTS_ARGS" \
+	    -l appt.slots || die "loadgen appt.slots failed"
+	SLOTS=$RESULT SLOTS_US=$US
+	echo "bench: b) appt.slots, 1 connection, ${SECS} s"
+	run_loadgen "$TMP/slots1.out" -c 1 -d "$SECS" -o appt.slots -a "$SLOTS_ARGS" \
+	    -l appt.slots-c1 || die "loadgen appt.slots (1 connection) failed"
+	SLOTS1=$RESULT SLOTS1_US=$US
+fi
 
-# Name words and prefixes of gendata's names (broad and narrow), phone
-# prefixes (gendata's numbers are +1555 and a 7-digit patient id), dates.
-NAMES='smith|smi|garcia|gar ma|jo|john|johnson|lee|chen wei|kim|nguyen|o brien'
-NAMES="$NAMES|müller|al-sayed|okafor|ma|wil|sofia mensah|priya|zhang|jos|rob"
-SEARCH_NAME="{\"name\": \"\$pick:$NAMES\"}"
-SEARCH_PHONE='{"phone": "$pick:1555000|15550012|155500123|1555001234|1555|15550"}'
-SEARCH_DOB='{"date_of_birth": "$date:-32000:-2000"}'
-SEARCH_OPS=patients.search:8,patients.search:1,patients.search:1
-echo "bench: c) patients.search (name 8 : phone 1 : date of birth 1), 1 connection, ${SECS} s"
-run_loadgen "$TMP/search1.out" -c 1 -d "$SECS" -o "$SEARCH_OPS" \
-    -a "$SEARCH_NAME" -a "$SEARCH_PHONE" -a "$SEARCH_DOB" -l patients.search-c1 ||
-    die "loadgen patients.search (1 connection) failed"
-SEARCH1=$RESULT SEARCH1_US=$US
-echo "bench: c) patients.search, 50 connections, ${SECS} s"
-run_loadgen "$TMP/search.out" -c 50 -d "$SECS" -o "$SEARCH_OPS" \
-    -a "$SEARCH_NAME" -a "$SEARCH_PHONE" -a "$SEARCH_DOB" -l patients.search ||
-    die "loadgen patients.search failed"
-SEARCH=$RESULT SEARCH_US=$US
+if want c; then
+	# Name words and prefixes of gendata's names (broad and narrow), phone
+	# prefixes (gendata's numbers are +1555 and a 7-digit patient id), dates.
+	NAMES='smith|smi|garcia|gar ma|jo|john|johnson|lee|chen wei|kim|nguyen|o brien'
+	NAMES="$NAMES|müller|al-sayed|okafor|ma|wil|sofia mensah|priya|zhang|jos|rob"
+	SEARCH_NAME="{\"name\": \"\$pick:$NAMES\"}"
+	SEARCH_PHONE='{"phone": "$pick:1555000|15550012|155500123|1555001234|1555|15550"}'
+	SEARCH_DOB='{"date_of_birth": "$date:-32000:-2000"}'
+	SEARCH_OPS=patients.search:8,patients.search:1,patients.search:1
+	echo "bench: c) patients.search (name 8 : phone 1 : date of birth 1), 1 connection, ${SECS} s"
+	run_loadgen "$TMP/search1.out" -c 1 -d "$SECS" -o "$SEARCH_OPS" \
+	    -a "$SEARCH_NAME" -a "$SEARCH_PHONE" -a "$SEARCH_DOB" -l patients.search-c1 ||
+	    die "loadgen patients.search (1 connection) failed"
+	SEARCH1=$RESULT SEARCH1_US=$US
+	echo "bench: c) patients.search, 50 connections, ${SECS} s"
+	run_loadgen "$TMP/search.out" -c 50 -d "$SECS" -o "$SEARCH_OPS" \
+	    -a "$SEARCH_NAME" -a "$SEARCH_PHONE" -a "$SEARCH_DOB" -l patients.search ||
+	    die "loadgen patients.search failed"
+	SEARCH=$RESULT SEARCH_US=$US
+fi
 
 LIST_ARGS="{\"doctor_id\": \"\$rand:1:$NDOC\", \"date\": \"\$date:-60:60\"}"
-echo "bench: d) appt.list $LIST_ARGS, 50 connections, ${SECS} s"
-run_loadgen "$TMP/list.out" -c 50 -d "$SECS" -o appt.list -a "$LIST_ARGS" \
-    -l appt.list || die "loadgen appt.list failed"
-LIST=$RESULT LIST_US=$US
+if want d; then
+	echo "bench: d) appt.list $LIST_ARGS, 50 connections, ${SECS} s"
+	run_loadgen "$TMP/list.out" -c 50 -d "$SECS" -o appt.list -a "$LIST_ARGS" \
+	    -l appt.list || die "loadgen appt.list failed"
+	LIST=$RESULT LIST_US=$US
+fi
 
-echo "bench: e) appt.list plain and encrypted, 50 connections, ${ENC_SECS} s each," \
-    "$ENC_ROUNDS rounds"
-: >"$TMP/enc.rounds"
-r=1
-while [ $r -le "$ENC_ROUNDS" ]; do
-	# Odd rounds run plain first, even rounds encrypted first.
-	if [ $((r % 2)) = 1 ]; then order="plain enc"; else order="enc plain"; fi
-	for mode in $order; do
-		flag=
-		[ "$mode" = enc ] && flag=-E
-		run_loadgen "$TMP/enc-$r-$mode.out" -c 50 -d "$ENC_SECS" $flag \
-		    -o appt.list -a "$LIST_ARGS" -l "appt.list-$mode-r$r" ||
-		    die "loadgen appt.list ($mode) failed"
-		eval "RPS_$mode=\$(field \"\$RESULT\" rps)"
-		eval "US_$mode=\$US"
+if want e; then
+	echo "bench: e) appt.list plain and encrypted, 50 connections, ${ENC_SECS} s each," \
+	    "$ENC_ROUNDS rounds"
+	: >"$TMP/enc.rounds"
+	r=1
+	while [ $r -le "$ENC_ROUNDS" ]; do
+		# Odd rounds run plain first, even rounds encrypted first.
+		if [ $((r % 2)) = 1 ]; then order="plain enc"; else order="enc plain"; fi
+		for mode in $order; do
+			flag=
+			[ "$mode" = enc ] && flag=-E
+			run_loadgen "$TMP/enc-$r-$mode.out" -c 50 -d "$ENC_SECS" $flag \
+			    -o appt.list -a "$LIST_ARGS" -l "appt.list-$mode-r$r" ||
+			    die "loadgen appt.list ($mode) failed"
+			eval "RPS_$mode=\$(field \"\$RESULT\" rps)"
+			eval "US_$mode=\$US"
+		done
+		# ratio enc-rps plain-rps enc-us plain-us cpu-ratio
+		echo "$RPS_enc $RPS_plain $US_enc $US_plain" | awk '{
+			printf "%.4f %s %s %s %s %.4f\n", $1 / $2, $1, $2, $3, $4,
+			    ($4 > 0 ? $3 / $4 : 0) }' >>"$TMP/enc.rounds"
+		r=$((r + 1))
 	done
-	# ratio enc-rps plain-rps enc-us plain-us cpu-ratio
-	echo "$RPS_enc $RPS_plain $US_enc $US_plain" | awk '{
-		printf "%.4f %s %s %s %s %.4f\n", $1 / $2, $1, $2, $3, $4,
-		    ($4 > 0 ? $3 / $4 : 0) }' >>"$TMP/enc.rounds"
-	r=$((r + 1))
-done
-ENC_RATIO=$(median <"$TMP/enc.rounds")
-ENC_PLAIN_RPS=$(awk '{ print $3 }' "$TMP/enc.rounds" | median)
-ENC_ENC_RPS=$(awk '{ print $2 }' "$TMP/enc.rounds" | median)
-# Server CPU per request, encrypted / plain: less shaken by other work on
-# the machine than the rates are.
-ENC_CPU_RATIO=$(awk '{ print $6 }' "$TMP/enc.rounds" | median)
-ENC_ROUNDS_LIST=$(awk '{ printf "%s%.3f", (NR > 1 ? " " : ""), $1 }' "$TMP/enc.rounds")
+	ENC_RATIO=$(median <"$TMP/enc.rounds")
+	ENC_PLAIN_RPS=$(awk '{ print $3 }' "$TMP/enc.rounds" | median)
+	ENC_ENC_RPS=$(awk '{ print $2 }' "$TMP/enc.rounds" | median)
+	# Server CPU per request, encrypted / plain: less shaken by other work on
+	# the machine than the rates are.
+	ENC_CPU_RATIO=$(awk '{ print $6 }' "$TMP/enc.rounds" | median)
+	ENC_ROUNDS_LIST=$(awk '{ printf "%s%.3f", (NR > 1 ? " " : ""), $1 }' "$TMP/enc.rounds")
+fi
 
 FIRST_FREE=$((NDOC + 1))
 book_args() {	# first-day last-day: free doctors in turn, then the next slot
@@ -315,147 +355,192 @@ book_args() {	# first-day last-day: free doctors in turn, then the next slot
 BEFORE=$(sqlite3 "$TMP/data/mediflow.db" \
     "SELECT count(*) FROM appointments WHERE doctor_id >= $FIRST_FREE" 2>&1) ||
     die "sqlite3: $BEFORE"
-BOOK_ARGS=$(book_args 1 364)
-echo "bench: f) appt.book $BOOK_ARGS, 50 connections, ${SECS} s"
-run_loadgen "$TMP/book.out" -c 50 -d "$SECS" -o appt.book -a "$BOOK_ARGS" \
-    -l appt.book || die "loadgen appt.book failed"
-BOOK=$RESULT BOOK_US=$US
-BOOK_ARGS=$(book_args 365 729)
-echo "bench: f2) appt.book $BOOK_ARGS, 5 connections x 10 in flight, ${SECS} s"
-run_loadgen "$TMP/book5.out" -c 5 -q 10 -d "$SECS" -o appt.book -a "$BOOK_ARGS" \
-    -l appt.book-c5q10 || die "loadgen appt.book (5 connections) failed"
-BOOK5=$RESULT BOOK5_US=$US
-ACKED=$(( $(field "$BOOK" ok_total) + $(field "$BOOK5" ok_total) ))
-UNANSWERED=$(( $(field "$BOOK" unanswered) + $(field "$BOOK5" unanswered) ))
+BOOK= BOOK5=
+if want f; then
+	BOOK_ARGS=$(book_args 1 364)
+	echo "bench: f) appt.book $BOOK_ARGS, 50 connections, ${SECS} s"
+	run_loadgen "$TMP/book.out" -c 50 -d "$SECS" -o appt.book -a "$BOOK_ARGS" \
+	    -l appt.book || die "loadgen appt.book failed"
+	BOOK=$RESULT BOOK_US=$US
+fi
+if want f2; then
+	BOOK_ARGS=$(book_args 365 729)
+	echo "bench: f2) appt.book $BOOK_ARGS, 5 connections x 10 in flight, ${SECS} s"
+	run_loadgen "$TMP/book5.out" -c 5 -q 10 -d "$SECS" -o appt.book -a "$BOOK_ARGS" \
+	    -l appt.book-c5q10 || die "loadgen appt.book (5 connections) failed"
+	BOOK5=$RESULT BOOK5_US=$US
+fi
+ACKED=0 UNANSWERED=0
+for l in "$BOOK" "$BOOK5"; do
+	[ -n "$l" ] || continue
+	ACKED=$((ACKED + $(field "$l" ok_total)))
+	UNANSWERED=$((UNANSWERED + $(field "$l" unanswered)))
+done
 
-echo "bench: g) SIGKILL mediflowd (pid $MF_PID), start it again on the same data," \
-    "stop it, count the new appointments"
-kill -KILL "$MF_PID"
-wait "$MF_PID" 2>/dev/null
-MF_PID=
-start_server "-restart"
-kill "$MF_PID"
-wait "$MF_PID" 2>/dev/null
-MF_PID=
-AFTER=$(sqlite3 "$TMP/data/mediflow.db" \
-    "SELECT count(*) FROM appointments WHERE doctor_id >= $FIRST_FREE" 2>&1) ||
-    die "sqlite3: $AFTER"
-NEW_ROWS=$((AFTER - BEFORE))
-if [ "$UNANSWERED" -eq 0 ]; then
-	[ "$NEW_ROWS" -eq "$ACKED" ] && V_DURABLE=PASS || V_DURABLE=MISS
-else
-	# Requests whose replies never came may or may not have committed.
-	[ "$NEW_ROWS" -ge "$ACKED" ] && [ "$NEW_ROWS" -le $((ACKED + UNANSWERED)) ] &&
-	    V_DURABLE=PASS || V_DURABLE=MISS
+if want g; then
+	echo "bench: g) SIGKILL mediflowd (pid $MF_PID), start it again on the same data," \
+	    "stop it, count the new appointments"
+	kill -KILL "$MF_PID"
+	wait "$MF_PID" 2>/dev/null
+	MF_PID=
+	start_server "-restart"
+	kill "$MF_PID"
+	wait "$MF_PID" 2>/dev/null
+	MF_PID=
+	AFTER=$(sqlite3 "$TMP/data/mediflow.db" \
+	    "SELECT count(*) FROM appointments WHERE doctor_id >= $FIRST_FREE" 2>&1) ||
+	    die "sqlite3: $AFTER"
+	NEW_ROWS=$((AFTER - BEFORE))
+	if [ "$UNANSWERED" -eq 0 ]; then
+		[ "$NEW_ROWS" -eq "$ACKED" ] && V_DURABLE=PASS || V_DURABLE=MISS
+	else
+		# Requests whose replies never came may or may not have committed.
+		[ "$NEW_ROWS" -ge "$ACKED" ] && [ "$NEW_ROWS" -le $((ACKED + UNANSWERED)) ] &&
+		    V_DURABLE=PASS || V_DURABLE=MISS
+	fi
 fi
 
-# --- the summary ---
+# --- the summary: the phases that ran ---
 
 row() {	# name line server-us
 	printf '%-30s %9s %9s %8s %8s %8s %8s %7s %8s\n' "$1" "$(field "$2" rps)" \
 	    "$(field "$2" ok_rps)" "$(field "$2" p50_ms)" "$(field "$2" p99_ms)" \
 	    "$(field "$2" p999_ms)" "$(field "$2" max_ms)" "$(field "$2" errors)" "$3"
 }
+verdict() {	# awk-condition: PASS or MISS
+	awk "BEGIN { print (($1) ? \"PASS\" : \"MISS\") }"
+}
+book_line() {	# label result-line note
+	awk -v b="$(field "$2" ok_rps)" -v ba="$(field "$2" rps)" \
+	    -v c="$(field "$2" err_conflict)" -v e="$(field "$2" errors)" \
+	    -v l="$1" -v n="$3" 'BEGIN {
+		printf "%s %.0f bookings/s, %.0f attempts/s, %d conflicts, %d other errors   %s\n",
+		    l, b, ba, c, e - c, n }'
+}
 
 LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg 2>/dev/null || echo '?')
-SLOTS_P50=$(field "$SLOTS" p50_ms)
-SLOTS_P99=$(field "$SLOTS" p99_ms)
-SLOTS1_P50=$(field "$SLOTS1" p50_ms)
-SLOTS1_P99=$(field "$SLOTS1" p99_ms)
-SEARCH_P99=$(field "$SEARCH" p99_ms)
-SEARCH1_P50=$(field "$SEARCH1" p50_ms)
-SEARCH1_P99=$(field "$SEARCH1" p99_ms)
-# A request is measured when it was sent after the warm-up and answered
-# before the end: with 50 waiting their turn, a slow op may have none.
-SEARCH_NOTE=
-[ "$(field "$SEARCH" requests)" -eq 0 ] &&
-    SEARCH_NOTE="   (no request sent after the warm-up was answered within ${SECS} s)"
-LIST_RPS=$(field "$LIST" rps)
-BOOK_OK_RPS=$(field "$BOOK" ok_rps)
-BOOK_RPS=$(field "$BOOK" rps)
-BOOK_CONFLICTS=$(field "$BOOK" err_conflict)
-BOOK_CONFLICTS=${BOOK_CONFLICTS:-0}
-BOOK_OTHER=$(( $(field "$BOOK" errors) - BOOK_CONFLICTS ))
-BOOK5_OK_RPS=$(field "$BOOK5" ok_rps)
-BOOK5_RPS=$(field "$BOOK5" rps)
-BOOK5_CONFLICTS=$(field "$BOOK5" err_conflict)
-BOOK5_CONFLICTS=${BOOK5_CONFLICTS:-0}
-BOOK5_OTHER=$(( $(field "$BOOK5" errors) - BOOK5_CONFLICTS ))
 ERRORS=0
-for l in "$SLOTS" "$SLOTS1" "$SEARCH1" "$SEARCH" "$LIST"; do
-	ERRORS=$((ERRORS + $(field "$l" errors)))
-done
-for f in "$TMP"/enc-*.out; do
-	ERRORS=$((ERRORS + $(field "$(grep '^RESULT' "$f")" errors)))
-done
-
-verdicts=$(awk -v s="$SLOTS_P99" -v s1="$SLOTS1_P99" -v l="$LIST_RPS" \
-    -v r="$REDIS_RPS" -v e="$ENC_RATIO" -v b="$BOOK_OK_RPS" 'BEGIN {
-	printf "%s %s %s %s %s\n", (s < 1 ? "PASS" : "MISS"), (s1 < 1 ? "PASS" : "MISS"),
-	    (l / r >= 0.6 ? "PASS" : "MISS"), (e >= 0.85 ? "PASS" : "MISS"),
-	    (b >= 20000 ? "PASS" : "MISS") }')
-set -- $verdicts
-V_SLOTS=$1 V_SLOTS1=$2 V_LIST=$3 V_ENC=$4 V_BOOK=$5
+SUMMARY="scale=$SCALE phases=$(printf '%s' "$PHASES" | tr ' ' ',') sync_full=$SYNC_FULL"
+VERDICTS=
 
 echo
 echo "=== MediFlow scheduling bench ($(date -u +%Y-%m-%dT%H:%M:%SZ), scale $SCALE:" \
     "$NPAT patients, $NDOC doctors, $NAPPT appointments; $NCPU CPUs)"
 echo "load average before the run $LOAD_START, after $LOAD_END;" \
-    "server defaults: WAL, db_synchronous_full=1, group commit"
+    "server: WAL, db_synchronous_full=$SYNC_FULL, group commit"
 printf '%-30s %9s %9s %8s %8s %8s %8s %7s %8s\n' phase "req/s" "ok/s" "p50 ms" \
     "p99 ms" "p99.9 ms" "max ms" errors "srv us/req"
-printf '%-30s %9s %9s %8s %8s %8s %8s %7s %8s\n' "a) redis GET (c=50)" \
+want a && printf '%-30s %9s %9s %8s %8s %8s %8s %7s %8s\n' "a) redis GET (c=50)" \
     "$REDIS_RPS" - "$REDIS_P50" "$REDIS_P99" - "$REDIS_MAX" - "$REDIS_US"
-row "b) appt.slots (c=50)" "$SLOTS" "$SLOTS_US"
-row "b) appt.slots (c=1)" "$SLOTS1" "$SLOTS1_US"
-row "c) patients.search (c=1)" "$SEARCH1" "$SEARCH1_US"
-row "c) patients.search (c=50)" "$SEARCH" "$SEARCH_US"
-row "d) appt.list day (c=50)" "$LIST" "$LIST_US"
-r=1
-while [ $r -le "$ENC_ROUNDS" ]; do
-	for mode in plain enc; do
-		f=$TMP/enc-$r-$mode.out
-		row "e) appt.list $mode r$r (c=50)" "$(grep '^RESULT' "$f")" -
+want b && row "b) appt.slots (c=50)" "$SLOTS" "$SLOTS_US"
+want b && row "b) appt.slots (c=1)" "$SLOTS1" "$SLOTS1_US"
+want c && row "c) patients.search (c=1)" "$SEARCH1" "$SEARCH1_US"
+want c && row "c) patients.search (c=50)" "$SEARCH" "$SEARCH_US"
+want d && row "d) appt.list day (c=50)" "$LIST" "$LIST_US"
+if want e; then
+	r=1
+	while [ $r -le "$ENC_ROUNDS" ]; do
+		for mode in plain enc; do
+			f=$TMP/enc-$r-$mode.out
+			row "e) appt.list $mode r$r (c=50)" "$(grep '^RESULT' "$f")" -
+			ERRORS=$((ERRORS + $(field "$(grep '^RESULT' "$f")" errors)))
+		done
+		r=$((r + 1))
 	done
-	r=$((r + 1))
-done
-row "f) appt.book (c=50)" "$BOOK" "$BOOK_US"
-row "f2) appt.book (c=5, 10 each)" "$BOOK5" "$BOOK5_US"
+fi
+want f && row "f) appt.book (c=50)" "$BOOK" "$BOOK_US"
+want f2 && row "f2) appt.book (c=5, 10 each)" "$BOOK5" "$BOOK5_US"
 echo
-awk -v s50="$SLOTS_P50" -v s="$SLOTS_P99" -v s150="$SLOTS1_P50" -v s1="$SLOTS1_P99" \
-    -v q="$SEARCH_P99" -v q150="$SEARCH1_P50" -v q1="$SEARCH1_P99" -v qn="$SEARCH_NOTE" -v l="$LIST_RPS" -v r="$REDIS_RPS" -v e="$ENC_RATIO" \
-    -v er="$ENC_ROUNDS_LIST" -v ec="$ENC_CPU_RATIO" -v b="$BOOK_OK_RPS" -v ba="$BOOK_RPS" \
-    -v bc="$BOOK_CONFLICTS" -v bo="$BOOK_OTHER" -v b5="$BOOK5_OK_RPS" \
-    -v b5a="$BOOK5_RPS" -v b5c="$BOOK5_CONFLICTS" -v b5o="$BOOK5_OTHER" \
-    -v v1="$V_SLOTS" -v v2="$V_SLOTS1" -v v3="$V_LIST" -v v4="$V_ENC" -v v5="$V_BOOK" '
-BEGIN {
-	printf "b) appt.slots c=50    p50 %.3f ms, p99 = %.3f ms   target < 1 ms      %s\n", s50, s, v1
-	printf "b) appt.slots c=1     p50 %.3f ms, p99 = %.3f ms   target < 1 ms      %s\n", s150, s1, v2
-	printf "c) patients.search c=1  p50 %.3f ms, p99 = %.3f ms   (reported)\n", q150, q1
-	printf "c) patients.search c=50 p99 = %.3f ms%s\n", q, qn
-	printf "d) appt.list / redis GET    = %.2fx                target >= 0.60x    %s\n", l / r, v3
-	printf "e) appt.list encrypted / plain = %.3f (median of %s), %.1f %% slower   target <= 15 %%   %s\n", e, er, (1 - e) * 100, v4
-	printf "   server CPU per appt.list, encrypted / plain = %.3f (median)\n", ec
-	printf "f) appt.book c=50     %.0f bookings/s, %.0f attempts/s, %d conflicts, %d other errors   target >= 20000/s   %s\n", b, ba, bc, bo, v5
-	printf "f2) appt.book c=5x10  %.0f bookings/s, %.0f attempts/s, %d conflicts, %d other errors   (fewer desk screens to notify)\n", b5, b5a, b5c, b5o
-}'
-echo "g) durability after SIGKILL: $ACKED bookings acknowledged, $NEW_ROWS new rows" \
-    "after the restart, $UNANSWERED unanswered   $V_DURABLE"
-echo "RESULT-SUMMARY-SCHED scale=$SCALE redis_rps=$REDIS_RPS slots_p50_ms=$SLOTS_P50" \
-    "slots_p99_ms=$SLOTS_P99 slots_c1_p50_ms=$SLOTS1_P50 slots_c1_p99_ms=$SLOTS1_P99" \
-    "search_c1_p50_ms=$SEARCH1_P50 search_c1_p99_ms=$SEARCH1_P99 search_p99_ms=$SEARCH_P99 list_rps=$LIST_RPS list_ratio=$(awk -v l="$LIST_RPS" \
-    -v r="$REDIS_RPS" 'BEGIN { printf "%.3f", l / r }') enc_ratio=$ENC_RATIO enc_cpu_ratio=$ENC_CPU_RATIO" \
-    "book_ok_rps=$BOOK_OK_RPS book_rps=$BOOK_RPS book_conflicts=$BOOK_CONFLICTS" \
-    "book_other_errors=$BOOK_OTHER book_c5_ok_rps=$BOOK5_OK_RPS" \
-    "book_c5_conflicts=$BOOK5_CONFLICTS book_c5_other_errors=$BOOK5_OTHER acked=$ACKED new_rows=$NEW_ROWS errors=$ERRORS" \
-    "slots=$V_SLOTS slots_c1=$V_SLOTS1 list=$V_LIST enc=$V_ENC book=$V_BOOK durable=$V_DURABLE"
+if want b; then
+	SLOTS_P50=$(field "$SLOTS" p50_ms) SLOTS_P99=$(field "$SLOTS" p99_ms)
+	SLOTS1_P50=$(field "$SLOTS1" p50_ms) SLOTS1_P99=$(field "$SLOTS1" p99_ms)
+	V_SLOTS=$(verdict "$SLOTS_P99 < 1") V_SLOTS1=$(verdict "$SLOTS1_P99 < 1")
+	printf 'b) appt.slots c=50    p50 %.3f ms, p99 = %.3f ms   target < 1 ms      %s\n' \
+	    "$SLOTS_P50" "$SLOTS_P99" "$V_SLOTS"
+	printf 'b) appt.slots c=1     p50 %.3f ms, p99 = %.3f ms   target < 1 ms      %s\n' \
+	    "$SLOTS1_P50" "$SLOTS1_P99" "$V_SLOTS1"
+	ERRORS=$((ERRORS + $(field "$SLOTS" errors) + $(field "$SLOTS1" errors)))
+	SUMMARY="$SUMMARY slots_p50_ms=$SLOTS_P50 slots_p99_ms=$SLOTS_P99"
+	SUMMARY="$SUMMARY slots_c1_p50_ms=$SLOTS1_P50 slots_c1_p99_ms=$SLOTS1_P99"
+	VERDICTS="$VERDICTS slots=$V_SLOTS slots_c1=$V_SLOTS1"
+fi
+if want c; then
+	SEARCH_P99=$(field "$SEARCH" p99_ms)
+	SEARCH1_P50=$(field "$SEARCH1" p50_ms) SEARCH1_P99=$(field "$SEARCH1" p99_ms)
+	# A request is measured when it was sent after the warm-up and
+	# answered before the end: with 50 waiting their turn, a slow op may
+	# have none.
+	SEARCH_NOTE=
+	[ "$(field "$SEARCH" requests)" -eq 0 ] &&
+	    SEARCH_NOTE="   (no request sent after the warm-up was answered within ${SECS} s)"
+	printf 'c) patients.search c=1  p50 %.3f ms, p99 = %.3f ms   (reported)\n' \
+	    "$SEARCH1_P50" "$SEARCH1_P99"
+	printf 'c) patients.search c=50 p99 = %.3f ms%s\n' "$SEARCH_P99" "$SEARCH_NOTE"
+	ERRORS=$((ERRORS + $(field "$SEARCH" errors) + $(field "$SEARCH1" errors)))
+	SUMMARY="$SUMMARY search_c1_p50_ms=$SEARCH1_P50 search_c1_p99_ms=$SEARCH1_P99"
+	SUMMARY="$SUMMARY search_p99_ms=$SEARCH_P99"
+fi
+if want d; then
+	LIST_RPS=$(field "$LIST" rps)
+	ERRORS=$((ERRORS + $(field "$LIST" errors)))
+	SUMMARY="$SUMMARY list_rps=$LIST_RPS"
+	if want a; then
+		LIST_RATIO=$(awk -v l="$LIST_RPS" -v r="$REDIS_RPS" \
+		    'BEGIN { printf "%.3f", l / r }')
+		V_LIST=$(verdict "$LIST_RATIO >= 0.6")
+		printf 'd) appt.list / redis GET    = %.2fx                target >= 0.60x    %s\n' \
+		    "$LIST_RATIO" "$V_LIST"
+		SUMMARY="$SUMMARY redis_rps=$REDIS_RPS list_ratio=$LIST_RATIO"
+		VERDICTS="$VERDICTS list=$V_LIST"
+	else
+		echo "d) appt.list $LIST_RPS req/s   (no ratio: phase a, redis GET, did not run)"
+	fi
+elif want a; then
+	SUMMARY="$SUMMARY redis_rps=$REDIS_RPS"
+fi
+if want e; then
+	V_ENC=$(verdict "$ENC_RATIO >= 0.85")
+	awk -v e="$ENC_RATIO" -v er="$ENC_ROUNDS_LIST" -v ec="$ENC_CPU_RATIO" \
+	    -v v="$V_ENC" 'BEGIN {
+		printf "e) appt.list encrypted / plain = %.3f (median of %s), %.1f %% slower   target <= 15 %%   %s\n", e, er, (1 - e) * 100, v
+		printf "   server CPU per appt.list, encrypted / plain = %.3f (median)\n", ec }'
+	SUMMARY="$SUMMARY enc_ratio=$ENC_RATIO enc_cpu_ratio=$ENC_CPU_RATIO"
+	VERDICTS="$VERDICTS enc=$V_ENC"
+fi
+if want f; then
+	BOOK_OK_RPS=$(field "$BOOK" ok_rps)
+	V_BOOK=$(verdict "$BOOK_OK_RPS >= 20000")
+	book_line "f) appt.book c=50    " "$BOOK" "target >= 20000/s   $V_BOOK"
+	BOOK_CONFLICTS=$(field "$BOOK" err_conflict)
+	SUMMARY="$SUMMARY book_ok_rps=$BOOK_OK_RPS book_rps=$(field "$BOOK" rps)"
+	SUMMARY="$SUMMARY book_conflicts=${BOOK_CONFLICTS:-0}"
+	SUMMARY="$SUMMARY book_other_errors=$(( $(field "$BOOK" errors) - ${BOOK_CONFLICTS:-0} ))"
+	VERDICTS="$VERDICTS book=$V_BOOK"
+fi
+if want f2; then
+	book_line "f2) appt.book c=5x10 " "$BOOK5" "(fewer desk screens to notify)"
+	BOOK5_CONFLICTS=$(field "$BOOK5" err_conflict)
+	SUMMARY="$SUMMARY book_c5_ok_rps=$(field "$BOOK5" ok_rps)"
+	SUMMARY="$SUMMARY book_c5_conflicts=${BOOK5_CONFLICTS:-0}"
+	SUMMARY="$SUMMARY book_c5_other_errors=$(( $(field "$BOOK5" errors) - ${BOOK5_CONFLICTS:-0} ))"
+fi
+if want g; then
+	echo "g) durability after SIGKILL: $ACKED bookings acknowledged, $NEW_ROWS new rows" \
+	    "after the restart, $UNANSWERED unanswered   $V_DURABLE"
+	SUMMARY="$SUMMARY acked=$ACKED new_rows=$NEW_ROWS"
+	VERDICTS="$VERDICTS durable=$V_DURABLE"
+fi
+echo "RESULT-SUMMARY-SCHED $SUMMARY errors=$ERRORS$VERDICTS"
 echo "(srv us/req: server CPU time per request, from /proc; redis percentiles are" \
     "redis-benchmark's own; ok/s: successful replies per second)"
 [ "$ERRORS" -eq 0 ] || echo "bench: some requests failed; see the errors column" >&2
 
 if [ "$STRICT" = 1 ]; then
-	for v in $V_SLOTS $V_LIST $V_ENC $V_BOOK $V_DURABLE; do
-		[ "$v" = PASS ] || exit 1
+	for v in $VERDICTS; do
+		case $v in
+		*=PASS) ;;
+		*=MISS) case $v in slots_c1=*) ;; *) exit 1 ;; esac ;;
+		esac
 	done
 	[ "$ERRORS" -eq 0 ] || exit 1
 fi

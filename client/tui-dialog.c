@@ -1,6 +1,7 @@
 /* tui-dialog.c -- single-line text fields and the dialog every popup is
- * made of: a title, some text, fields, an optional list to pick from, and the
- * server's errors shown beside the field they name. */
+ * made of: a title, some text, fields, an optional list to pick from (or one
+ * an op fills, dialog_list), and the server's errors shown beside the field
+ * they name. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,15 @@
 static void	dialog_draw(struct view *, int, int, int, int);
 static int	dialog_key(struct view *, int);
 static void	dialog_free(struct view *);
+static void	dialog_list_loaded(const struct tconn_reply *, void *);
+
+/* What dialog_list loads its items from. */
+struct dialog_source {
+	char	*op;
+	char	*key;
+	json_t	*args;
+	void	(*loaded)(struct dialog *, json_t *);
+};
 
 static const struct help_key dialog_help[] = {
 	{ "Enter", "confirm, or go to the next field" },
@@ -414,6 +424,56 @@ dialog_message(const char *title, const char *fmt, ...)
 	dialog_open(d);
 }
 
+/* --- lists an op fills --- */
+
+struct dialog *
+dialog_list(const char *title, const char *op, const char *key,
+    void (*loaded)(struct dialog *, json_t *))
+{
+	struct dialog	*d = dialog_new(title, NULL, NULL);
+
+	d->source = xcalloc(1, sizeof *d->source);
+	d->source->op = xstrdup(op);
+	d->source->key = xstrdup(key);
+	d->source->loaded = loaded;
+	d->items = json_array();
+	d->list_rows = 10;
+	d->width = 78;
+	strlcpy_mf(d->note, "Loading...", sizeof d->note);
+	dialog_open(d);
+	return d;
+}
+
+void
+dialog_list_load(struct dialog *d, json_t *args)
+{
+	struct dialog_source	*src = d->source;
+
+	if (args != NULL) {
+		json_decref(src->args);
+		src->args = args;
+	}
+	tconn_call(src->op, src->args != NULL ? json_incref(src->args) : NULL, d,
+	    dialog_list_loaded, d);
+}
+
+static void
+dialog_list_loaded(const struct tconn_reply *reply, void *arg)
+{
+	struct dialog	*d = arg;
+
+	if (!reply->ok) {
+		strlcpy_mf(d->error, reply->message, sizeof d->error);
+		tui_redraw();
+		return;
+	}
+	d->error[0] = '\0';
+	dialog_set_items(d, json_incref(jget_array(reply->result, d->source->key)));
+	if (d->source->loaded != NULL)
+		d->source->loaded(d, reply->result);
+	tui_redraw();
+}
+
 static void
 dialog_free(struct view *v)
 {
@@ -422,6 +482,14 @@ dialog_free(struct view *v)
 
 	if (d->closed != NULL)
 		d->closed(d);
+	if (d->source != NULL) {
+		/* A load still on its way must not land in a freed dialog. */
+		tconn_cancel(d);
+		free(d->source->op);
+		free(d->source->key);
+		json_decref(d->source->args);
+		free(d->source);
+	}
 	for (i = 0; i < d->nfields; i++)
 		field_wipe(&d->fields[i]);
 	json_decref(d->items);
@@ -473,6 +541,10 @@ dialog_key(struct view *v, int key)
 	}
 	if (d->extra_key != NULL && d->extra_key(d, key))
 		return 1;
+	if (d->source != NULL && key == 'R' && f == NULL) {
+		dialog_list_load(d, NULL);
+		return 1;
+	}
 	if (key == K_ESC || (key == 'q' && f == NULL)) {
 		dialog_close(d);
 		return 1;

@@ -307,6 +307,7 @@ struct dialog {
 	int		(*extra_key)(struct dialog *, int key);
 	void		*arg;
 	const char	*dialog_hints;
+	struct dialog_source *source;		/* dialog_list's op, or NULL */
 };
 
 struct dialog	*dialog_new(const char *title, dialog_fn submit, void *arg);
@@ -327,6 +328,16 @@ struct dialog	*dialog_confirm(const char *title, const char *text,
 /* Information the user must see (a temporary password): any key closes. */
 void		 dialog_message(const char *title, const char *, ...)
 		     __attribute__((format(printf, 2, 3)));
+/*
+ * A popup list an op fills: dialog_list_load sends op with args (stolen,
+ * kept for R) and the reply's array under key becomes the items; loaded,
+ * when not NULL, then sets the note from the whole result. R reloads; the
+ * caller's extra_key sees keys first; requests end with the dialog.
+ * Opened at once with "Loading..." as its note.
+ */
+struct dialog	*dialog_list(const char *title, const char *op, const char *key,
+		     void (*loaded)(struct dialog *, json_t *result));
+void		 dialog_list_load(struct dialog *, json_t *args);
 
 /* --- screens (ui-*.c) --- */
 

@@ -436,7 +436,11 @@ board_event(struct view *v, const char *event, json_t *a)
 		ui_desk_event(event, a);
 		return;
 	}
-	if (strcmp(event, "appt.changed") != 0 || b->appts == NULL)
+	if (strcmp(event, "appt.changed") != 0)
+		return;
+	/* A booking may have closed an entry of the wait list on show. */
+	ui_desk_event(event, a);
+	if (b->appts == NULL)
 		return;
 	fmt_date(jget_int(a, "starts_at"), date);
 	if (strcmp(date, b->date) != 0)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
 #include <sodium.h>
 
 #include "tui.h"
@@ -16,6 +17,8 @@
 #define HISTORY_LIMIT	100
 #define TYPING_SECONDS	4
 #define TYPING_EVERY	2
+#define CONTACTS_PAGE	50	/* "Chat with" shows this many; typing narrows */
+#define SEARCH_DELAY_MS	120
 
 enum chat_focus {
 	FOCUS_LIST,
@@ -53,7 +56,7 @@ static const struct help_key chat_help[] = {
 	{ "Up Down j k", "choose a conversation" },
 	{ "Enter", "write in it (Enter again sends)" },
 	{ "Tab", "between the list and the line you write" },
-	{ "n", "start a conversation with a doctor" },
+	{ "n", "start a conversation with anyone you may write to" },
 	{ "PgUp PgDn", "scroll the messages" },
 	{ "Esc", "back to the list" },
 	{ "R", "reload" },
@@ -298,7 +301,6 @@ chat_opened(const struct tconn_reply *reply, void *arg)
 }
 
 static struct chat *chat_current;	/* the one chat tab, for ui_chat_with */
-static json_t	*new_doctors;		/* whom "Chat with" offers */
 
 void
 ui_chat_with(int64_t user_id)
@@ -312,82 +314,133 @@ ui_chat_with(int64_t user_id)
 	tui_message(0, "Opening the conversation; the Chat tab shows it.");
 }
 
+/*
+ * "Chat with": whom the server lets this user write to (chat.contacts:
+ * staff for staff, a doctor's own patients, a patient's own doctors),
+ * filtered by name on the server as one types, a page at a time.
+ */
+struct picker {
+	struct chat	*c;
+	struct event	*timer;
+	unsigned	 sent, shown;	/* request numbers, so late replies lose */
+};
+
 static void
-doctor_label(struct dialog *d, json_t *doc, char *buf, size_t len, attr_t *a)
+contact_label(struct dialog *d, json_t *x, char *buf, size_t len, attr_t *a)
 {
+	char	name[300];
+
 	(void)d;
 	(void)a;
-	snprintf(buf, len, "%s", jget_str(doc, "full_name"));
+	/* Padded by columns, not bytes: names are UTF-8. */
+	text_pad(name, sizeof name, jget_str(x, "full_name"), 28);
+	snprintf(buf, len, "%s  %-12s  %s", name, jget_str(x, "role"),
+	    json_is_true(json_object_get(x, "online")) ? "online" : "");
 }
 
 static void
 new_pick(struct dialog *d)
 {
-	struct chat	*c = d->arg;
-	json_t		*doc = dialog_selected(d);
+	struct picker	*pk = d->arg;
+	struct chat	*c = pk->c;
+	json_t		*x = dialog_selected(d);
 
-	if (doc == NULL)
+	if (x == NULL) {
+		strlcpy_mf(d->error, "nobody to write to by that name", sizeof d->error);
 		return;
-	tconn_call("chat.open", json_pack("{s:I}", "user_id",
-	    (json_int_t)jget_int(doc, "user_id")), c, chat_opened, c);
-	dialog_close(d);
-}
-
-/* The doctors whose name has what was typed. */
-static void
-new_filter(struct dialog *d)
-{
-	const char	*q = field_value(dialog_get(d, "q"));
-	json_t		*out = json_array(), *x;
-	size_t		 i;
-
-	json_array_foreach(new_doctors, i, x) {
-		if (jget_int(x, "user_id") != tui_me()->user_id &&
-		    (*q == '\0' || strcasestr(jget_str(x, "full_name"), q) != NULL))
-			json_array_append(out, x);
 	}
-	d->list.cur = 0;
-	dialog_set_items(d, out);
+	tconn_call("chat.open", json_pack("{s:I}", "user_id",
+	    (json_int_t)jget_int(x, "user_id")), c, chat_opened, c);
+	dialog_close(d);
 }
 
 static void
 new_loaded(const struct tconn_reply *reply, void *arg)
 {
 	struct dialog	*d = arg;
+	struct picker	*pk = d->arg;
+	json_t		*list;
+	int64_t		 total;
 
+	/* Replies come in request order: only the latest one counts. */
+	if (++pk->shown < pk->sent)
+		return;
 	if (!reply->ok) {
 		strlcpy_mf(d->error, reply->message, sizeof d->error);
+		dialog_set_items(d, json_array());
 		tui_redraw();
 		return;
 	}
-	d->note[0] = '\0';
-	json_decref(new_doctors);
-	new_doctors = json_incref(jget_array(reply->result, "doctors"));
-	new_filter(d);
+	d->error[0] = '\0';
+	list = jget_array(reply->result, "contacts");
+	total = jget_int(reply->result, "total");
+	d->list.cur = 0;
+	dialog_set_items(d, json_incref(list));
+	if (total == 0)
+		strlcpy_mf(d->note, "nobody you may write to by that name",
+		    sizeof d->note);
+	else if ((size_t)total > json_array_size(list))
+		snprintf(d->note, sizeof d->note, "%zu of %lld; type to narrow",
+		    json_array_size(list), (long long)total);
+	else
+		snprintf(d->note, sizeof d->note, "%lld you may write to",
+		    (long long)total);
+	tui_redraw();
+}
+
+static void
+new_search_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dialog	*d = arg;
+	struct picker	*pk = d->arg;
+	const char	*q = field_value(dialog_get(d, "q"));
+
+	(void)fd;
+	(void)what;
+	while (*q == ' ')
+		q++;
+	pk->sent++;
+	tconn_call("chat.contacts", json_pack("{s:s, s:i}", "name", q, "limit",
+	    CONTACTS_PAGE), d, new_loaded, d);
+}
+
+static void
+new_changed(struct dialog *d)
+{
+	struct picker	*pk = d->arg;
+	struct timeval	 tv = { 0, SEARCH_DELAY_MS * 1000 };
+
+	strlcpy_mf(d->note, "searching...", sizeof d->note);
+	evtimer_add(pk->timer, &tv);
 }
 
 static void
 new_closed(struct dialog *d)
 {
-	(void)d;
-	json_decref(new_doctors);
-	new_doctors = NULL;
+	struct picker	*pk = d->arg;
+
+	event_free(pk->timer);
+	free(pk);
 }
 
 static void
 chat_new(struct chat *c)
 {
-	struct dialog	*d = dialog_new("Chat with", new_pick, c);
+	struct picker	*pk = xcalloc(1, sizeof *pk);
+	struct dialog	*d = dialog_new("Chat with", new_pick, pk);
 
-	dialog_field(d, "q", "Doctor");
-	d->changed = new_filter;
+	pk->c = c;
+	pk->timer = evtimer_new(tui_base(), new_search_cb, d);
+	dialog_field(d, "q", "Name");
+	d->changed = new_changed;
 	d->closed = new_closed;
 	d->items = json_array();
-	d->item_label = doctor_label;
+	d->item_label = contact_label;
 	d->list_rows = 8;
+	d->width = 64;
 	d->dialog_hints = "Enter open|type to filter|Up/Down choose|Esc cancel";
 	strlcpy_mf(d->note, "loading...", sizeof d->note);
-	tconn_call("doctors.list", json_pack("{s:i}", "limit", 200), d, new_loaded, d);
+	new_search_cb(-1, 0, d);
 	dialog_open(d);
 }
 

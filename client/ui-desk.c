@@ -119,19 +119,11 @@ wl_label(struct dialog *d, json_t *e, char *buf, size_t len, attr_t *a)
 }
 
 static void
-wl_loaded(const struct tconn_reply *reply, void *arg)
+wl_loaded(struct dialog *d, json_t *result)
 {
-	struct dialog	*d = arg;
-	size_t		 n;
+	size_t	n = json_array_size(d->items);
 
-	if (!reply->ok) {
-		strlcpy_mf(d->error, reply->message, sizeof d->error);
-		tui_redraw();
-		return;
-	}
-	d->error[0] = '\0';
-	dialog_set_items(d, json_incref(jget_array(reply->result, "entries")));
-	n = json_array_size(d->items);
+	(void)result;
 	if (n == 0)
 		strlcpy_mf(d->note, "Nobody is waiting; a adds a patient.",
 		    sizeof d->note);
@@ -143,10 +135,9 @@ wl_loaded(const struct tconn_reply *reply, void *arg)
 static void
 wl_refresh(void)
 {
-	if (wl.list == NULL)
-		return;
-	tconn_call("waitlist.list", json_pack("{s:I}", "doctor_id",
-	    (json_int_t)wl.doctor_id), wl.list, wl_loaded, wl.list);
+	if (wl.list != NULL)
+		dialog_list_load(wl.list, json_pack("{s:I}", "doctor_id",
+		    (json_int_t)wl.doctor_id));
 }
 
 static void
@@ -276,9 +267,6 @@ wl_key(struct dialog *d, int key)
 		dialog_confirm("Wait list", q, wl_leave_yes,
 		    json_incref(e))->closed = wl_leave_closed;
 		return 1;
-	case 'R':
-		wl_refresh();
-		return 1;
 	}
 	return 0;
 }
@@ -286,7 +274,6 @@ wl_key(struct dialog *d, int key)
 static void
 wl_closed(struct dialog *d)
 {
-	tconn_cancel(d);
 	if (wl.list == d)
 		wl.list = NULL;
 }
@@ -302,17 +289,12 @@ ui_waitlist(int64_t doctor_id, const char *doctor)
 	wl.doctor_id = doctor_id;
 	strlcpy_mf(wl.doctor, doctor, sizeof wl.doctor);
 	snprintf(title, sizeof title, "Wait list of %s", doctor);
-	d = dialog_new(title, NULL, NULL);
-	d->items = json_array();
+	d = dialog_list(title, "waitlist.list", "entries", wl_loaded);
 	d->item_label = wl_label;
-	d->list_rows = 10;
-	d->width = 78;
 	d->extra_key = wl_key;
 	d->closed = wl_closed;
 	d->dialog_hints = "a add|x take off|R reload|Esc close";
-	strlcpy_mf(d->note, "Loading...", sizeof d->note);
 	wl.list = d;
-	dialog_open(d);
 	wl_refresh();
 }
 
@@ -345,21 +327,10 @@ rc_label(struct dialog *d, json_t *r, char *buf, size_t len, attr_t *a)
 }
 
 static void
-rc_loaded(const struct tconn_reply *reply, void *arg)
+rc_loaded(struct dialog *d, json_t *result)
 {
-	struct dialog	*d = arg;
-	size_t		 n;
-
-	if (!reply->ok) {
-		strlcpy_mf(d->error, reply->message, sizeof d->error);
-		tui_redraw();
-		return;
-	}
-	d->error[0] = '\0';
-	dialog_set_items(d, json_incref(jget_array(reply->result, "recalls")));
-	n = json_array_size(d->items);
-	snprintf(d->note, sizeof d->note, "%zu due by %s, soonest first.", n,
-	    jget_str(reply->result, "before"));
+	snprintf(d->note, sizeof d->note, "%zu due by %s, soonest first.",
+	    json_array_size(d->items), jget_str(result, "before"));
 }
 
 static void
@@ -371,8 +342,7 @@ rc_refresh(void)
 		return;
 	tui_today(before);
 	date_shift(before, RECALL_AHEAD);
-	tconn_call("recall.due", json_pack("{s:s}", "before", before), rc.list,
-	    rc_loaded, rc.list);
+	dialog_list_load(rc.list, json_pack("{s:s}", "before", before));
 }
 
 static void
@@ -479,6 +449,7 @@ rc_key(struct dialog *d, int key)
 		    (json_int_t)jget_int(r, "id")), d, rc_done, NULL);
 		return 1;
 	case 'R':
+		/* The list runs to a date from today, which may have moved. */
 		rc_refresh();
 		return 1;
 	}
@@ -488,7 +459,6 @@ rc_key(struct dialog *d, int key)
 static void
 rc_closed(struct dialog *d)
 {
-	tconn_cancel(d);
 	if (rc.list == d)
 		rc.list = NULL;
 }
@@ -502,17 +472,13 @@ ui_recalls(int64_t doctor_id, const char *doctor)
 		dialog_close(rc.list);
 	rc.doctor_id = doctor_id;
 	strlcpy_mf(rc.doctor, doctor != NULL ? doctor : "", sizeof rc.doctor);
-	d = dialog_new("Recalls: patients due back", NULL, NULL);
-	d->items = json_array();
+	d = dialog_list("Recalls: patients due back", "recall.due", "recalls",
+	    rc_loaded);
 	d->item_label = rc_label;
-	d->list_rows = 10;
-	d->width = 78;
 	d->extra_key = rc_key;
 	d->closed = rc_closed;
 	d->dialog_hints = "a add|d done|R reload|Esc close";
-	strlcpy_mf(d->note, "Loading...", sizeof d->note);
 	rc.list = d;
-	dialog_open(d);
 	rc_refresh();
 }
 
@@ -520,8 +486,19 @@ ui_recalls(int64_t doctor_id, const char *doctor)
 void
 ui_desk_event(const char *event, json_t *e)
 {
-	char	at[6];
+	const char	*status;
+	char		 at[6];
 
+	if (strcmp(event, "appt.changed") == 0) {
+		/* Booking a patient with the doctor closes their entry on the
+		 * server: the wait list on show follows. */
+		status = jget_str(e, "status");
+		if (wl.list != NULL && jget_int(e, "doctor_id") == wl.doctor_id &&
+		    (strcmp(status, "approved") == 0 ||
+		    strcmp(status, "checked_in") == 0))
+			wl_refresh();
+		return;
+	}
 	if (strcmp(event, "waitlist.offer") != 0)
 		return;
 	fmt_hhmm(jget_int(e, "offered_starts_at"), at);

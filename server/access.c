@@ -22,6 +22,8 @@
 
 static int	access_refuse(struct req *, int64_t patient_id, const char *what,
 		    const char *target, const char *why);
+static int	access_refuse_missing(struct req *, int64_t patient_id,
+		    const char *what, const char *target);
 static const char *access_refusal(enum role);
 static int	break_glass_notify(struct req *, const struct patient *,
 		    const char *reason, int64_t grant_id);
@@ -161,6 +163,23 @@ access_refuse(struct req *r, int64_t patient_id, const char *what,
 	return req_fail(r, ERR_FORBIDDEN, "%s: %s", what, why);
 }
 
+/*
+ * A patient id that names nobody gets the refusal someone else's chart gets,
+ * so ids tell no one which patients exist (records and prescriptions answer
+ * a missing id the same way). The audit row says what was probed, under no
+ * patient: the id may be given to a patient later.
+ */
+static int
+access_refuse_missing(struct req *r, int64_t patient_id, const char *what,
+    const char *target)
+{
+	audit_req(r, "access.denied", 0, what, "%s%sno patient with id %lld",
+	    target != NULL ? target : "", target != NULL ? ": " : "",
+	    (long long)patient_id);
+	return req_fail(r, ERR_FORBIDDEN, "%s: %s", what,
+	    access_refusal(req_role(r)));
+}
+
 /* Why a caller of this role is refused a chart that is not theirs. */
 static const char *
 access_refusal(enum role role)
@@ -195,15 +214,18 @@ access_clinical(struct req *r, int64_t patient_id, const char *what,
 
 	switch (req_role(r)) {
 	case ROLE_PATIENT:
-		if (access_own_patient(r) != patient_id || patient_id == 0)
+		if (patient_id == 0 || access_own_patient(r) != patient_id) {
+			if (patient_id != 0 && patients_by_id(patient_id, &p) != 0)
+				return access_refuse_missing(r, patient_id, what,
+				    target);
 			return access_refuse(r, patient_id, what, target,
 			    access_refusal(ROLE_PATIENT));
+		}
 		basis = "own record";
 		break;
 	case ROLE_DOCTOR:
 		if (patients_by_id(patient_id, &p) != 0)
-			return req_fail(r, ERR_NOT_FOUND, "no patient with id %lld",
-			    (long long)patient_id);
+			return access_refuse_missing(r, patient_id, what, target);
 		if (doctors_id_for_user(req_user_id(r), &doctor_id) == 0 &&
 		    appt_doctor_has_patient(doctor_id, patient_id))
 			basis = "doctor's patient";
@@ -215,8 +237,7 @@ access_clinical(struct req *r, int64_t patient_id, const char *what,
 		break;
 	case ROLE_ADMIN:
 		if (patients_by_id(patient_id, &p) != 0)
-			return req_fail(r, ERR_NOT_FOUND, "no patient with id %lld",
-			    (long long)patient_id);
+			return access_refuse_missing(r, patient_id, what, target);
 		if (!access_break_glass_active(req_user_id(r), patient_id, r->now))
 			return access_refuse(r, patient_id, what, target,
 			    access_refusal(ROLE_ADMIN));

@@ -20,8 +20,9 @@ struct req;
 /*
  * 0 when the caller may touch patient_id's clinical data, with an audit row
  * of action `what` (e.g. "records.get") naming target and how access was
- * granted; else -1 with the request failed (forbidden, or not_found when
- * the patient does not exist) and an "access.denied" row.
+ * granted; else -1 with the request failed and an "access.denied" row:
+ * forbidden, with the same message whether the patient is someone else's
+ * or does not exist.
  */
 int	access_clinical(struct req *, int64_t patient_id, const char *what,
 	    const char *target);

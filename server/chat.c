@@ -334,3 +334,64 @@ chat_peers(int64_t user_id, void (*fn)(int64_t, void *), void *arg)
 		fn(list[i], arg);
 	free(list);
 }
+
+/*
+ * Whom a user may message, as chat.open's rule allows (op-chat.c,
+ * chat_allowed): every active staff member for staff; for a doctor also
+ * the patients with a login they have or had an appointment with; for a
+ * patient only the doctors they have or had one with. The pool is built
+ * from the caller's own appointments, never by scanning every patient.
+ */
+#define CONTACTS_FROM "FROM users u WHERE u.active = 1 AND u.id != ?1 AND " \
+	"(?2 = '' OR instr(lower(u.full_name), lower(?2)) > 0) AND u.id IN (" \
+	"SELECT id FROM users WHERE ?3 AND role IN ('doctor', 'receptionist', " \
+	"'admin') UNION SELECT p.user_id FROM appointments a JOIN patients p " \
+	"ON p.id = a.patient_id WHERE ?4 != 0 AND a.doctor_id = ?4 AND " \
+	"p.user_id IS NOT NULL UNION SELECT d.user_id FROM appointments a " \
+	"JOIN doctors d ON d.id = a.doctor_id WHERE ?5 != 0 AND a.patient_id = ?5) "
+
+static void
+contacts_bind(sqlite3_stmt *st, const struct chat_contacts_query *q)
+{
+	sqlite3_bind_int64(st, 1, q->user_id);
+	db_bind_text(st, 2, q->name != NULL ? q->name : "");
+	sqlite3_bind_int(st, 3, q->staff != 0);
+	sqlite3_bind_int64(st, 4, q->doctor_id);
+	sqlite3_bind_int64(st, 5, q->patient_id);
+}
+
+int64_t
+chat_contacts(const struct chat_contacts_query *q,
+    void (*fn)(const struct chat_contact *, void *), void *arg)
+{
+	static const char *count_sql = "SELECT count(*) " CONTACTS_FROM;
+	static const char *rows_sql = "SELECT u.id, u.full_name, u.role "
+	    CONTACTS_FROM "ORDER BY u.full_name COLLATE NOCASE, u.id "
+	    "LIMIT ?6 OFFSET ?7";
+	struct chat_contact	 c;
+	sqlite3_stmt		*st;
+	const char		*s;
+	int64_t			 total = 0;
+
+	if ((st = db_prepare(count_sql)) == NULL)
+		return -1;
+	contacts_bind(st, q);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		total = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if ((st = db_prepare(rows_sql)) == NULL)
+		return -1;
+	contacts_bind(st, q);
+	sqlite3_bind_int64(st, 6, q->limit);
+	sqlite3_bind_int64(st, 7, q->offset);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		memset(&c, 0, sizeof c);
+		c.user_id = sqlite3_column_int64(st, 0);
+		s = db_col_text(st, 1);
+		strlcpy_mf(c.full_name, s != NULL ? s : "", sizeof c.full_name);
+		c.role = role_from_name(db_col_text(st, 2));
+		fn(&c, arg);
+	}
+	sqlite3_reset(st);
+	return total;
+}

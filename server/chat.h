@@ -7,6 +7,8 @@
 
 #include <msgpack.h>
 
+#include "users.h"
+
 #define CHAT_BODY_MAX		4000	/* characters */
 #define CHAT_CLIENT_ID_MAX	64	/* characters */
 
@@ -69,6 +71,28 @@ int	 chat_history(int64_t conversation_id, int64_t before_id,
 	     void (*fn)(const struct chat_msg *, void *), void *arg);
 /* Calls fn with each user who shares a conversation with user_id. */
 void	 chat_peers(int64_t user_id, void (*fn)(int64_t peer, void *), void *arg);
+
+/* --- whom one may message (chat.contacts) --- */
+
+struct chat_contacts_query {
+	int64_t		 user_id;	/* the caller, left out */
+	int		 staff;		/* the caller is staff: all staff */
+	int64_t		 doctor_id;	/* 0, or the caller's doctor profile */
+	int64_t		 patient_id;	/* 0, or the caller's patient record */
+	const char	*name;		/* "" or NULL: any; else a substring */
+	int64_t		 limit, offset;
+};
+
+struct chat_contact {
+	int64_t		 user_id;
+	char		 full_name[NAME_MAX_CHARS * 4 + 1];
+	enum role	 role;
+};
+
+/* Calls fn for one page of the contacts, by name; returns how many there
+ * are in all, or -1 on a store error. */
+int64_t	 chat_contacts(const struct chat_contacts_query *,
+	     void (*fn)(const struct chat_contact *, void *), void *arg);
 
 /* Presence (op-chat.c): a user's sessions attached or detached; the
  * online/offline change is pushed from the loop, never from the caller. */

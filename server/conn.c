@@ -478,23 +478,72 @@ queued:
 
 /*
  * While a write batch is open, replies and events wait here until its
- * COMMIT: nothing is acknowledged before it is durable.
+ * COMMIT: nothing is acknowledged before it is durable. An event's bytes are
+ * held once, shared by every connection it goes to (a booking tells every
+ * desk screen).
  */
+struct held_body {
+	unsigned	refs;
+	size_t		len;
+	char		data[];
+};
+
 struct held {
 	struct conn		*conn;
 	uint64_t		 id;
 	int			 is_reply;
-	char			*body;
-	size_t			 len;
+	struct held_body	*body;
 	STAILQ_ENTRY(held)	 entry;
 };
-static STAILQ_HEAD(, held)	held_list = STAILQ_HEAD_INITIALIZER(held_list);
-static int			holding;
+STAILQ_HEAD(held_head, held);
+static struct held_head	held_list = STAILQ_HEAD_INITIALIZER(held_list);
+static int		holding;
+
+static struct held_body *
+held_body_new(const char *data, size_t len)
+{
+	struct held_body	*b = xmalloc(sizeof *b + len);
+
+	b->refs = 1;
+	b->len = len;
+	memcpy(b->data, data, len);
+	return b;
+}
+
+static void
+held_body_unref(struct held_body *b)
+{
+	if (--b->refs == 0)
+		free(b);
+}
+
+static void
+held_free(struct held *h)
+{
+	conn_unref(h->conn);
+	held_body_unref(h->body);
+	free(h);
+}
+
+static void
+conn_queue_body(struct conn *c, uint64_t id, int is_reply, struct held_body *b)
+{
+	struct held	*h;
+
+	h = xcalloc(1, sizeof *h);
+	h->conn = c;
+	conn_ref(c);
+	h->id = id;
+	h->is_reply = is_reply;
+	h->body = b;
+	b->refs++;
+	STAILQ_INSERT_TAIL(&held_list, h, entry);
+}
 
 static void
 conn_queue(struct conn *c, uint64_t id, int is_reply, const char *body, size_t len)
 {
-	struct held	*h;
+	struct held_body	*b;
 
 	if (c->dead)
 		return;
@@ -502,15 +551,152 @@ conn_queue(struct conn *c, uint64_t id, int is_reply, const char *body, size_t l
 		conn_write_frame(c, body, len);
 		return;
 	}
-	h = xcalloc(1, sizeof *h);
-	h->conn = c;
-	conn_ref(c);
-	h->id = id;
-	h->is_reply = is_reply;
-	h->body = xmalloc(len);
-	memcpy(h->body, body, len);
-	h->len = len;
-	STAILQ_INSERT_TAIL(&held_list, h, entry);
+	b = held_body_new(body, len);
+	conn_queue_body(c, id, is_reply, b);
+	held_body_unref(b);
+}
+
+/*
+ * A committed batch's frames for a plain connection with nothing else
+ * queued leave in one sendmsg straight from the held bytes: no copy into a
+ * cork buffer, no allocation per frame. Only what the kernel does not take
+ * is copied to the bufferevent. Encrypted connections (sealed per peer) and
+ * HTTP sinks take the corked path in conn_release.
+ */
+struct direct {
+	struct held	*h;
+	size_t		 next;		/* the connection's next frame, or SIZE_MAX */
+	unsigned char	 hdr[FRAME_HEADER_SIZE];
+};
+static struct direct	*directs;
+static size_t		 directs_cap;
+
+/* The batch's connections, first frame and last, found through a small
+ * open-addressing table: grouping is linear in the frames. */
+struct direct_group {
+	struct conn	*conn;
+	size_t		 first, last;
+};
+static struct direct_group	*dgroups;
+static size_t			*dtable, dtable_cap, dgroups_cap;
+
+static int
+conn_direct_ok(const struct conn *c)
+{
+	return !c->dead && c->sink == NULL && c->bev != NULL &&
+	    c->wire == CONN_WIRE_PLAIN &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    (c->cork == NULL || evbuffer_get_length(c->cork) == 0);
+}
+
+/* Writes a connection's frames, v[first] and on along next, to its socket. */
+static void
+conn_send_direct(struct conn *c, size_t first)
+{
+	struct iovec	 iov[2 * 256];
+	struct msghdr	 msg;
+	struct evbuffer	*out;
+	size_t		 i = first, k, niov, want, skip;
+	ssize_t		 sent;
+
+	while (i != SIZE_MAX && !c->dead) {
+		/* Up to 256 frames a call, well under IOV_MAX. */
+		niov = want = 0;
+		for (k = i; k != SIZE_MAX && niov < nitems(iov); k = directs[k].next) {
+			iov[niov].iov_base = directs[k].hdr;
+			iov[niov++].iov_len = FRAME_HEADER_SIZE;
+			iov[niov].iov_base = directs[k].h->body->data;
+			iov[niov++].iov_len = directs[k].h->body->len;
+			want += FRAME_HEADER_SIZE + directs[k].h->body->len;
+		}
+		memset(&msg, 0, sizeof msg);
+		msg.msg_iov = iov;
+		msg.msg_iovlen = niov;
+		do
+			sent = sendmsg(bufferevent_getfd(c->bev), &msg,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		while (sent < 0 && errno == EINTR);
+		if (sent >= 0 && (size_t)sent == want) {
+			i = k;
+			continue;
+		}
+		/* The kernel took part: the rest waits in the output buffer. */
+		skip = sent < 0 ? 0 : (size_t)sent;
+		out = bufferevent_get_output(c->bev);
+		for (i = 0; i < niov; i++) {
+			if (skip >= iov[i].iov_len) {
+				skip -= iov[i].iov_len;
+				continue;
+			}
+			evbuffer_add(out, (char *)iov[i].iov_base + skip,
+			    iov[i].iov_len - skip);
+			skip = 0;
+		}
+		for (; k != SIZE_MAX; k = directs[k].next) {
+			evbuffer_add(out, directs[k].hdr, FRAME_HEADER_SIZE);
+			evbuffer_add(out, directs[k].h->body->data,
+			    directs[k].h->body->len);
+		}
+		if (evbuffer_get_length(out) > server.cfg.out_high_water) {
+			log_warn("conn %llu (%s): output over %zu bytes, dropping "
+			    "slow reader", (unsigned long long)c->id, c->addr,
+			    server.cfg.out_high_water);
+			conn_drop(c, "slow reader");
+		}
+		break;
+	}
+}
+
+/* Sends what conn_send_direct can take and leaves the rest on held_list. */
+static void
+conn_release_direct(void)
+{
+	struct held_head	 rest = STAILQ_HEAD_INITIALIZER(rest);
+	struct held		*h;
+	size_t			 n = 0, ngroups = 0, i, slot, mask, g;
+
+	/* At most one group a connection: the table stays at most half full. */
+	for (mask = 64; mask < 2 * (size_t)nconns + 2; mask *= 2)
+		;
+	if (mask > dtable_cap) {
+		dtable_cap = mask;
+		dtable = xrealloc(dtable, dtable_cap * sizeof *dtable);
+		dgroups_cap = dtable_cap / 2;
+		dgroups = xrealloc(dgroups, dgroups_cap * sizeof *dgroups);
+	}
+	memset(dtable, 0xff, mask * sizeof *dtable);
+	mask--;
+	while ((h = STAILQ_FIRST(&held_list)) != NULL) {
+		STAILQ_REMOVE_HEAD(&held_list, entry);
+		if (ngroups == dgroups_cap || !conn_direct_ok(h->conn)) {
+			STAILQ_INSERT_TAIL(&rest, h, entry);
+			continue;
+		}
+		for (slot = ((uintptr_t)h->conn >> 4) & mask;
+		    (g = dtable[slot]) != SIZE_MAX && dgroups[g].conn != h->conn;
+		    slot = (slot + 1) & mask)
+			;
+		if (n == directs_cap) {
+			directs_cap = directs_cap ? directs_cap * 2 : 256;
+			directs = xrealloc(directs, directs_cap * sizeof *directs);
+		}
+		directs[n].h = h;
+		directs[n].next = SIZE_MAX;
+		frame_header_write(directs[n].hdr, (uint32_t)h->body->len);
+		if (g == SIZE_MAX) {
+			g = dtable[slot] = ngroups++;
+			dgroups[g].conn = h->conn;
+			dgroups[g].first = n;
+		} else
+			directs[dgroups[g].last].next = n;
+		dgroups[g].last = n;
+		n++;
+	}
+	STAILQ_CONCAT(&held_list, &rest);
+	for (g = 0; g < ngroups; g++)
+		conn_send_direct(dgroups[g].conn, dgroups[g].first);
+	for (i = 0; i < n; i++)
+		held_free(directs[i].h);
 }
 
 void
@@ -529,10 +715,12 @@ conn_release(int committed)
 
 	holding = 0;
 	corking = 1;
+	if (committed)
+		conn_release_direct();
 	while ((h = STAILQ_FIRST(&held_list)) != NULL) {
 		STAILQ_REMOVE_HEAD(&held_list, entry);
 		if (committed)
-			conn_write_frame(h->conn, h->body, h->len);
+			conn_write_frame(h->conn, h->body->data, h->body->len);
 		else if (h->is_reply) {
 			/* The batch did not reach the disk: say so, never "ok". */
 			msgpack_sbuffer_init(&sb);
@@ -549,9 +737,7 @@ conn_release(int committed)
 			conn_write_frame(h->conn, sb.data, sb.size);
 			msgpack_sbuffer_destroy(&sb);
 		}
-		conn_unref(h->conn);
-		free(h->body);
-		free(h);
+		held_free(h);
 	}
 	conn_uncork();
 	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
@@ -579,9 +765,10 @@ void
 conn_push_event(const char *event, const char *data, size_t len,
     int (*want)(const struct session *, void *), void *arg)
 {
-	struct conn	*c, *next;
-	msgpack_sbuffer	 sb;
-	msgpack_packer	 pk;
+	struct conn		*c, *next;
+	struct held_body	*b = NULL;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -589,14 +776,23 @@ conn_push_event(const char *event, const char *data, size_t len,
 	mp_pack_kv_str(&pk, "event", event);
 	mp_pack_str(&pk, "data");
 	msgpack_sbuffer_write(&sb, data, len);
+	/* Held for a batch, the recipients share one copy. */
+	if (holding)
+		b = held_body_new(sb.data, sb.size);
 	/* conn_send may drop a slow reader: take the next one first. */
 	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->session == NULL || c->session->revoked || c->closing)
 			continue;
-		if (want == NULL || want(c->session, arg))
+		if (want != NULL && !want(c->session, arg))
+			continue;
+		if (b == NULL)
 			conn_send(c, sb.data, sb.size);
+		else if (!c->dead)
+			conn_queue_body(c, 0, 0, b);
 	}
+	if (b != NULL)
+		held_body_unref(b);
 	msgpack_sbuffer_destroy(&sb);
 }
 

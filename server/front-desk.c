@@ -237,7 +237,8 @@ doctor_cap_set(const struct doctor_cap *c)
 
 /* --- the wait list --- */
 
-static const char *waitlist_status_names[] = { "waiting", "offered", "left" };
+static const char *waitlist_status_names[] = { "waiting", "offered", "left",
+    "booked" };
 
 const char *
 waitlist_status_name(enum waitlist_status s)
@@ -248,7 +249,8 @@ waitlist_status_name(enum waitlist_status s)
 
 #define WAITLIST_SELECT "SELECT w.id, w.doctor_id, w.patient_id, w.earliest, " \
 	"w.latest, w.note, w.status, w.created_by, w.created_at, w.offered_at, " \
-	"w.offered_starts_at, w.offered_ends_at, w.left_at, du.full_name, " \
+	"w.offered_starts_at, w.offered_ends_at, w.left_at, w.booked_at, " \
+	"w.appointment_id, du.full_name, " \
 	"p.full_name, p.phone, d.user_id, p.user_id, (SELECT count(*) FROM " \
 	"appointments n WHERE n.patient_id = w.patient_id AND n.status = 'no_show') " \
 	"FROM waitlist w JOIN doctors d ON d.id = w.doctor_id " \
@@ -279,12 +281,14 @@ waitlist_from_row(sqlite3_stmt *st, void *row)
 	w->offered_starts_at = sqlite3_column_int64(st, 10);
 	w->offered_ends_at = sqlite3_column_int64(st, 11);
 	w->left_at = sqlite3_column_int64(st, 12);
-	copy_col(st, 13, w->doctor_name, sizeof w->doctor_name);
-	copy_col(st, 14, w->patient_name, sizeof w->patient_name);
-	copy_col(st, 15, w->patient_phone, sizeof w->patient_phone);
-	w->doctor_user_id = sqlite3_column_int64(st, 16);
-	w->patient_user_id = sqlite3_column_int64(st, 17);
-	w->patient_no_shows = sqlite3_column_int64(st, 18);
+	w->booked_at = sqlite3_column_int64(st, 13);
+	w->appointment_id = sqlite3_column_int64(st, 14);
+	copy_col(st, 15, w->doctor_name, sizeof w->doctor_name);
+	copy_col(st, 16, w->patient_name, sizeof w->patient_name);
+	copy_col(st, 17, w->patient_phone, sizeof w->patient_phone);
+	w->doctor_user_id = sqlite3_column_int64(st, 18);
+	w->patient_user_id = sqlite3_column_int64(st, 19);
+	w->patient_no_shows = sqlite3_column_int64(st, 20);
 }
 
 int
@@ -336,7 +340,7 @@ int
 waitlist_leave(int64_t id, int64_t now)
 {
 	static const char *sql = "UPDATE waitlist SET status = 'left', left_at = ? "
-	    "WHERE id = ? AND status != 'left'";
+	    "WHERE id = ? AND status IN ('waiting', 'offered')";
 	sqlite3_stmt	*st = db_prepare(sql);
 
 	sqlite3_bind_int64(st, 1, now);
@@ -379,7 +383,7 @@ waitlist_offer_freed(int64_t doctor_id, int64_t starts_at, int64_t ends_at,
 	    "AND patient_id != ?4 ORDER BY id LIMIT 1";
 	static const char *mark_sql = "UPDATE waitlist SET status = 'offered', "
 	    "offered_at = ?, offered_starts_at = ?, offered_ends_at = ? "
-	    "WHERE id = ? AND status != 'left'";
+	    "WHERE id = ? AND status IN ('waiting', 'offered')";
 	struct waitlist_entry	*w;
 	struct civil_date	 day;
 	sqlite3_stmt		*st;
@@ -424,6 +428,33 @@ waitlist_offer_freed(int64_t doctor_id, int64_t starts_at, int64_t ends_at,
 	return rc == 0 ? id : -1;
 }
 
+int
+waitlist_fulfil(const struct appt *a, int64_t now)
+{
+	/* The window rule is waitlist_offer_freed's; an offer names its time
+	 * exactly. At most one entry is open per doctor and patient. */
+	static const char *sql = "UPDATE waitlist SET status = 'booked', "
+	    "booked_at = ?1, appointment_id = ?2 WHERE patient_id = ?3 AND "
+	    "doctor_id = ?4 AND status IN ('waiting', 'offered') AND "
+	    "((earliest <= ?5 AND latest >= ?6) OR (status = 'offered' AND "
+	    "offered_starts_at = ?5))";
+	sqlite3_stmt	*st;
+
+	/* A patient's own request is not a booking until it is approved: a
+	 * rejected one leaves them waiting where they were. */
+	if (a->status != APPT_APPROVED && a->status != APPT_CHECKED_IN)
+		return 0;
+	if ((st = db_prepare(sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, a->id);
+	sqlite3_bind_int64(st, 3, a->patient_id);
+	sqlite3_bind_int64(st, 4, a->doctor_id);
+	sqlite3_bind_int64(st, 5, a->starts_at);
+	sqlite3_bind_int64(st, 6, a->ends_at);
+	return db_step_done(st) == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 waitlist_push_wants(const struct session *s, void *arg)
 {
@@ -455,7 +486,7 @@ waitlist_push_offer(int64_t id)
 void
 waitlist_pack(msgpack_packer *pk, const struct waitlist_entry *w)
 {
-	msgpack_pack_map(pk, 17);
+	msgpack_pack_map(pk, 19);
 	mp_pack_kv_int(pk, "id", w->id);
 	mp_pack_kv_int(pk, "doctor_id", w->doctor_id);
 	mp_pack_kv_str(pk, "doctor_name", w->doctor_name);
@@ -471,6 +502,8 @@ waitlist_pack(msgpack_packer *pk, const struct waitlist_entry *w)
 	mp_pack_kv_opt_int(pk, "offered_starts_at", w->offered_starts_at);
 	mp_pack_kv_opt_int(pk, "offered_ends_at", w->offered_ends_at);
 	mp_pack_kv_opt_int(pk, "left_at", w->left_at);
+	mp_pack_kv_opt_int(pk, "booked_at", w->booked_at);
+	mp_pack_kv_opt_int(pk, "appointment_id", w->appointment_id);
 	mp_pack_kv_int(pk, "no_show_count", w->patient_no_shows);
 	mp_pack_kv_bool(pk, "no_show_flagged", appt_no_show_flagged(w->patient_no_shows));
 }

@@ -59,7 +59,7 @@ int	 doctor_cap_set(const struct doctor_cap *);
 #define WAITLIST_NOTE_MAX_CHARS	500
 #define WAITLIST_LIST_MAX	500
 
-enum waitlist_status { WL_WAITING = 0, WL_OFFERED, WL_LEFT };
+enum waitlist_status { WL_WAITING = 0, WL_OFFERED, WL_LEFT, WL_BOOKED };
 
 struct waitlist_entry {
 	int64_t			id;
@@ -71,6 +71,8 @@ struct waitlist_entry {
 	int64_t			created_by, created_at;
 	int64_t			offered_at, offered_starts_at, offered_ends_at;
 	int64_t			left_at;
+	int64_t			booked_at;
+	int64_t			appointment_id;	/* WL_BOOKED: the booking */
 	/* Joined for display and pushes. */
 	char			doctor_name[801];
 	char			patient_name[801];
@@ -86,7 +88,19 @@ int	 waitlist_by_id(int64_t, struct waitlist_entry *);
 int	 waitlist_find_open(int64_t doctor_id, int64_t patient_id,
 	     struct waitlist_entry *);
 int	 waitlist_insert(struct waitlist_entry *);
+/* Closes an open (waiting or offered) entry as left; 0, or -1 when it was
+ * not open or on a store error. */
 int	 waitlist_leave(int64_t id, int64_t now);
+/*
+ * a was just booked or approved (approved or checked in; a request does
+ * nothing until approved), in the caller's write transaction: its
+ * patient's open entry on the wait list of a's doctor whose window holds
+ * a's time, or that was offered exactly that time, is closed as booked and
+ * names a, in the same transaction, so the wait list offers no more times
+ * to someone already booked. 0 (whether or not an entry was closed), or -1
+ * on a store error.
+ */
+int	 waitlist_fulfil(const struct appt *a, int64_t now);
 /*
  * Entries by doctor (0: any) and patient (0: any), open ones (waiting or
  * offered) unless all, oldest first; how many.

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -55,8 +56,12 @@ struct hconn {
 	struct evhttp_connection	*evcon;	/* once adopted */
 	struct event			*adopt;
 	struct event			*deadline;
+	struct evbuffer_cb_entry	*out_cb;	/* hconn_out_cb */
 	int				 refused;	/* over http_max_conns */
 	int				 cut;		/* closing on our side */
+	int				 answering;	/* our callback has the request */
+	int				 page;		/* evhttp's own page at page_at */
+	size_t				 page_at;
 	TAILQ_ENTRY(hconn)		 entry;
 };
 TAILQ_HEAD(hconn_list, hconn);
@@ -111,6 +116,8 @@ static void	http_send_result(struct hreq *, const msgpack_object *);
 static void	http_file_chunk(struct hreq *, const msgpack_object *);
 static void	http_file_end(struct hreq *);
 static void	http_stream_end(struct hreq *);
+static int	security_header_list(int, const char **, const char **);
+static const char *status_reason(int);
 
 int
 http_bound_port(void)
@@ -193,6 +200,8 @@ hconn_adopt(struct hconn *hc)
 	bufferevent_getcb(hc->bev, NULL, NULL, NULL, &cbarg);
 	if (cbarg == NULL) {
 		/* Gone before we saw it. */
+		evbuffer_remove_cb_entry(bufferevent_get_output(hc->bev),
+		    hc->out_cb);
 		bufferevent_decref(hc->bev);
 		hconn_free(hc);
 		return -1;
@@ -217,6 +226,131 @@ hconn_adopt_cb(evutil_socket_t fd, short what, void *arg)
 	(void)hconn_adopt(arg);
 }
 
+/*
+ * evhttp answers some requests itself, before any callback of ours: a body
+ * over http_max_body or headers over http_max_header get a 413 HTML page,
+ * a malformed request a 400, an unknown method a 501 (libevent 2.1 has no
+ * hook for them). Such a page can only begin while no request of ours is
+ * being answered, and it goes out through the connection's output buffer:
+ * it is caught there as evhttp adds it, and replaced, before a byte of it
+ * is sent, with the JSON error every other answer has.
+ */
+static const struct {
+	int		 status;
+	const char	*code;
+	const char	*message;	/* then the limit, if any, in bytes */
+	int		 limit;		/* 0: none, 1: headers, 2: body */
+} evhttp_pages[] = {
+	/* evhttp says 400 for headers over the limit too. */
+	{ 400, "bad_request", "malformed HTTP request, or headers over", 1 },
+	{ 413, "too_large", "request body over", 2 },
+	{ 501, "bad_request", "method not supported", 0 },
+};
+
+static void
+hconn_page_replace(struct hconn *hc, struct evbuffer *out)
+{
+	static const char	 html[] = "<HTML><HEAD>\n<TITLE>";
+	struct evbuffer_ptr	 pos, end;
+	struct evbuffer		*keep;
+	const char		*names[8], *values[8], *cl;
+	char			 head[1024], start[sizeof html - 1], *body;
+	char			 message[128];
+	size_t			 have, hlen, blen, k;
+	int			 i, n, status;
+
+	have = evbuffer_get_length(out) - hc->page_at;
+	if (evbuffer_ptr_set(out, &pos, hc->page_at, EVBUFFER_PTR_SET) != 0)
+		goto not_a_page;
+	end = evbuffer_search(out, "\r\n\r\n", 4, &pos);
+	if (end.pos < 0)
+		return;		/* more headers to come */
+	hlen = (size_t)end.pos + 4 - hc->page_at;
+	if (hlen >= sizeof head ||
+	    evbuffer_copyout_from(out, &pos, head, hlen) != (ev_ssize_t)hlen)
+		goto not_a_page;
+	head[hlen] = '\0';
+	if ((cl = strstr(head, "\r\nContent-Length: ")) == NULL)
+		goto not_a_page;
+	blen = strtoul(cl + 18, NULL, 10);
+	if (have < hlen + blen)
+		return;		/* more body to come */
+	if (blen < sizeof start ||
+	    evbuffer_ptr_set(out, &pos, hc->page_at + hlen,
+	    EVBUFFER_PTR_SET) != 0 ||
+	    evbuffer_copyout_from(out, &pos, start, sizeof start) !=
+	    (ev_ssize_t)sizeof start ||
+	    memcmp(start, html, sizeof start) != 0)
+		goto not_a_page;
+	status = atoi(head + 9);
+	for (k = 0; k < nitems(evhttp_pages); k++)
+		if (evhttp_pages[k].status == status)
+			break;
+	if (k == nitems(evhttp_pages))
+		goto not_a_page;
+	if (evhttp_pages[k].limit == 0)
+		strlcpy_mf(message, evhttp_pages[k].message, sizeof message);
+	else
+		snprintf(message, sizeof message, "%s %zu bytes",
+		    evhttp_pages[k].message, evhttp_pages[k].limit == 2 ?
+		    server.cfg.http_max_body : server.cfg.http_max_header);
+	body = xasprintf("{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+	    evhttp_pages[k].code, message);
+	log_warn("http: answering %d %s: %s", status, evhttp_pages[k].code,
+	    body);
+
+	/* What was queued before the page stays; the page goes. */
+	hc->page = 2;
+	keep = evbuffer_new();
+	evbuffer_remove_buffer(out, keep, hc->page_at);
+	evbuffer_drain(out, evbuffer_get_length(out));
+	evbuffer_add_buffer(out, keep);
+	evbuffer_free(keep);
+	evbuffer_add_printf(out, "%.8s %d %s\r\n", head, status,
+	    status_reason(status));
+	n = security_header_list(1, names, values);
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(out, "%s: %s\r\n", names[i], values[i]);
+	/* evhttp closes the connection after its page, as it said. */
+	evbuffer_add_printf(out, "Content-Type: application/json; "
+	    "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    strlen(body), body);
+	free(body);
+not_a_page:
+	hc->page = 0;
+}
+
+static void
+hconn_out_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct hconn		*hc = arg;
+	struct evbuffer_ptr	 pos;
+	char			 line[13];
+
+	/* Our own answers, and our rewriting, pass untouched. */
+	if (hc->answering || hc->page == 2)
+		return;
+	if (hc->page == 1) {
+		/* Sending takes from the front. */
+		hc->page_at -= info->n_deleted < hc->page_at ?
+		    info->n_deleted : hc->page_at;
+		if (info->n_added > 0)
+			hconn_page_replace(hc, out);
+		return;
+	}
+	/* A status line: evhttp adds it in one piece. */
+	if (info->n_added < sizeof line || info->n_deleted > 0 ||
+	    evbuffer_ptr_set(out, &pos, info->orig_size, EVBUFFER_PTR_SET) != 0 ||
+	    evbuffer_copyout_from(out, &pos, line, sizeof line) !=
+	    (ev_ssize_t)sizeof line ||
+	    memcmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ' || line[12] != ' ')
+		return;
+	hc->page = 1;
+	hc->page_at = info->orig_size;
+	hconn_page_replace(hc, out);
+}
+
 static struct bufferevent *
 http_bev_cb(struct event_base *base, void *arg)
 {
@@ -233,6 +367,8 @@ http_bev_cb(struct event_base *base, void *arg)
 		return NULL;
 	}
 	bufferevent_incref(hc->bev);
+	hc->out_cb = evbuffer_add_cb(bufferevent_get_output(hc->bev),
+	    hconn_out_cb, hc);
 	hc->refused = nhconns >= server.cfg.http_max_conns || server.draining;
 	hc->adopt = evtimer_new(base, hconn_adopt_cb, hc);
 	hc->deadline = evtimer_new(base, hconn_deadline_cb, hc);
@@ -282,6 +418,7 @@ hconn_close_cb(struct evhttp_connection *evcon, void *arg)
 			hreq_free(h);
 		}
 	}
+	evbuffer_remove_cb_entry(bufferevent_get_output(hc->bev), hc->out_cb);
 	hconn_free(hc);
 }
 
@@ -293,6 +430,7 @@ http_complete_cb(struct evhttp_request *req, void *arg)
 	struct hconn	*hc = arg;
 
 	(void)req;
+	hc->answering = 0;
 	if (!hc->cut)
 		hconn_arm(hc, server.cfg.http_request_deadline);
 }
@@ -331,6 +469,7 @@ status_reason(int status)
 	case 413: return "Payload Too Large";
 	case 423: return "Locked";
 	case 429: return "Too Many Requests";
+	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	default: return "Internal Server Error";
 	}
@@ -460,9 +599,10 @@ cookie_name(const char *base)
 	return buf[i];
 }
 
-/* The value of cookie name in the Cookie header, copied; or NULL. */
-static char *
-cookie_get(struct evhttp_request *req, const char *name)
+/* The value of cookie name in the Cookie header, in place (*lenp bytes);
+ * or NULL. */
+static const char *
+cookie_find(struct evhttp_request *req, const char *name, size_t *lenp)
 {
 	const char	*hdr, *p, *end;
 	size_t		 n = strlen(name);
@@ -475,27 +615,37 @@ cookie_get(struct evhttp_request *req, const char *name)
 			p++;
 		end = p + strcspn(p, ";");
 		if ((size_t)(end - p) > n && strncmp(p, name, n) == 0 &&
-		    p[n] == '=')
-			return xstrndup(p + n + 1, end - p - n - 1);
+		    p[n] == '=') {
+			*lenp = end - p - n - 1;
+			return p + n + 1;
+		}
 	}
 	return NULL;
+}
+
+/* The value of cookie name in the Cookie header, copied; or NULL. */
+static char *
+cookie_get(struct evhttp_request *req, const char *name)
+{
+	const char	*v;
+	size_t		 len;
+
+	if ((v = cookie_find(req, name, &len)) == NULL)
+		return NULL;
+	return xstrndup(v, len);
 }
 
 static void
 set_cookie(struct evhttp_request *req, const char *name, const char *value,
     int http_only, int64_t max_age)
 {
-	char	*v;
+	char	*v, age[40] = "";
 
-	v = xasprintf("%s=%s; Path=/; SameSite=Strict%s%s",
+	if (max_age >= 0)
+		snprintf(age, sizeof age, "; Max-Age=%lld", (long long)max_age);
+	v = xasprintf("%s=%s; Path=/; SameSite=Strict%s%s%s",
 	    cookie_name(name), value, http_only ? "; HttpOnly" : "",
-	    server.cfg.http_tls ? "; Secure" : "");
-	if (max_age >= 0) {
-		char	*w = xasprintf("%s; Max-Age=%lld", v, (long long)max_age);
-
-		free(v);
-		v = w;
-	}
+	    server.cfg.http_tls ? "; Secure" : "", age);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", v);
 	free(v);
 }
@@ -580,20 +730,69 @@ origin_allowed(const char *origin)
 	return 0;
 }
 
+/*
+ * The Date header, formatted once a second: evhttp would format it for
+ * every response. Wall time (as evhttp's own), never the test clock.
+ */
+static const char *
+http_date(void)
+{
+	static const char	 days[7][4] = { "Sun", "Mon", "Tue", "Wed",
+	    "Thu", "Fri", "Sat" };
+	static const char	 months[12][4] = { "Jan", "Feb", "Mar", "Apr",
+	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	static char		 date[40];
+	static time_t		 last = -1;
+	time_t			 t = time(NULL);
+	struct tm		 tm;
+
+	if (t != last && gmtime_r(&t, &tm) != NULL) {
+		snprintf(date, sizeof date, "%s, %02d %s %d %02d:%02d:%02d GMT",
+		    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+		    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		last = t;
+	}
+	return date;
+}
+
+/* The headers every response carries; api: those of /api and /fhir too.
+ * Returns how many it put in names and values (at most 7). */
+static int
+security_header_list(int api, const char **names, const char **values)
+{
+	int	n = 0;
+
+	names[n] = "Date";
+	values[n++] = http_date();
+	names[n] = "Content-Security-Policy";
+	values[n++] = csp;
+	names[n] = "X-Content-Type-Options";
+	values[n++] = "nosniff";
+	names[n] = "Referrer-Policy";
+	values[n++] = "no-referrer";
+	names[n] = "X-Frame-Options";
+	values[n++] = "DENY";
+	if (api) {
+		names[n] = "Cache-Control";
+		values[n++] = "no-store";
+	}
+	if (server.cfg.http_tls) {
+		names[n] = "Strict-Transport-Security";
+		values[n++] = "max-age=31536000; includeSubDomains";
+	}
+	return n;
+}
+
 static void
 security_headers(struct evhttp_request *req, int api)
 {
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
+	const char		*names[8], *values[8];
+	int			 i, n;
 
-	evhttp_add_header(out, "Content-Security-Policy", csp);
-	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
-	evhttp_add_header(out, "X-Frame-Options", "DENY");
-	if (api)
-		evhttp_add_header(out, "Cache-Control", "no-store");
-	if (server.cfg.http_tls)
-		evhttp_add_header(out, "Strict-Transport-Security",
-		    "max-age=31536000; includeSubDomains");
+	n = security_header_list(api, names, values);
+	for (i = 0; i < n; i++)
+		evhttp_add_header(out, names[i], values[i]);
 }
 
 static int
@@ -672,84 +871,145 @@ csrf_token(char *out, size_t len)
 	token_encode(raw, out, len);
 }
 
+/*
+ * Reply text is built here, then handed to evhttp in one evbuffer_add: an
+ * evbuffer_add per JSON token costs more than the formatting. The buffer
+ * is kept between replies; each use starts and ends without calling out.
+ */
+struct jbuf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+static struct jbuf	 jb;
+static msgpack_sbuffer	 frame_sb;	/* http_dispatch's, kept likewise */
+
+static void
+jb_grow(struct jbuf *b, size_t n)
+{
+	while (b->cap - b->len < n)
+		b->cap = b->cap != 0 ? b->cap * 2 : 4096;
+	b->p = xrealloc(b->p, b->cap);
+}
+
+static inline void
+jb_add(struct jbuf *b, const void *s, size_t n)
+{
+	if (b->cap - b->len < n)
+		jb_grow(b, n);
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/* Decimal text, without printf's cost (ids and times on every reply). */
+static void
+jb_add_u64(struct jbuf *b, uint64_t v, int negative)
+{
+	char	 num[24], *p = num + sizeof num;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (negative)
+		*--p = '-';
+	jb_add(b, p, (size_t)(num + sizeof num - p));
+}
+
+/* Bytes a JSON string cannot carry as they are: controls, '"', '\\', and
+ * (checked apart) those of multibyte UTF-8. */
+static const unsigned char json_special[256] = {
+	[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 2,
+};
+
+/* A JSON string. Stored text is valid UTF-8; anything else is replaced. */
+static void
+jb_str(struct jbuf *b, const unsigned char *p, size_t n)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i, run;
+	int			 valid = -1;	/* checked once, if ever needed */
+
+	jb_add(b, "\"", 1);
+	for (i = 0; i < n; i += run) {
+		for (run = 0; i + run < n && json_special[p[i + run]] == 0; run++)
+			;
+		if (run > 0) {
+			jb_add(b, p + i, run);
+			continue;
+		}
+		if (json_special[p[i]] == 2) {
+			if (valid < 0)
+				valid = utf8_valid((const char *)p, n);
+			if (valid) {
+				for (run = 0; i + run < n && p[i + run] >= 0x80; run++)
+					;
+				jb_add(b, p + i, run);
+			} else {
+				jb_add(b, "\\ufffd", 6);
+				run = 1;
+			}
+			continue;
+		}
+		run = 1;
+		if (p[i] == '"')
+			jb_add(b, "\\\"", 2);
+		else if (p[i] == '\\')
+			jb_add(b, "\\\\", 2);
+		else if (p[i] == '\n')
+			jb_add(b, "\\n", 2);
+		else if (p[i] == '\t')
+			jb_add(b, "\\t", 2);
+		else if (p[i] == '\r')
+			jb_add(b, "\\r", 2);
+		else {
+			char	esc[6] = { '\\', 'u', '0', '0',
+			    hex[p[i] >> 4], hex[p[i] & 15] };
+
+			jb_add(b, esc, sizeof esc);
+		}
+	}
+	jb_add(b, "\"", 1);
+}
+
 /* Writes a msgpack object as JSON text: the reply's result goes out
  * without building a jansson tree first. */
 static void
-mp_write_json(struct evbuffer *b, const msgpack_object *o)
+mp_write_json(struct jbuf *b, const msgpack_object *o)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	const unsigned char	*p;
-	char			 num[32], *s;
-	size_t			 n, i, run;
-	uint32_t		 k;
-	int			 valid;
+	char		 num[32], *s;
+	size_t		 n, run;
+	uint32_t	 k;
 
 	switch (o->type) {
 	case MSGPACK_OBJECT_NIL:
-		evbuffer_add(b, "null", 4);
+		jb_add(b, "null", 4);
 		break;
 	case MSGPACK_OBJECT_BOOLEAN:
 		if (o->via.boolean)
-			evbuffer_add(b, "true", 4);
+			jb_add(b, "true", 4);
 		else
-			evbuffer_add(b, "false", 5);
+			jb_add(b, "false", 5);
 		break;
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		n = (size_t)snprintf(num, sizeof num, "%llu",
-		    (unsigned long long)o->via.u64);
-		evbuffer_add(b, num, n);
+		jb_add_u64(b, o->via.u64, 0);
 		break;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		n = (size_t)snprintf(num, sizeof num, "%lld",
-		    (long long)o->via.i64);
-		evbuffer_add(b, num, n);
+		/* Negated as unsigned: INT64_MIN has no positive int64. */
+		jb_add_u64(b, 0 - (uint64_t)o->via.i64, 1);
 		break;
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
 		if (o->via.f64 != o->via.f64 || o->via.f64 > 1e308 ||
 		    o->via.f64 < -1e308)
-			evbuffer_add(b, "null", 4);
+			jb_add(b, "null", 4);
 		else {
 			n = (size_t)snprintf(num, sizeof num, "%.17g", o->via.f64);
-			evbuffer_add(b, num, n);
+			jb_add(b, num, n);
 		}
 		break;
 	case MSGPACK_OBJECT_STR:
-		p = (const unsigned char *)o->via.str.ptr;
-		n = o->via.str.size;
-		/* Stored text is valid UTF-8; anything else is replaced. */
-		valid = utf8_valid((const char *)p, n);
-		evbuffer_add(b, "\"", 1);
-		for (i = 0; i < n; i += run) {
-			for (run = 0; i + run < n && p[i + run] >= 0x20 &&
-			    p[i + run] != '"' && p[i + run] != '\\' &&
-			    (valid || p[i + run] < 0x80); run++)
-				;
-			if (run > 0) {
-				evbuffer_add(b, p + i, run);
-				continue;
-			}
-			run = 1;
-			if (p[i] == '"')
-				evbuffer_add(b, "\\\"", 2);
-			else if (p[i] == '\\')
-				evbuffer_add(b, "\\\\", 2);
-			else if (p[i] == '\n')
-				evbuffer_add(b, "\\n", 2);
-			else if (p[i] == '\t')
-				evbuffer_add(b, "\\t", 2);
-			else if (p[i] == '\r')
-				evbuffer_add(b, "\\r", 2);
-			else if (p[i] >= 0x80)
-				evbuffer_add(b, "\\ufffd", 6);
-			else {
-				char	esc[6] = { '\\', 'u', '0', '0',
-				    hex[p[i] >> 4], hex[p[i] & 15] };
-
-				evbuffer_add(b, esc, sizeof esc);
-			}
-		}
-		evbuffer_add(b, "\"", 1);
+		jb_str(b, (const unsigned char *)o->via.str.ptr, o->via.str.size);
 		break;
 	case MSGPACK_OBJECT_BIN:
 		n = sodium_base64_encoded_len(o->via.bin.size,
@@ -757,35 +1017,38 @@ mp_write_json(struct evbuffer *b, const msgpack_object *o)
 		s = xmalloc(n);
 		sodium_bin2base64(s, n, (const unsigned char *)o->via.bin.ptr,
 		    o->via.bin.size, sodium_base64_VARIANT_ORIGINAL);
-		evbuffer_add_printf(b, "\"%s\"", s);
+		jb_add(b, "\"", 1);
+		jb_add(b, s, strlen(s));
+		jb_add(b, "\"", 1);
 		free(s);
 		break;
 	case MSGPACK_OBJECT_ARRAY:
-		evbuffer_add(b, "[", 1);
+		jb_add(b, "[", 1);
 		for (k = 0; k < o->via.array.size; k++) {
 			if (k > 0)
-				evbuffer_add(b, ",", 1);
+				jb_add(b, ",", 1);
 			mp_write_json(b, &o->via.array.ptr[k]);
 		}
-		evbuffer_add(b, "]", 1);
+		jb_add(b, "]", 1);
 		break;
 	case MSGPACK_OBJECT_MAP:
-		evbuffer_add(b, "{", 1);
+		jb_add(b, "{", 1);
 		for (k = 0, run = 0; k < o->via.map.size; k++) {
 			const msgpack_object_kv	*kv = &o->via.map.ptr[k];
 
 			if (kv->key.type != MSGPACK_OBJECT_STR)
 				continue;
 			if (run++ > 0)
-				evbuffer_add(b, ",", 1);
-			mp_write_json(b, &kv->key);
-			evbuffer_add(b, ":", 1);
+				jb_add(b, ",", 1);
+			jb_str(b, (const unsigned char *)kv->key.via.str.ptr,
+			    kv->key.via.str.size);
+			jb_add(b, ":", 1);
 			mp_write_json(b, &kv->val);
 		}
-		evbuffer_add(b, "}", 1);
+		jb_add(b, "}", 1);
 		break;
 	default:
-		evbuffer_add(b, "null", 4);
+		jb_add(b, "null", 4);
 		break;
 	}
 }
@@ -793,26 +1056,28 @@ mp_write_json(struct evbuffer *b, const msgpack_object *o)
 static void
 http_dispatch(struct hreq *h, const char *op, json_t *args, struct session *s)
 {
-	msgpack_sbuffer	 sb;
+	msgpack_sbuffer	*sb = &frame_sb;
 	msgpack_packer	 pk;
-	size_t		 len;
 	char		*frame;
 
 	h->conn = conn_new_virtual(h->addr, h->is_local, http_api_sink, h, 0);
 	if (s != NULL)
 		conn_set_session(h->conn, s);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	/* Packed in a buffer kept between requests and copied out at its
+	 * size: a fresh sbuffer is an 8 KiB malloc for a frame of tens of
+	 * bytes. Dispatch owns (and frees) the copy. */
+	sb->size = 0;
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 3);
 	mp_pack_str(&pk, "id");
 	msgpack_pack_uint64(&pk, 1);
 	mp_pack_kv_str(&pk, "op", op);
 	mp_pack_str(&pk, "args");
 	json_to_msgpack(args, &pk);
-	len = sb.size;
-	frame = msgpack_sbuffer_release(&sb);
+	frame = xmalloc(sb->size);
+	memcpy(frame, sb->data, sb->size);
 	/* h may be gone when this returns: the reply can come at once. */
-	ops_dispatch(h->conn, (unsigned char *)frame, len);
+	ops_dispatch(h->conn, (unsigned char *)frame, sb->size);
 }
 
 static void
@@ -869,19 +1134,20 @@ http_render(struct hreq *h, json_t *result, struct session *s)
 static void
 http_send_result(struct hreq *h, const msgpack_object *res)
 {
-	struct evbuffer	*buf;
 	int		 status = (h->route->flags & ROUTE_CREATED) ? 201 : 200;
 
 	if (h->req != NULL) {
-		buf = evbuffer_new();
+		/* Straight into the request's own buffer: evhttp moves it
+		 * to the connection without a copy. */
+		jb.len = 0;
 		if (res != NULL && res->type == MSGPACK_OBJECT_MAP)
-			mp_write_json(buf, res);
+			mp_write_json(&jb, res);
 		else
-			evbuffer_add(buf, "{}", 2);
+			jb_add(&jb, "{}", 2);
+		evbuffer_add(evhttp_request_get_output_buffer(h->req), jb.p, jb.len);
 		evhttp_add_header(evhttp_request_get_output_headers(h->req),
 		    "Content-Type", "application/json; charset=utf-8");
-		http_reply(h->req, status, buf);
-		evbuffer_free(buf);
+		http_reply(h->req, status, NULL);
 		h->req = NULL;
 	}
 	hreq_free(h);
@@ -1054,7 +1320,6 @@ http_sse_sink(struct conn *c, const char *body, size_t len)
 	struct hreq		*h = c->sink_arg;
 	msgpack_unpacked	 u;
 	const msgpack_object	*ev, *data;
-	struct evbuffer		*out;
 	size_t			 off = 0;
 
 	if (h == NULL)
@@ -1064,16 +1329,15 @@ http_sse_sink(struct conn *c, const char *body, size_t len)
 	    (ev = mp_map_get(&u.data, "event")) != NULL &&
 	    ev->type == MSGPACK_OBJECT_STR &&
 	    (data = mp_map_get(&u.data, "data")) != NULL) {
-		/* JSON text has no raw newline: one data line. */
-		out = evbuffer_new();
-		evbuffer_add(out, "event: ", 7);
-		evbuffer_add(out, ev->via.str.ptr, ev->via.str.size);
-		evbuffer_add(out, "\ndata: ", 7);
-		mp_write_json(out, data);
-		evbuffer_add(out, "\n\n", 2);
-		http_sse_write(h, (const char *)evbuffer_pullup(out, -1),
-		    evbuffer_get_length(out));
-		evbuffer_free(out);
+		/* JSON text has no raw newline: one data line. The text is
+		 * copied out of jb before anything can call back here. */
+		jb.len = 0;
+		jb_add(&jb, "event: ", 7);
+		jb_add(&jb, ev->via.str.ptr, ev->via.str.size);
+		jb_add(&jb, "\ndata: ", 7);
+		mp_write_json(&jb, data);
+		jb_add(&jb, "\n\n", 2);
+		http_sse_write(h, jb.p, jb.len);
 	}
 	msgpack_unpacked_destroy(&u);
 }
@@ -1124,12 +1388,53 @@ http_sse_start(struct hreq *h, struct session *s)
 	http_sse_write(h, hello, sizeof hello - 1);
 }
 
+/*
+ * Unpacking a reply into a fresh msgpack zone costs an 8 KiB malloc and
+ * free per request; the API sink keeps one zone instead. A sink that runs
+ * while it is in use (a push from inside a reply) gets a zone of its own.
+ */
+static msgpack_zone	*sink_zone;
+static int		 sink_zone_busy;
+
+static msgpack_zone *
+sink_zone_take(void)
+{
+	msgpack_zone	*z;
+
+	if (!sink_zone_busy && sink_zone != NULL) {
+		sink_zone_busy = 1;
+		return sink_zone;
+	}
+	if ((z = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)) == NULL) {
+		fputs("fatal: out of memory\n", stderr);
+		abort();
+	}
+	if (!sink_zone_busy) {
+		sink_zone = z;
+		sink_zone_busy = 1;
+	}
+	return z;
+}
+
+static void
+sink_zone_give(msgpack_zone *z)
+{
+	if (z != sink_zone) {
+		msgpack_zone_free(z);
+		return;
+	}
+	msgpack_zone_clear(z);
+	sink_zone_busy = 0;
+}
+
 /* The op's reply, from dispatch or later (a held batch, a worker). */
 static void
 http_api_sink(struct conn *c, const char *body, size_t len)
 {
 	struct hreq		*h = c->sink_arg;
-	msgpack_unpacked	 u;
+	msgpack_zone		*zone;
+	msgpack_object		 reply;
+	msgpack_unpack_return	 rc;
 	const msgpack_object	*ok, *res, *err, *code, *msg, *retry;
 	json_t			*result;
 	size_t			 off = 0;
@@ -1138,16 +1443,17 @@ http_api_sink(struct conn *c, const char *body, size_t len)
 
 	if (h == NULL)
 		return;
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, body, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-	    u.data.type != MSGPACK_OBJECT_MAP ||
-	    mp_map_get(&u.data, "event") != NULL) {
+	zone = sink_zone_take();
+	rc = msgpack_unpack(body, len, &off, zone, &reply);
+	if ((rc != MSGPACK_UNPACK_SUCCESS && rc != MSGPACK_UNPACK_EXTRA_BYTES) ||
+	    reply.type != MSGPACK_OBJECT_MAP ||
+	    mp_map_get(&reply, "event") != NULL) {
 		/* Events never reach an unlisted connection. */
-		msgpack_unpacked_destroy(&u);
+		sink_zone_give(zone);
 		return;
 	}
 	c->sink_arg = NULL;
-	ok = mp_map_get(&u.data, "ok");
+	ok = mp_map_get(&reply, "ok");
 	if (h->route->render == RENDER_FILE && h->stream) {
 		/* A later chunk: the headers are out, an error can only cut
 		 * the body short (its Content-Length tells the client). */
@@ -1155,22 +1461,22 @@ http_api_sink(struct conn *c, const char *body, size_t len)
 		conn_drop(c, "http request done");
 		if (ok != NULL && ok->type == MSGPACK_OBJECT_BOOLEAN &&
 		    ok->via.boolean)
-			http_file_chunk(h, mp_map_get(&u.data, "result"));
+			http_file_chunk(h, mp_map_get(&reply, "result"));
 		else
 			http_file_end(h);
 	} else if (ok != NULL && ok->type == MSGPACK_OBJECT_BOOLEAN &&
 	    ok->via.boolean && h->route->render == RENDER_FILE) {
 		h->conn = NULL;
 		conn_drop(c, "http request done");
-		http_file_chunk(h, mp_map_get(&u.data, "result"));
+		http_file_chunk(h, mp_map_get(&reply, "result"));
 	} else if (ok != NULL && ok->type == MSGPACK_OBJECT_BOOLEAN &&
 	    ok->via.boolean && h->route->render == RENDER_JSON) {
 		/* Most routes: the result as it is, straight to JSON text. */
-		res = mp_map_get(&u.data, "result");
+		res = mp_map_get(&reply, "result");
 		http_send_result(h, res);
 	} else if (ok != NULL && ok->type == MSGPACK_OBJECT_BOOLEAN &&
 	    ok->via.boolean) {
-		res = mp_map_get(&u.data, "result");
+		res = mp_map_get(&reply, "result");
 		result = res != NULL ? msgpack_to_json(res) : json_object();
 		if (!json_is_object(result)) {
 			json_decref(result);
@@ -1191,7 +1497,7 @@ http_api_sink(struct conn *c, const char *body, size_t len)
 		}
 		json_decref(result);
 	} else {
-		err = mp_map_get(&u.data, "error");
+		err = mp_map_get(&reply, "error");
 		code = err != NULL ? mp_map_get(err, "code") : NULL;
 		msg = err != NULL ? mp_map_get(err, "message") : NULL;
 		retry = err != NULL ? mp_map_get(err, "retry_after") : NULL;
@@ -1211,7 +1517,7 @@ http_api_sink(struct conn *c, const char *body, size_t len)
 		free(codes);
 		free(msgs);
 	}
-	msgpack_unpacked_destroy(&u);
+	sink_zone_give(zone);
 }
 
 /* Arguments for the route: the :id, then the body or the query string. */
@@ -1346,7 +1652,8 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	struct hconn			*hc;
 	struct hreq			*h;
 	const char			*path, *origin;
-	char				 csrf[TOKEN_TEXT_SIZE], *have;
+	char				 csrf[TOKEN_TEXT_SIZE];
+	size_t				 have;
 	int				 api;
 
 	(void)arg;
@@ -1354,6 +1661,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	if (hc != NULL) {
 		evtimer_del(hc->deadline);
 		evhttp_request_set_on_complete_cb(req, http_complete_cb, hc);
+		hc->answering = 1;
 	}
 	h = xcalloc(1, sizeof *h);
 	h->req = req;
@@ -1377,13 +1685,18 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		evhttp_add_header(out, "Access-Control-Allow-Credentials", "true");
 		evhttp_add_header(out, "Vary", "Origin");
 	}
-	if ((have = cookie_get(req, cookie_name("mf_csrf"))) == NULL) {
-		/* Any response may hand out the CSRF cookie; the page's first
-		 * load does. */
+	/*
+	 * The CSRF cookie goes to a client without one that will need it:
+	 * the page (any response off /api and /fhir: its script makes the
+	 * unsafe calls), and an unsafe request, which is refused without it
+	 * and can then try again. A GET or HEAD to the API never needs the
+	 * token, so minting one there only costs cookieless clients.
+	 */
+	if ((!api || method_unsafe(m)) &&
+	    cookie_find(req, cookie_name("mf_csrf"), &have) == NULL) {
 		csrf_token(csrf, sizeof csrf);
 		set_cookie(req, "mf_csrf", csrf, 0, -1);
 	}
-	free(have);
 	if (m == EVHTTP_REQ_OPTIONS) {
 		http_preflight(h, origin);
 		return;
@@ -1489,4 +1802,11 @@ http_shutdown(void)
 		session_slots[i].s = NULL;
 	}
 	sodium_memzero(csrf_key, sizeof csrf_key);
+	free(jb.p);
+	memset(&jb, 0, sizeof jb);
+	msgpack_sbuffer_destroy(&frame_sb);
+	memset(&frame_sb, 0, sizeof frame_sb);
+	if (sink_zone != NULL)
+		msgpack_zone_free(sink_zone);
+	sink_zone = NULL;
 }

@@ -47,6 +47,9 @@ usage(FILE *f)
 	    "      --tz ZONE            the clinic's time zone (default UTC)\n"
 	    "      --demo               seed demo data into a new, empty database\n"
 	    "      --test-clock         enable the test.clock op (tests only)\n"
+	    "      --test-weak-hashes   TESTS ONLY, never in production: hash passwords\n"
+	    "                           at libsodium's minimum argon2id cost (for runs\n"
+	    "                           under valgrind); refused without --test-clock\n"
 	    "      --require-encryption refuse unencrypted clients, even on loopback\n"
 	    "                           (sets plain_loopback = off)\n"
 	    "      --fingerprint        print the server key's fingerprint and exit\n"
@@ -232,6 +235,7 @@ main(int argc, char **argv)
 		{ "tz", required_argument, NULL, 'z' },
 		{ "demo", no_argument, NULL, 'D' },
 		{ "test-clock", no_argument, NULL, 'T' },
+		{ "test-weak-hashes", no_argument, NULL, 'W' },
 		{ "require-encryption", no_argument, NULL, 'E' },
 		{ "fingerprint", no_argument, NULL, 'F' },
 		{ "backup", required_argument, NULL, 'B' },
@@ -247,7 +251,7 @@ main(int argc, char **argv)
 	const char	*config_path = getenv("MEDIFLOW_CONFIG");
 	char		*cause = NULL, *db_path;
 	const char	*backup_to = NULL, *restore_from = NULL;
-	int		 ch, i, fingerprint = 0, lock_fd;
+	int		 ch, i, fingerprint = 0, lock_fd, weak_hashes = 0;
 
 	log_set_name("mediflowd");
 	config_defaults(&server.cfg);
@@ -291,6 +295,9 @@ main(int argc, char **argv)
 		case 'T':
 			server.cfg.test_clock = 1;
 			break;
+		case 'W':
+			weak_hashes = 1;
+			break;
 		case 'E':
 			server.cfg.plain_loopback = 0;
 			break;
@@ -321,6 +328,14 @@ main(int argc, char **argv)
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	/* A flag only (no config key, no MEDIFLOW_ variable), and only beside
+	 * the other test-only one: a production server cannot get it by a
+	 * stray setting. */
+	if (weak_hashes && !server.cfg.test_clock) {
+		cause = xstrdup("--test-weak-hashes is for tests only and needs "
+		    "--test-clock");
+		goto fatal;
 	}
 	if (fingerprint) {
 		i = print_fingerprint();
@@ -395,6 +410,11 @@ main(int argc, char **argv)
 	}
 	free(db_path);
 	ops_init(server.cfg.test_clock);
+	if (weak_hashes) {
+		log_warn("--test-weak-hashes: passwords hashed at the minimum "
+		    "argon2id cost (tests only)");
+		password_test_weak_hashes();
+	}
 	password_init();
 	if (server.cfg.demo && demo_seed() < 0) {
 		cause = xstrdup("cannot seed demo data");

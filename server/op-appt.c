@@ -22,6 +22,7 @@
 #include "notifications.h"
 #include "ops.h"
 #include "patients.h"
+#include "readcache.h"
 #include "reminders.h"
 #include "server.h"
 #include "session.h"
@@ -468,7 +469,7 @@ op_appt_book(struct req *r)
 			return conflict_reply(r, conflict);
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
-	if (reminders_appt_changed(&a, r->now) != 0) {
+	if (reminders_appt_changed(&a, r->now) != 0 || waitlist_fulfil(&a, r->now) != 0) {
 		db_rollback();
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
@@ -600,7 +601,7 @@ op_appt_book_recurring(struct req *r)
 				return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 			}
 		}
-		if (reminders_appt_changed(&a, r->now) != 0) {
+		if (reminders_appt_changed(&a, r->now) != 0 || waitlist_fulfil(&a, r->now) != 0) {
 			db_rollback();
 			free(list);
 			return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
@@ -841,7 +842,8 @@ op_appt_walk_in(struct req *r)
 	a.checked_in_at = r->now;
 	a.checked_in_by = req_user_id(r);
 	if (appt_set_status(&a, APPT_CHECKED_IN, req_user_id(r), "walk-in", r->now) != 0 ||
-	    appt_save_times(&a) != 0 || reminders_appt_changed(&a, r->now) != 0) {
+	    appt_save_times(&a) != 0 || reminders_appt_changed(&a, r->now) != 0 ||
+	    waitlist_fulfil(&a, r->now) != 0) {
 		db_rollback();
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
@@ -957,7 +959,8 @@ appt_transition(struct req *r, enum appt_status to, int rules, int note_required
 	rc = appt_set_status(&a, to, req_user_id(r), note, r->now);
 	if (rc == 0)
 		rc = appt_save_times(&a);
-	if (rc == 0 && reminders_appt_changed(&a, r->now) != 0)
+	if (rc == 0 && (reminders_appt_changed(&a, r->now) != 0 ||
+	    (to == APPT_APPROVED && waitlist_fulfil(&a, r->now) != 0)))
 		rc = -2;
 	/* The patient hears of a decision on their appointment, the doctor
 	 * of a patient's cancellation. */
@@ -1335,7 +1338,7 @@ op_appt_reschedule(struct req *r)
 	}
 	old.rescheduled_to = next.id;
 	if (appt_save_times(&old) != 0 || reminders_appt_changed(&old, r->now) != 0 ||
-	    reminders_appt_changed(&next, r->now) != 0) {
+	    reminders_appt_changed(&next, r->now) != 0 || waitlist_fulfil(&next, r->now) != 0) {
 		db_rollback();
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	}
@@ -1392,6 +1395,8 @@ struct list_pack {
 	msgpack_packer	pk;
 };
 
+#define LIST_KEY_WORDS	8
+
 static void
 list_pack_cb(const struct appt *a, void *arg)
 {
@@ -1403,6 +1408,36 @@ static const char *const status_arg_names[] = {
 	"in_progress", "completed", "no_show", "rescheduled", NULL
 };
 
+/* The read cache's key of a list: every field of the filter, in order. */
+static void
+list_key(const struct appt_filter *f, int64_t key[LIST_KEY_WORDS])
+{
+	key[0] = 'L';
+	key[1] = f->doctor_id;
+	key[2] = f->patient_id;
+	key[3] = f->from;
+	key[4] = f->to;
+	key[5] = f->status;
+	key[6] = f->limit;
+	key[7] = f->offset;
+}
+
+static void
+pack_list_result(struct req *r, int64_t n, const char *packed, size_t len)
+{
+	msgpack_pack_map(&r->pk, 1);
+	mp_pack_str(&r->pk, "appointments");
+	msgpack_pack_array(&r->pk, (size_t)n);
+	if (len == 0)
+		return;
+	/* One allocation of the size needed, not a doubling or two. */
+	if (r->result.alloc - r->result.size < len) {
+		r->result.data = xrealloc(r->result.data, r->result.size + len);
+		r->result.alloc = r->result.size + len;
+	}
+	msgpack_sbuffer_write(&r->result, packed, len);
+}
+
 int
 op_appt_list(struct req *r)
 {
@@ -1410,6 +1445,9 @@ op_appt_list(struct req *r)
 	struct civil_date	 day;
 	struct list_pack	 lp;
 	msgpack_sbuffer		 sb;
+	int64_t			 key[LIST_KEY_WORDS];
+	const char		*cached;
+	size_t			 cached_len;
 	const char		*date = NULL;
 	int64_t			 n, mine;
 	int			 has_from, has_to, status = -1, has_doctor, has_patient;
@@ -1463,13 +1501,21 @@ op_appt_list(struct req *r)
 	default:
 		break;
 	}
+	/*
+	 * The answer depends on the filter alone (the role has narrowed it
+	 * above), so a desk asking for the same day again between two changes
+	 * to the store gets the packed list it got before.
+	 */
+	list_key(&f, key);
+	if (readcache_get(key, sizeof key, &cached, &cached_len, &n)) {
+		pack_list_result(r, n, cached, cached_len);
+		return OP_OK;
+	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&lp.pk, &sb, msgpack_sbuffer_write);
 	n = appt_list(&f, list_pack_cb, &lp);
-	msgpack_pack_map(&r->pk, 1);
-	mp_pack_str(&r->pk, "appointments");
-	msgpack_pack_array(&r->pk, (size_t)n);
-	msgpack_sbuffer_write(&r->result, sb.data, sb.size);
+	pack_list_result(r, n, sb.data, sb.size);
+	readcache_put(key, sizeof key, sb.data, sb.size, n);
 	msgpack_sbuffer_destroy(&sb);
 	return OP_OK;
 }

@@ -379,10 +379,12 @@ op_auth_me(struct req *r)
 		return OP_FAIL;
 	if (users_by_id(req_user_id(r), &u) != 0)
 		return req_fail(r, ERR_NOT_FOUND, "user not found");
-	msgpack_pack_map(&r->pk, 4);
+	msgpack_pack_map(&r->pk, 5);
 	mp_pack_str(&r->pk, "user");
 	users_pack(&r->pk, &u);
 	mp_pack_kv_int(&r->pk, "session_expires_at", r->session->expires_at);
+	/* The web page has no hello: it shows times in this zone from here. */
+	mp_pack_kv_str(&r->pk, "tz", server.cfg.tz);
 	/* A patient's login names its record; a doctor's, its profile. */
 	mp_pack_str(&r->pk, "patient_id");
 	if (u.role == ROLE_PATIENT && patients_by_user(u.id, &p) == 0)

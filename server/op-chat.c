@@ -1,6 +1,6 @@
 /* op-chat.c -- chat ops, their push events (chat.message, chat.read,
  * chat.typing) and presence (online/offline to those who share a
- * conversation with the user). */
+ * conversation with the user), and chat.contacts: whom one may message. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -634,6 +634,106 @@ op_chat_typing(struct req *r)
 	}
 	msgpack_pack_map(&r->pk, 1);
 	mp_pack_kv_bool(&r->pk, "sent", sent);
+	return OP_OK;
+}
+
+/* --- chat.contacts --- */
+
+#define CONTACTS_DEFAULT	50
+#define CONTACTS_MAX		200
+#define CONTACTS_NAME_MAX	100	/* characters */
+
+struct contacts_ctx {
+	int64_t		 me;
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	uint32_t	 n;
+};
+
+/* When user was last seen, without adding them to the presence cache: a
+ * page of contacts may name many users who never chat. */
+static int64_t
+last_seen_of(int64_t user_id)
+{
+	size_t	lo = 0, hi = npresence;
+
+	while (lo < hi) {
+		size_t	mid = (lo + hi) / 2;
+
+		if (presence[mid].user_id == user_id)
+			return presence[mid].last_seen;
+		if (presence[mid].user_id < user_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return presence_load(user_id);
+}
+
+static void
+contact_one(const struct chat_contact *c, void *arg)
+{
+	struct contacts_ctx	*x = arg;
+	struct chat_conv	 cv;
+	int64_t			 seen = last_seen_of(c->user_id);
+
+	msgpack_pack_map(&x->pk, 6);
+	mp_pack_kv_int(&x->pk, "user_id", c->user_id);
+	mp_pack_kv_str(&x->pk, "full_name", c->full_name);
+	mp_pack_kv_str(&x->pk, "role", role_name(c->role));
+	mp_pack_kv_bool(&x->pk, "online", user_online(c->user_id));
+	mp_pack_kv_opt_int(&x->pk, "last_seen", seen);
+	mp_pack_kv_opt_int(&x->pk, "conversation_id",
+	    chat_conv_find(x->me, c->user_id, &cv) == 0 ? cv.id : 0);
+	x->n++;
+}
+
+int
+op_chat_contacts(struct req *r)
+{
+	struct chat_contacts_query	 q;
+	struct contacts_ctx		 x;
+	struct patient			 p;
+	const char			*name = NULL;
+	int64_t				 total;
+
+	memset(&q, 0, sizeof q);
+	q.limit = CONTACTS_DEFAULT;
+	if (args_only(r, "name", "limit", "offset", NULL) != 0 ||
+	    arg_str(r, "name", ARG_NULLABLE, 0, CONTACTS_NAME_MAX, &name) != 0 ||
+	    arg_int(r, "limit", ARG_NULLABLE, 1, CONTACTS_MAX, &q.limit,
+	    NULL) != 0 ||
+	    arg_int(r, "offset", ARG_NULLABLE, 0, INT64_MAX, &q.offset, NULL) != 0)
+		return OP_FAIL;
+	/* The pool chat_allowed opens: staff with staff, a doctor with their
+	 * patients, a patient with their doctors. */
+	q.user_id = req_user_id(r);
+	q.staff = (req_role(r) & ROLES_STAFF) != 0;
+	q.name = name != NULL ? name : "";
+	if (req_role(r) == ROLE_DOCTOR &&
+	    doctors_id_for_user(q.user_id, &q.doctor_id) != 0)
+		q.doctor_id = 0;
+	if (req_role(r) == ROLE_PATIENT) {
+		if (patients_by_user(q.user_id, &p) != 0)
+			return req_fail(r, ERR_NOT_FOUND,
+			    "no patient record is linked to this account");
+		q.patient_id = p.id;
+	}
+	memset(&x, 0, sizeof x);
+	x.me = q.user_id;
+	msgpack_sbuffer_init(&x.sb);
+	msgpack_packer_init(&x.pk, &x.sb, msgpack_sbuffer_write);
+	if ((total = chat_contacts(&q, contact_one, &x)) < 0) {
+		msgpack_sbuffer_destroy(&x.sb);
+		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
+	}
+	msgpack_pack_map(&r->pk, 2);
+	mp_pack_str(&r->pk, "contacts");
+	msgpack_pack_array(&r->pk, x.n);
+	if (x.sb.size > 0)
+		msgpack_sbuffer_write(&r->result, x.sb.data, x.sb.size);
+	mp_pack_kv_int(&r->pk, "total", total);
+	msgpack_sbuffer_destroy(&x.sb);
 	return OP_OK;
 }
 

@@ -426,6 +426,13 @@ op_waitlist_leave(struct req *r)
 		free(w);
 		return req_fail(r, ERR_CONFLICT, "already left the wait list");
 	}
+	if (w->status == WL_BOOKED) {
+		int64_t	appt_id = w->appointment_id;
+
+		free(w);
+		return req_fail(r, ERR_CONFLICT, "already booked off the wait list "
+		    "(appointment %lld)", (long long)appt_id);
+	}
 	if (db_begin() != 0) {
 		free(w);
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");

@@ -49,6 +49,8 @@ struct req {
 
 	msgpack_sbuffer		 result;	/* the handler packs one object */
 	msgpack_packer		 pk;
+	size_t			 result_at;	/* where it starts: the reply's
+						 * envelope is packed before it */
 
 	enum err_code		 err;
 	char			*errmsg;
@@ -172,6 +174,7 @@ int	 op_chat_send(struct req *);
 int	 op_chat_read(struct req *);
 int	 op_chat_typing(struct req *);
 int	 op_chat_unread(struct req *);
+int	 op_chat_contacts(struct req *);
 int	 op_notifications_list(struct req *);
 int	 op_notifications_read(struct req *);
 int	 op_notifications_read_all(struct req *);

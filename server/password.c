@@ -1,6 +1,7 @@
 /* password.c -- argon2id on the worker pool, and the password policy
  * (length, then libpwquality with the cracklib dictionary). */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,8 +14,14 @@
 #include "util.h"
 #include "worker.h"
 
-#define PW_OPSLIMIT	crypto_pwhash_OPSLIMIT_INTERACTIVE
-#define PW_MEMLIMIT	crypto_pwhash_MEMLIMIT_INTERACTIVE
+/*
+ * argon2id's cost: libsodium's INTERACTIVE limits (64 MiB, 2 passes), or its
+ * minimum under --test-weak-hashes, for valgrind runs where one hash at 64 MiB
+ * takes seconds. Set once at start-up, before any worker runs.
+ */
+static unsigned long long	pw_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+static size_t			pw_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+static int			pw_weak;
 
 static char		dummy_hash[PW_HASH_MAX];
 /* cracklib keeps static state: one check at a time. */
@@ -23,7 +30,36 @@ static pthread_mutex_t	policy_lock = PTHREAD_MUTEX_INITIALIZER;
 int
 password_hash(const char *pw, char *out)
 {
-	return crypto_pwhash_str(out, pw, strlen(pw), PW_OPSLIMIT, PW_MEMLIMIT);
+	return crypto_pwhash_str(out, pw, strlen(pw), pw_opslimit, pw_memlimit);
+}
+
+void
+password_test_weak_hashes(void)
+{
+	pw_opslimit = crypto_pwhash_OPSLIMIT_MIN;
+	pw_memlimit = crypto_pwhash_MEMLIMIT_MIN;
+	pw_weak = 1;
+}
+
+/*
+ * Only ever up: a hash made before the limits rose (or by a test server's
+ * minimum cost) is redone at the limits in force; a stronger one is kept, and
+ * a server on test hashes rewrites nothing, so a test run on a copy of real
+ * data cannot weaken it. (libsodium's needs_rehash also fires on a stronger
+ * hash, which would rewrite it weaker.)
+ */
+int
+password_needs_rehash(const char *hash)
+{
+	unsigned int	v, m, t, p;
+
+	if (pw_weak)
+		return 0;
+	if (strncmp(hash, "$argon2id$", 10) != 0 ||
+	    sscanf(hash + 10, "v=%u$m=%u,t=%u,p=%u$", &v, &m, &t, &p) != 4)
+		return 1;
+	return v < 0x13 || (unsigned long long)m * 1024 < pw_memlimit ||
+	    t < pw_opslimit;
 }
 
 void
@@ -193,8 +229,7 @@ pw_job_work(void *arg)
 		    strlen(j->password)) == 0;
 		if (!j->verified)
 			return;
-		if (j->kind == PW_VERIFY && crypto_pwhash_str_needs_rehash(j->hash,
-		    PW_OPSLIMIT, PW_MEMLIMIT) != 0) {
+		if (j->kind == PW_VERIFY && password_needs_rehash(j->hash)) {
 			if (password_hash(j->password, j->newhash) == 0)
 				j->rehashed = 1;
 		}

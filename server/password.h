@@ -8,7 +8,8 @@
 #define PASSWORD_MAX_CHARS	128
 
 enum pw_kind {
-	PW_VERIFY,	/* password against hash (rehash when the limits rose) */
+	PW_VERIFY,	/* password against hash (rehash when the limits rose:
+			 * password_needs_rehash) */
 	PW_NEW,		/* check new_password against the policy, then hash it;
 			 * a NULL new_password is generated (and kept in the job) */
 	PW_CHANGE,	/* PW_VERIFY, then PW_NEW */
@@ -52,6 +53,15 @@ char		*password_policy(const char *password, const char *email);
 /* A hash that no password matches, to spend the same time on unknown users. */
 const char	*password_dummy_hash(void);
 void		 password_init(void);
+/*
+ * --test-weak-hashes (tests only, and only with --test-clock): libsodium's
+ * minimum argon2id cost for new hashes, and no rehash on login. Call before
+ * password_init().
+ */
+void		 password_test_weak_hashes(void);
+/* 1 when a hash that verified should be redone: weaker than the limits in
+ * force, or not argon2id v1.3. Never under test_weak_hashes. */
+int		 password_needs_rehash(const char *hash);
 #define PASSWORD_GENERATED_SIZE	17
 /* A random temporary password of 16 characters (out: 17 bytes). */
 void		 password_generate(char *out);

@@ -14,6 +14,10 @@
 
 enum search_driver { DRIVE_WORD, DRIVE_PHONE, DRIVE_DATE };
 
+struct walk_list;
+struct walk_row;
+struct walk_cursor;
+
 struct search_plan {
 	enum search_driver	 driver;
 	size_t			 word;		/* with DRIVE_WORD */
@@ -41,7 +45,16 @@ static int	search_by_name_order(const struct patient_query *,
 		    const struct search_plan *, size_t, size_t, int64_t *, size_t *);
 static double	patients_estimate(void);
 static size_t	search_plan_make(const struct patient_query *,
-		    struct search_plan *, double *);
+		    struct search_plan *, double *, size_t);
+static int	name_cmp(const char *, int64_t, const char *, int64_t);
+static int	walk_words(const char *, const char *, struct walk_list *,
+		    size_t *, size_t);
+static void	walk_list_clear(struct walk_list *);
+static void	walk_fill(struct walk_list *, const char *, int64_t);
+static struct walk_row *walk_list_seek(struct walk_list *, const char *, int64_t);
+static struct walk_row *walk_seek(struct walk_cursor *, const char *, int64_t);
+static int	search_by_word_walk(const struct patient_query *,
+		    const struct search_plan *, size_t, int64_t *, size_t *);
 static uint32_t	utf8_decode(const unsigned char **, const unsigned char *);
 static size_t	utf8_encode(uint32_t, char *);
 static const char *fold_latin(uint32_t);
@@ -152,7 +165,7 @@ patients_write_words(const struct patient *p)
 	static const char *delete_sql = "DELETE FROM patient_name_words "
 	    "WHERE patient_id = ?";
 	static const char *insert_sql = "INSERT OR IGNORE INTO patient_name_words "
-	    "(word, patient_id) VALUES (?, ?)";
+	    "(word, full_name, patient_id) VALUES (?, ?, ?)";
 	struct patient_words	 words;
 	sqlite3_stmt		*st;
 	size_t			 i;
@@ -166,7 +179,9 @@ patients_write_words(const struct patient *p)
 	for (i = 0; i < words.n; i++) {
 		st = db_prepare(insert_sql);
 		db_bind_text(st, 1, words.word[i]);
-		sqlite3_bind_int64(st, 2, p->id);
+		/* The key orders a word's patients by name (migration 012). */
+		db_bind_text(st, 2, p->full_name);
+		sqlite3_bind_int64(st, 3, p->id);
 		if (db_step_done(st) != SQLITE_DONE)
 			return -2;
 	}
@@ -314,6 +329,9 @@ prefix_upper_bound(const char *prefix, char *out, size_t outlen)
  * Each criterion's rows are counted first (up to a cap, on its index) and
  * the cheaper plan by that estimate runs. No plan reads every patient unless
  * the query matches nearly every patient.
+ *
+ * Both come after the word walk (below), which answers most name searches
+ * by itself.
  *
  * The estimate takes the criteria to be spread evenly over the name order,
  * which a first name is not (full_name starts with it: every "Priya" sits
@@ -471,6 +489,272 @@ search_by_name_order(const struct patient_query *q, const struct search_plan *pl
 	return *n == limit;
 }
 
+/*
+ * The word walk. The key (word, full_name, patient_id) lists each word's
+ * patients in the order search answers in, so a query word's patients come
+ * out of a few index ranges, one per distinct word in [prefix, bound) ("jo":
+ * john, johnson, jones, jose, joseph), merged. Each query word is such a
+ * cursor, and the cursors are joined leapfrog-style: the one that is behind
+ * seeks to the others' (name, id), so "chen wei" jumps from "Ahmed Chen"
+ * straight to "Wei Adams" and then to "Wei Chen" instead of reading every
+ * Chen in between. No row of patients is read unless a phone, a date of
+ * birth or a filter asks. Gives up (0) when the query's prefixes span more
+ * than WALK_LISTS_MAX words; the older plans take those.
+ */
+#define WALK_COUNT_CAP	4096
+#define WALK_LISTS_MAX	64
+#define WALK_CHUNK	16
+
+struct walk_row {
+	char		*name;
+	int64_t		 id;
+};
+
+struct walk_list {
+	char		 word[PATIENT_WORD_BYTES];
+	struct walk_row	 rows[WALK_CHUNK];
+	size_t		 n, at;
+	int		 loaded;
+	int		 done;		/* nothing in the index after rows[n - 1] */
+};
+
+struct walk_cursor {
+	struct walk_list	*lists;
+	size_t			 nlists;
+	struct walk_row		*head;	/* the least row of its lists, or NULL */
+};
+
+/* SQLite's NOCASE order (ASCII letters folded, then length), then id. */
+static int
+name_cmp(const char *a, int64_t aid, const char *b, int64_t bid)
+{
+	const unsigned char	*x = (const unsigned char *)a;
+	const unsigned char	*y = (const unsigned char *)b;
+	int			 cx, cy;
+
+	for (;; x++, y++) {
+		cx = *x >= 'A' && *x <= 'Z' ? *x + 32 : *x;
+		cy = *y >= 'A' && *y <= 'Z' ? *y + 32 : *y;
+		if (cx != cy || cx == 0)
+			break;
+	}
+	if (cx != cy)
+		return cx < cy ? -1 : 1;
+	return aid < bid ? -1 : aid > bid;
+}
+
+/* Adds the distinct words in [lo, hi) as lists, one seek each; -1 past max. */
+static int
+walk_words(const char *lo, const char *hi, struct walk_list *lists, size_t *n,
+    size_t max)
+{
+	static const char *first_sql = "SELECT word FROM patient_name_words "
+	    "WHERE word >= ?1 AND word < ?2 ORDER BY word LIMIT 1";
+	static const char *next_sql = "SELECT word FROM patient_name_words "
+	    "WHERE word > ?1 AND word < ?2 ORDER BY word LIMIT 1";
+	char		 prev[PATIENT_WORD_BYTES];
+	sqlite3_stmt	*st;
+	const char	*w;
+	int		 found, first = 1;
+
+	strlcpy_mf(prev, lo, sizeof prev);
+	for (;; first = 0) {
+		st = db_prepare(first ? first_sql : next_sql);
+		db_bind_text(st, 1, prev);
+		db_bind_text(st, 2, hi);
+		found = 0;
+		if (sqlite3_step(st) == SQLITE_ROW && (w = db_col_text(st, 0)) != NULL) {
+			strlcpy_mf(prev, w, sizeof prev);
+			found = 1;
+		}
+		sqlite3_reset(st);
+		if (!found)
+			return 0;
+		if (*n == max)
+			return -1;
+		strlcpy_mf(lists[*n].word, prev, sizeof lists[*n].word);
+		(*n)++;
+	}
+}
+
+static void
+walk_list_clear(struct walk_list *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->rows[i].name);
+	l->n = l->at = 0;
+}
+
+/* Reads a chunk of a word's list from the first row >= (name, id). */
+static void
+walk_fill(struct walk_list *l, const char *name, int64_t id)
+{
+	static const char *first_sql = "SELECT full_name, patient_id FROM "
+	    "patient_name_words WHERE word = ?1 "
+	    "ORDER BY full_name, patient_id LIMIT ?4";
+	static const char *from_sql = "SELECT full_name, patient_id FROM "
+	    "patient_name_words WHERE word = ?1 AND (full_name, patient_id) >= (?2, ?3) "
+	    "ORDER BY full_name, patient_id LIMIT ?4";
+	sqlite3_stmt	*st;
+	const char	*s;
+	char		*from;
+	size_t		 n = 0;
+
+	/* name may be one of this list's own rows. */
+	from = name != NULL ? xstrdup(name) : NULL;
+	walk_list_clear(l);
+	st = db_prepare(from == NULL ? first_sql : from_sql);
+	db_bind_text(st, 1, l->word);
+	if (from != NULL) {
+		db_bind_text(st, 2, from);
+		sqlite3_bind_int64(st, 3, id);
+	}
+	sqlite3_bind_int64(st, 4, WALK_CHUNK);
+	while (n < WALK_CHUNK && sqlite3_step(st) == SQLITE_ROW) {
+		s = db_col_text(st, 0);
+		l->rows[n].name = xstrdup(s != NULL ? s : "");
+		l->rows[n].id = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_reset(st);
+	free(from);
+	l->n = n;
+	l->loaded = 1;
+	l->done = n < WALK_CHUNK;
+}
+
+/* Moves a list to its first row >= (name, id) (NULL name: its first row). */
+static struct walk_row *
+walk_list_seek(struct walk_list *l, const char *name, int64_t id)
+{
+	struct walk_row	*last;
+
+	if (!l->loaded) {
+		walk_fill(l, name, id);
+		return l->n > 0 ? &l->rows[0] : NULL;
+	}
+	while (name != NULL && l->at < l->n &&
+	    name_cmp(l->rows[l->at].name, l->rows[l->at].id, name, id) < 0)
+		l->at++;
+	if (l->at < l->n)
+		return &l->rows[l->at];
+	if (l->done || l->n == 0)
+		return NULL;
+	/* Past the chunk: seek, from the key or from just after the chunk. */
+	last = &l->rows[l->n - 1];
+	if (name == NULL || name_cmp(name, id, last->name, last->id) <= 0)
+		walk_fill(l, last->name, last->id + 1);
+	else
+		walk_fill(l, name, id);
+	return l->n > 0 ? &l->rows[0] : NULL;
+}
+
+/* Moves every list of a cursor to >= (name, id); its head, or NULL at the end. */
+static struct walk_row *
+walk_seek(struct walk_cursor *c, const char *name, int64_t id)
+{
+	struct walk_row	*r;
+	size_t		 i;
+
+	c->head = NULL;
+	for (i = 0; i < c->nlists; i++) {
+		if ((r = walk_list_seek(&c->lists[i], name, id)) == NULL)
+			continue;
+		if (c->head == NULL ||
+		    name_cmp(r->name, r->id, c->head->name, c->head->id) < 0)
+			c->head = r;
+	}
+	return c->head;
+}
+
+static int
+search_by_word_walk(const struct patient_query *q, const struct search_plan *plan,
+    size_t limit, int64_t *ids, size_t *n)
+{
+	static const char *filter_sql = "SELECT 1 FROM patients p WHERE p.id = ?36"
+	    SEARCH_FILTERS;
+	struct walk_cursor	 cur[PATIENT_WORDS_MAX];
+	struct walk_list	*lists;
+	struct walk_row		*r;
+	struct search_plan	 only;
+	sqlite3_stmt		*filter = NULL;
+	char			*key = NULL;
+	int64_t			 key_id = 0;
+	size_t			 nlists = 0, i, j, first;
+	int			 ok, behind;
+
+	*n = 0;
+	lists = xcalloc(WALK_LISTS_MAX, sizeof *lists);
+	for (i = 0; i < q->name.n; i++) {
+		first = nlists;
+		if (walk_words(q->name.word[i], plan->bounds[i], lists, &nlists,
+		    WALK_LISTS_MAX) != 0) {
+			free(lists);
+			return 0;
+		}
+		cur[i].lists = &lists[first];
+		cur[i].nlists = nlists - first;
+		cur[i].head = NULL;
+		if (cur[i].nlists == 0) {
+			free(lists);
+			return 1;	/* a word nobody's name starts with */
+		}
+	}
+	/* The words are joined here; only a phone or a date is left to check. */
+	if (q->phone_digits != NULL || q->date_of_birth != NULL) {
+		struct patient_query	rest = *q;
+
+		rest.name.n = 0;
+		memset(&only, 0, sizeof only);
+		strlcpy_mf(only.phone_hi, plan->phone_hi, sizeof only.phone_hi);
+		only.driver = DRIVE_WORD;
+		filter = db_prepare(filter_sql);
+		search_bind_filters(filter, &rest, &only, 1);
+	}
+	/* Leapfrog: every cursor moves to the greatest head until all agree. */
+	while (*n < limit) {
+		if ((r = walk_seek(&cur[0], key, key_id)) == NULL)
+			break;
+		free(key);
+		key = xstrdup(r->name);
+		key_id = r->id;
+		behind = 0;
+		for (j = 1; j < q->name.n; j++) {
+			if ((r = walk_seek(&cur[j], key, key_id)) == NULL)
+				goto done;
+			if (name_cmp(r->name, r->id, key, key_id) > 0) {
+				free(key);
+				key = xstrdup(r->name);
+				key_id = r->id;
+				behind = 1;
+				break;
+			}
+		}
+		if (behind)
+			continue;
+		/* Every word has this patient. */
+		ok = 1;
+		if (filter != NULL) {
+			sqlite3_bind_int64(filter, 36, key_id);
+			ok = sqlite3_step(filter) == SQLITE_ROW;
+			sqlite3_reset(filter);
+		}
+		if (ok && q->keep != NULL)
+			ok = q->keep(key_id, q->keep_arg);
+		if (ok)
+			ids[(*n)++] = key_id;
+		key_id++;	/* on to the next (name, id) */
+	}
+done:
+	free(key);
+	for (i = 0; i < nlists; i++)
+		walk_list_clear(&lists[i]);
+	free(lists);
+	return 1;
+}
+
 /* About how many patients there are, without counting them all. */
 static double
 patients_estimate(void)
@@ -485,10 +769,11 @@ patients_estimate(void)
 	return n;
 }
 
-/* Picks the driving criterion; returns its row count (0: nothing matches). */
+/* Picks the driving criterion; returns its row count counted up to cap (0: nothing
+ * matches); cap 0 counts nothing and returns 1. */
 static size_t
 search_plan_make(const struct patient_query *q, struct search_plan *plan,
-    double *match_share)
+    double *match_share, size_t cap)
 {
 	size_t	i, count, best = SIZE_MAX;
 	double	total = patients_estimate();
@@ -497,8 +782,8 @@ search_plan_make(const struct patient_query *q, struct search_plan *plan,
 	*match_share = 1;
 	for (i = 0; i < q->name.n; i++) {
 		prefix_upper_bound(q->name.word[i], plan->bounds[i], sizeof plan->bounds[i]);
-		count = search_count(DRIVE_WORD, q->name.word[i], plan->bounds[i],
-		    SEARCH_COUNT_CAP);
+		count = cap == 0 ? 1 : search_count(DRIVE_WORD, q->name.word[i], plan->bounds[i],
+		    cap);
 		*match_share *= total > 0 ? (double)count / total : 0;
 		/* Among equals the longest word is likely the narrowest. */
 		if (count < best || (count == best &&
@@ -510,8 +795,8 @@ search_plan_make(const struct patient_query *q, struct search_plan *plan,
 	}
 	if (q->phone_digits != NULL) {
 		prefix_upper_bound(q->phone_digits, plan->phone_hi, sizeof plan->phone_hi);
-		count = search_count(DRIVE_PHONE, q->phone_digits, plan->phone_hi,
-		    SEARCH_COUNT_CAP);
+		count = cap == 0 ? 1 : search_count(DRIVE_PHONE, q->phone_digits, plan->phone_hi,
+		    cap);
 		*match_share *= total > 0 ? (double)count / total : 0;
 		if (count < best) {
 			best = count;
@@ -519,8 +804,8 @@ search_plan_make(const struct patient_query *q, struct search_plan *plan,
 		}
 	}
 	if (q->date_of_birth != NULL) {
-		count = search_count(DRIVE_DATE, q->date_of_birth, NULL,
-		    SEARCH_COUNT_CAP);
+		count = cap == 0 ? 1 : search_count(DRIVE_DATE, q->date_of_birth, NULL,
+		    cap);
 		*match_share *= total > 0 ? (double)count / total : 0;
 		if (count < best) {
 			best = count;
@@ -534,15 +819,41 @@ size_t
 patients_search(const struct patient_query *q, int64_t *ids)
 {
 	struct search_plan	plan;
-	size_t			n, best, limit = q->limit, budget;
-	double			share, walk;
-	int			by_name_order;
+	size_t			n, best = 0, limit = q->limit, budget, cap;
+	double			share = 1, walk;
+	int			by_name_order, recount = 1;
 
 	if (limit == 0 || limit > PATIENT_SEARCH_MAX)
 		limit = PATIENT_SEARCH_MAX;
 	if (q->name.n == 0 && q->phone_digits == NULL && q->date_of_birth == NULL)
 		return 0;	/* no criterion: never a list of every patient */
-	if ((best = search_plan_make(q, &plan, &share)) == 0)
+	/*
+	 * The word walk answers whenever a name word is the narrowest
+	 * criterion. Counts only pick between names and a phone or a date, so
+	 * they stop at WALK_COUNT_CAP; the older plans recount only when a
+	 * criterion reached it.
+	 */
+	if (search_forced_plan == SEARCH_PLAN_AUTO) {
+		/* Names alone need no counts: the walk goes straight there. */
+		cap = q->phone_digits == NULL && q->date_of_birth == NULL ? 0 :
+		    WALK_COUNT_CAP;
+		if ((best = search_plan_make(q, &plan, &share, cap)) == 0)
+			return 0;
+		if (plan.driver == DRIVE_WORD &&
+		    search_by_word_walk(q, &plan, limit, ids, &n))
+			return n;
+		/*
+		 * Every criterion is broad (a phone prefix most numbers share):
+		 * a short walk in name order fills a page before a longer count
+		 * would have finished.
+		 */
+		if (cap > 0 && best >= cap && q->keep == NULL &&
+		    search_by_name_order(q, &plan, limit, cap / 2, ids, &n))
+			return n;
+		recount = cap == 0 || best >= cap;
+	}
+	if (recount && (best = search_plan_make(q, &plan, &share,
+	    SEARCH_COUNT_CAP)) == 0)
 		return 0;
 	/* Independent criteria: a page needs about limit / share walked rows. */
 	walk = share > 0 ? (double)limit / share : HUGE_VAL;

@@ -175,31 +175,70 @@ function say(text) {
 
 /* --- time --- */
 
-const fmtDay = new Intl.DateTimeFormat(undefined,
-    { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
-const fmtTime = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const fmtShort = new Intl.DateTimeFormat(undefined,
-    { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+/* Every time and calendar day is the clinic's (auth.me's tz), never the
+ * device's: a patient abroad, or a phone set to the wrong zone, still
+ * sees 09:00 for a 09:00 visit. When the zones differ, times carry the
+ * zone's short name and a note under the header says so. */
+const deviceTz = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+let fmtDay, fmtTime, fmtZoned, fmtShort, fmtParts;
+const fmtCivil = new Intl.DateTimeFormat(undefined,
+    { timeZone: 'UTC', weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+
+let zoneLabel = '';	/* "clinic time, Zone" when it is not the device's */
+
+/* tz: the clinic's zone; null before login; undefined when auth.me failed. */
+function setZone(tz) {
+	let zone = deviceTz, why = tz === undefined ? 'the clinic\'s could not be loaded' : '';
+	try {
+		if (tz)
+			zone = new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
+	} catch (x) {
+		why = 'this browser does not know the clinic\'s, ' + tz;
+	}
+	const other = zone !== deviceTz;
+	const f = (o) => new Intl.DateTimeFormat(undefined, Object.assign({ timeZone: zone }, o));
+	const hm = { hour: '2-digit', minute: '2-digit' };
+	const name = other ? { timeZoneName: 'short' } : {};
+	fmtDay = f({ weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+	fmtTime = f(hm);
+	fmtZoned = f(Object.assign({}, hm, name));
+	fmtShort = f(Object.assign({ year: 'numeric', month: 'short', day: 'numeric' }, hm, name));
+	fmtParts = new Intl.DateTimeFormat('en-US',
+	    { timeZone: zone, year: 'numeric', month: 'numeric', day: 'numeric' });
+	zoneLabel = other ? 'clinic time, ' + zone : '';
+	const note = document.getElementById('tz-note');
+	note.hidden = !other && !why;
+	note.textContent = why ? 'Times are in this device\'s time zone, ' + deviceTz + ': ' + why + '.' :
+	    'Times are in the clinic\'s time zone, ' + zone + ' (this device: ' + deviceTz + ').';
+}
+setZone(null);
 
 function when(sec) {
 	const d = new Date(sec * 1000);
-	return fmtDay.format(d) + ', ' + fmtTime.format(d);
+	return fmtDay.format(d) + ', ' + fmtZoned.format(d);
 }
 
 function stamp(sec) {
 	return fmtShort.format(new Date(sec * 1000));
 }
 
-/* YYYY-MM-DD of a Date in this browser's zone. */
-function isoDate(d) {
-	const p = (n) => String(n).padStart(2, '0');
-	return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate());
+/* YYYY-MM-DD of an instant on the clinic's calendar. */
+function clinicDate(ms) {
+	const p = {};
+	fmtParts.formatToParts(new Date(ms)).forEach((x) => { p[x.type] = x.value; });
+	return p.year + '-' + p.month.padStart(2, '0') + '-' + p.day.padStart(2, '0');
 }
 
+/* Calendar arithmetic on YYYY-MM-DD: no zone, no DST. */
 function addDays(iso, n) {
-	const d = new Date(iso + 'T12:00:00');
-	d.setDate(d.getDate() + n);
-	return isoDate(d);
+	const d = new Date(iso + 'T00:00:00Z');
+	d.setUTCDate(d.getUTCDate() + n);
+	return d.toISOString().slice(0, 10);
+}
+
+/* "Monday, 7 December 2026" for YYYY-MM-DD. */
+function dayText(iso) {
+	return fmtCivil.format(new Date(iso + 'T12:00:00Z'));
 }
 
 function now() {
@@ -267,8 +306,10 @@ function query(params) {
 
 /* --- session --- */
 
-/* user: the login's; start the live stream and the badges. */
-function loggedIn(user) {
+/* user: the login's; start the live stream and the badges. me: auth.me's
+ * answer, which names the clinic's zone; a login's answer does not, so
+ * then auth.me is asked before any time is shown. */
+async function loggedIn(user, me) {
 	state.user = user;
 	state.doctors = null;
 	state.convs = null;
@@ -277,6 +318,14 @@ function loggedIn(user) {
 		startEvents();
 		refreshBadges();
 	}
+	if (!me) {
+		try {
+			me = await api('GET', '/api/auth/me');
+		} catch (e) {
+			me = {};
+		}
+	}
+	setZone(me.tz);
 }
 
 function sessionLost() {
@@ -291,6 +340,7 @@ function loggedOut() {
 	state.user = null;
 	stopEvents();
 	document.getElementById('nav').hidden = true;
+	setZone(null);
 	setBadge('messages', 0);
 	setBadge('notifications', 0);
 }
@@ -535,7 +585,7 @@ function viewLogin(ctx) {
 	const f = form('Log in', [email, password], async () => {
 		const r = await api('POST', '/api/auth/login',
 		    { email: email.input.value, password: password.input.value });
-		loggedIn(r.user);
+		await loggedIn(r.user);
 		go('#/appointments');
 	}, 'Log in');
 	if (state.startError) {
@@ -574,7 +624,7 @@ function viewRegister(ctx) {
 		if (dob.input.value)
 			args.date_of_birth = dob.input.value;
 		const r = await api('POST', '/api/auth/register', args);
-		loggedIn(r.user);
+		await loggedIn(r.user);
 		state.flash = 'Welcome, ' + r.user.full_name + '. Your account is ready.';
 		go('#/book');
 	}, 'Create account');
@@ -654,11 +704,12 @@ function apptCard(a, upcoming, ctx, onchange) {
 	const card = h('li', { class: 'card', 'data-appointment': a.id });
 	const canChange = a.status === 'requested' || a.status === 'approved';
 	const actions = h('div', { class: 'actions' });
-	card.append(h('h3', { text: when(a.starts_at) }),
+	/* append(), not the DOM's: that one would print a null as "null". */
+	append(card, [h('h3', { text: when(a.starts_at) }),
 	    h('p', { text: 'With ' + a.doctor_name }),
 	    h('p', null, h('span', { class: 'status status-' + a.status, text: STATUS_TEXT[a.status] || a.status }),
 	    a.status_note ? h('span', { class: 'muted', text: ' – ' + a.status_note }) : null),
-	    a.reason ? h('p', { class: 'muted', text: 'Reason: ' + a.reason }) : null, actions);
+	    a.reason ? h('p', { class: 'muted', text: 'Reason: ' + a.reason }) : null, actions]);
 	if (upcoming) {
 		actions.append(h('a', { class: 'button secondary', href: '/api/appointments/' + a.id + '/ics',
 		    download: 'appointment-' + a.id + '.ics', text: 'Add to calendar (.ics)' }));
@@ -668,17 +719,37 @@ function apptCard(a, upcoming, ctx, onchange) {
 		    text: 'Reschedule' }));
 		const cancelBtn = h('button', { type: 'button', class: 'danger', text: 'Cancel…',
 		    'aria-expanded': 'false' });
-		const note = field('Why are you cancelling? (optional)', 'reason', 'textarea',
+		const note = field('Why are you cancelling? (optional)', 'note', 'textarea',
 		    { attrs: { maxlength: 500 } });
 		/* When the clinic keeps a list of reasons, one of them is required
 		 * and the free text goes along as a note. */
-		const reasonSel = field('Reason', 'cancel_reason', 'select', { options: [] });
+		const reasonSel = field('Why are you cancelling?', 'reason', 'select', { options: [] });
 		reasonSel.hidden = true;
-		let reasonsLoaded = false;
+		let reasons = null;	/* the list's fetch; null until asked, or after it failed */
+		const loadReasons = () => {
+			if (reasons === null)
+				reasons = api('GET', '/api/cancel-reasons').then((r) => {
+					if (!r.reasons.length)
+						return;
+					reasonSel.input.replaceChildren(h('option', { value: '', text: 'Choose a reason' }),
+					    ...r.reasons.map((x) => h('option', { value: x, text: x })));
+					reasonSel.input.required = true;
+					reasonSel.hidden = false;
+					note.querySelector('label').textContent = 'Anything to add? (optional)';
+					note.input.maxLength = 298;
+				}, (e) => {
+					reasons = null;
+					throw e;
+				});
+			return reasons;
+		};
 		const f = form('Cancel the appointment on ' + when(a.starts_at), [reasonSel, note], async () => {
+			await loadReasons();	/* a quick submit waits for the list */
 			const args = { action: 'cancel' };
 			const text = note.input.value.trim();
 			if (!reasonSel.hidden) {
+				if (!reasonSel.input.value)
+					throw apiError('bad_request', 'reason: choose one of the reasons', 0);
 				args.reason = reasonSel.input.value;
 				if (text)
 					args.note = text;
@@ -696,20 +767,10 @@ function apptCard(a, upcoming, ctx, onchange) {
 		f.submitButton.after(keep);
 		f.submitButton.classList.add('danger');
 		cancelBtn.addEventListener('click', () => {
-			if (!reasonsLoaded) {
-				reasonsLoaded = true;
-				api('GET', '/api/cancel-reasons').then((r) => {
-					if (!r.reasons || !r.reasons.length)
-						return;
-					r.reasons.forEach((x) => reasonSel.input.append(
-					    h('option', { value: x, text: x })));
-					reasonSel.input.required = true;
-					reasonSel.hidden = false;
-				}).catch(() => {});
-			}
 			f.hidden = false;
 			cancelBtn.setAttribute('aria-expanded', 'true');
-			note.input.focus();
+			const first = () => (reasonSel.hidden ? note : reasonSel).input.focus();
+			loadReasons().then(first, first);
 		});
 		keep.addEventListener('click', () => {
 			f.hidden = true;
@@ -725,7 +786,7 @@ function apptCard(a, upcoming, ctx, onchange) {
 /* The day and free-time picker of booking and rescheduling. doctorId()
  * names the doctor; picked() the chosen starts_at or 0. */
 function slotPicker(doctorId) {
-	const today = isoDate(new Date());
+	const today = clinicDate(Date.now());
 	const date = field('Day', 'date', 'date', { value: today, attrs: { min: today, required: true } });
 	const prev = h('button', { type: 'button', class: 'secondary', text: '← Previous day' });
 	const next = h('button', { type: 'button', class: 'secondary', text: 'Next day →' });
@@ -762,7 +823,8 @@ function slotPicker(doctorId) {
 		}
 		if (my !== seq)
 			return;
-		legend.textContent = 'Free times on ' + fmtDay.format(new Date(date.input.value + 'T12:00:00'));
+		legend.textContent = 'Free times on ' + dayText(date.input.value) +
+		    (zoneLabel ? ' (' + zoneLabel + ')' : '');
 		msg.textContent = r.slots.length ? r.slots.length + ' free ' +
 		    (r.slots.length === 1 ? 'time' : 'times') + '.' :
 		    'No free times on this day. Try another day.';
@@ -1202,9 +1264,9 @@ async function viewNotifications(ctx) {
 				err.textContent = errorText(e);
 			}
 		} });
-		li.append(h('h3', { text: n.title }), h('p', { text: n.body }),
+		append(li, [h('h3', { text: n.title }), h('p', { text: n.body }),
 		    h('p', { class: 'muted', text: stamp(n.created_at) + (n.read_at ? '' : ' · unread') }),
-		    link, mark);
+		    link, mark]);
 		return li;
 	};
 	r.notifications.forEach((n) => list.append(item(n)));
@@ -1300,7 +1362,7 @@ window.addEventListener('hashchange', () => render(true));
 (async function start() {
 	try {
 		const me = await api('GET', '/api/auth/me');
-		loggedIn(me.user);
+		await loggedIn(me.user, me);
 	} catch (e) {
 		/* 401: not logged in. Anything else: the login form says so. */
 		if (e.status !== 401)

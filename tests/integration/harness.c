@@ -44,6 +44,14 @@ test_time_scale(void)
 	return n >= 1 && n <= 1000 ? n : 1;
 }
 
+int
+test_weak_hashes(void)
+{
+	const char	*v = getenv("MF_TEST_WEAK_HASHES");
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
 const char *
 test_build_dir(void)
 {
@@ -251,8 +259,13 @@ srv_start(struct tsrv *s, const struct tsrv_opts *opts)
 	argv[argc++] = s->dir;
 	if (opts == NULL || !opts->no_demo)
 		argv[argc++] = "--demo";
-	if (opts == NULL || !opts->no_test_clock)
+	if (opts == NULL || !opts->no_test_clock) {
 		argv[argc++] = "--test-clock";
+		/* make valgrind: argon2id at 64 MiB takes seconds there. The
+		 * server refuses the flag without --test-clock. */
+		if (test_weak_hashes())
+			argv[argc++] = "--test-weak-hashes";
+	}
 	if (opts != NULL && opts->http) {
 		argv[argc++] = "--http";
 		argv[argc++] = "127.0.0.1:0";

@@ -64,10 +64,13 @@ const char	*test_build_dir(void);
  * server runs (make valgrind sets it); the harness's timeouts, and a test's
  * loose real-time bounds, are multiplied by it. */
 int		 test_time_scale(void);
+/* $MF_TEST_WEAK_HASHES=1 (make valgrind sets it): servers with --test-clock
+ * also get --test-weak-hashes, libsodium's minimum argon2id cost. */
+int		 test_weak_hashes(void);
 
 /* Starts "$O/mediflowd --listen 127.0.0.1:0 --data-dir TMP --demo
- * --test-clock [--config TMP/mediflowd.conf] [args]" and waits for its
- * port; opts may be NULL. Asserts. */
+ * --test-clock [--test-weak-hashes] [--config TMP/mediflowd.conf] [args]"
+ * and waits for its port; opts may be NULL. Asserts. */
 void	 srv_start(struct tsrv *, const struct tsrv_opts *);
 /* SIGTERM, waits, asserts a clean exit 0, removes the data dir. */
 void	 srv_stop(struct tsrv *);

@@ -24,7 +24,7 @@
 #include "util.h"
 
 #define RACERS		100
-#define EVENT_WAIT_MS	5000
+#define EVENT_WAIT_MS	(5000 * test_time_scale())
 
 /* --- the clinic's calendar (this process runs in the clinic's zone) --- */
 
@@ -1642,6 +1642,78 @@ test_changes_are_pushed_to_the_right_sessions(void **state)
 	cli_close(&r);
 }
 
+#define BATCH_BOOKINGS	30
+#define BATCH_DESKS	4
+
+/*
+ * Bookings pipelined on one connection commit together (group commit) and
+ * their events leave in one write per connection: every desk hears of each
+ * booking, whole and in booking order, and the booker gets its replies in
+ * order and an event for each.
+ */
+static void
+test_a_batch_of_bookings_reaches_every_desk_in_order(void **state)
+{
+	const msgpack_object	*o;
+	struct tcli		 a, b, w[BATCH_DESKS];
+	int64_t			 doc, patient, ids[BATCH_BOOKINGS], t0;
+	char			 wed[11];
+	json_t			*reply, *ev;
+	size_t			 i, k, replies = 0, own_events = 0;
+
+	(void)state;
+	open_as(&a, &admin);
+	open_as(&b, &desk);
+	for (k = 0; k < BATCH_DESKS; k++)
+		open_as(&w[k], &desk);
+	doc = new_doctor(&a, "Dr. Batch Of Thirty");
+	call_ok(&b, "availability.set", "{s:I, s:[{s:i, s:s, s:s, s:i}]}",
+	    "doctor_id", (json_int_t)doc, "weekly", "weekday", 3, "start", "08:00",
+	    "end", "18:00", "slot_minutes", 20);
+	week_day(&b, 10, 3, wed);
+	patient = new_patient(&b, "Batch Patient");
+	t0 = at(wed, 8, 0);
+	for (i = 0; i < BATCH_BOOKINGS; i++)
+		send_json(&b, "appt.book", json_pack("{s:I, s:I, s:I}", "doctor_id",
+		    (json_int_t)doc, "patient_id", (json_int_t)patient, "starts_at",
+		    (json_int_t)(t0 + (int64_t)i * 1200)));
+	while (replies < BATCH_BOOKINGS) {
+		assert_int_equal(mfc_read(&b.mc, CALL_TIMEOUT_MS, &o), 0);
+		if (mp_map_get(o, "id") == NULL) {
+			if (mp_str_eq(mp_map_get(o, "event"), "appt.changed"))
+				own_events++;
+			continue;
+		}
+		reply = msgpack_to_json(o);
+		i = replies++;
+		ids[i] = jint(reply_ok(reply), "appointment.id");
+		assert_int_equal(jint(reply, "result.appointment.starts_at"),
+		    t0 + (int64_t)i * 1200);
+		if (i > 0)
+			assert_true(ids[i] > ids[i - 1]);
+		json_decref(reply);
+	}
+	/* Each event comes ahead of its booking's reply. */
+	assert_int_equal(own_events, BATCH_BOOKINGS);
+	for (k = 0; k < BATCH_DESKS; k++) {
+		for (i = 0; i < BATCH_BOOKINGS; i++) {
+			ev = read_event(&w[k], "appt.changed", EVENT_WAIT_MS);
+			assert_non_null(ev);
+			assert_int_equal(jint(ev, "data.id"), ids[i]);
+			assert_int_equal(jint(ev, "data.starts_at"), t0 + (int64_t)i * 1200);
+			assert_jstr(ev, "data.status", "approved");
+			assert_jstr(ev, "data.patient_name", "Batch Patient");
+			json_decref(ev);
+		}
+		assert_int_equal(events_pending(&w[k], "appt.changed"), 0);
+		cli_close(&w[k]);
+	}
+	assert_int_equal(count_active(&b, doc, wed, t0, t0 + BATCH_BOOKINGS * 1200),
+	    BATCH_BOOKINGS);
+	cli_close(&b);
+	cli_close(&a);
+}
+
 /* --- the clock moves from here on --- */
 
 static int
@@ -1916,6 +1988,7 @@ main(void)
 		cmocka_unit_test(test_roles_and_ownership),
 		cmocka_unit_test(test_bad_input_is_refused_and_writes_nothing),
 		cmocka_unit_test(test_changes_are_pushed_to_the_right_sessions),
+		cmocka_unit_test(test_a_batch_of_bookings_reaches_every_desk_in_order),
 		/* Last: these move the server clock forward. */
 		cmocka_unit_test(test_slots_today_only_ahead_and_none_on_past_days),
 		cmocka_unit_test(test_workflow_from_request_to_completed),

@@ -2,13 +2,23 @@
  * changes against a real mediflowd. One server for the file: every test
  * opens its own connections and logs in afresh, so moving the clock in one
  * test leaves nothing behind for the next. */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "harness.h"
 #include "util.h"
@@ -689,6 +699,152 @@ test_test_clock_is_absent_without_the_flag(void **state)
 	srv_stop(&prod);
 }
 
+/* --- --test-weak-hashes --- */
+
+/* libsodium's minimum argon2id cost, and its INTERACTIVE one (the server's). */
+#define WEAK_HASH_PREFIX	"$argon2id$v=19$m=8,t=1,p=1$"
+#define REAL_HASH_PREFIX	"$argon2id$v=19$m=65536,t=2,p=1$"
+
+static int
+rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* The stored password hash of email, read from the (stopped) server's
+ * database; allocated. */
+static char *
+stored_hash(const char *db_path, const char *email)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+	char		*hash;
+
+	assert_int_equal(sqlite3_open_v2(db_path, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+	    "SELECT password_hash FROM users WHERE email = ?", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	hash = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return hash;
+}
+
+/* Logs in as the demo admin on a server of its own on dir, and stops it. */
+static void
+login_once(const char *dir, const char *const *args, int production)
+{
+	struct tsrv_opts	o;
+	struct tsrv		t;
+	struct tcli		c;
+
+	memset(&o, 0, sizeof o);
+	o.data_dir = dir;
+	o.args = args;
+	o.no_demo = production;
+	o.no_test_clock = production;
+	srv_start(&t, &o);
+	cli_open(&c, &t);
+	free(cli_login(&c, DEMO_ADMIN, DEMO_PASSWORD));
+	cli_close(&c);
+	srv_stop(&t);
+}
+
+static void
+test_weak_hashes_are_refused_without_the_test_clock(void **state)
+{
+	char	 tmpl[] = "/tmp/mediflow-weak-XXXXXX", *data, *bin, *log;
+	pid_t	 pid;
+	int	 st, fd, waited;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmpl));
+	data = xasprintf("%s/data", tmpl);
+	log = xasprintf("%s/run.log", tmpl);
+	bin = xasprintf("%s/mediflowd", test_build_dir());
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if ((fd = open(log, O_WRONLY | O_CREAT, 0600)) >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execl(bin, bin, "--test-weak-hashes", "--demo", "--listen",
+		    "127.0.0.1:0", "--data-dir", data, (char *)NULL);
+		_exit(127);
+	}
+	/* Bounded: a server that took the flag would run until killed. */
+	for (waited = 0; waitpid(pid, &st, WNOHANG) == 0; waited += 10) {
+		if (waited > 30000 * test_time_scale()) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			fail_msg("mediflowd started with --test-weak-hashes alone");
+		}
+		usleep(10000);
+	}
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+	/* Refused before it made anything. */
+	assert_int_not_equal(access(data, F_OK), 0);
+	nftw(tmpl, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(data);
+	free(log);
+	free(bin);
+}
+
+/*
+ * A test server's cheap hashes are redone at full cost by the first login
+ * on a production server, and a test server leaves real hashes alone: a
+ * data dir passed between them ends with real hashes, never weaker ones.
+ */
+static void
+test_weak_hashes_only_ever_get_stronger(void **state)
+{
+	static const char *const	weak[] = { "--test-weak-hashes", NULL };
+	char				tmpl[] = "/tmp/mediflow-weak-XXXXXX";
+	char				*db, *h1, *h2, *h3, *h4;
+
+	(void)state;
+	/* Its production servers hash at full cost, minutes under valgrind
+	 * (make valgrind): make test runs it. */
+	if (test_weak_hashes())
+		skip();
+	assert_non_null(mkdtemp(tmpl));
+	db = xasprintf("%s/mediflow.db", tmpl);
+
+	/* Demo accounts seeded and logged into under --test-weak-hashes. */
+	login_once(tmpl, weak, 0);
+	h1 = stored_hash(db, DEMO_ADMIN);
+	assert_memory_equal(h1, WEAK_HASH_PREFIX, strlen(WEAK_HASH_PREFIX));
+	/* No test flags: the login upgrades the hash... */
+	login_once(tmpl, NULL, 1);
+	h2 = stored_hash(db, DEMO_ADMIN);
+	assert_memory_equal(h2, REAL_HASH_PREFIX, strlen(REAL_HASH_PREFIX));
+	/* ...once: the next login keeps it. */
+	login_once(tmpl, NULL, 1);
+	h3 = stored_hash(db, DEMO_ADMIN);
+	assert_string_equal(h3, h2);
+	/* A test server verifies the real hash and rewrites nothing. */
+	login_once(tmpl, weak, 0);
+	h4 = stored_hash(db, DEMO_ADMIN);
+	assert_string_equal(h4, h2);
+
+	nftw(tmpl, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(db);
+	free(h1);
+	free(h2);
+	free(h3);
+	free(h4);
+}
+
 static void
 test_patient_api_rate_limit_recovers_with_time(void **state)
 {
@@ -758,6 +914,8 @@ main(void)
 		cmocka_unit_test(test_change_password_weak_new_is_bad_request),
 		cmocka_unit_test(test_change_password_rotates_token_and_ends_other_sessions),
 		cmocka_unit_test(test_test_clock_is_absent_without_the_flag),
+		cmocka_unit_test(test_weak_hashes_are_refused_without_the_test_clock),
+		cmocka_unit_test(test_weak_hashes_only_ever_get_stronger),
 		cmocka_unit_test(test_patient_api_rate_limit_recovers_with_time),
 	};
 

@@ -260,7 +260,7 @@ wait_acked(int n)
 	struct timespec	ts = { 0, 1000000L };
 	int		i;
 
-	for (i = 0; i < 20000 && acked_count() < n; i++)
+	for (i = 0; i < 20000 * test_time_scale() && acked_count() < n; i++)
 		nanosleep(&ts, NULL);
 	assert_true(acked_count() >= n);
 }

@@ -21,7 +21,7 @@
 #include "mp.h"
 #include "util.h"
 
-#define EVENT_WAIT_MS	5000
+#define EVENT_WAIT_MS	(5000 * test_time_scale())
 
 static const struct tsrv_opts srv_opts = {
 	.config = "rl_api = 100000/15m\nrl_api_staff = 100000/15m\n"
@@ -222,6 +222,169 @@ test_who_may_chat_with_whom(void **state)
 	cli_close(&d);
 }
 
+/* Every page of c's chat.contacts for name (NULL: all), 3 at a time; a new
+ * array, the caller's to free. Asserts that total is the same throughout. */
+static json_t *
+all_contacts(struct tcli *c, const char *name)
+{
+	json_t	*all = json_array(), *res, *page;
+	int64_t	 total = -1, offset = 0;
+
+	for (;;) {
+		if (name != NULL)
+			res = call_ok(c, "chat.contacts", "{s:s, s:i, s:I}", "name",
+			    name, "limit", 3, "offset", (json_int_t)offset);
+		else
+			res = call_ok(c, "chat.contacts", "{s:i, s:I}", "limit", 3,
+			    "offset", (json_int_t)offset);
+		if (total < 0)
+			total = jint(res, "total");
+		assert_int_equal(jint(res, "total"), total);
+		page = jpath(res, "contacts");
+		json_array_extend(all, page);
+		if (json_array_size(page) < 3)
+			break;
+		offset += 3;
+	}
+	assert_int_equal((int64_t)json_array_size(all), total);
+	return all;
+}
+
+/* The contact of user_id in list, or NULL. */
+static json_t *
+contact_of(json_t *list, int64_t user_id)
+{
+	json_t	*x;
+	size_t	 i;
+
+	json_array_foreach(list, i, x) {
+		if (jint(x, "user_id") == user_id)
+			return x;
+	}
+	return NULL;
+}
+
+/*
+ * chat.contacts lists exactly whom chat.open lets the caller write to: the
+ * desk every staff member and no patient; a doctor staff and their own
+ * patients; a patient only their own doctors -- never another patient.
+ * Every contact listed can be opened; paging, the name filter, existing
+ * conversations, deactivated accounts and bad input.
+ */
+static void
+test_contacts_are_whom_one_may_chat_with(void **state)
+{
+	static struct account *const callers[] = { &desk, &chen, &raman, &john,
+	    &emily };
+	struct tcli	 c, a;
+	json_t		*list, *x, *res;
+	char		*email, longname[102];
+	int64_t		 conv, uid;
+	size_t		 i, k;
+
+	(void)state;
+	for (i = 0; i < nitems(callers); i++) {
+		open_as(&c, callers[i]);
+		list = all_contacts(&c, NULL);
+		assert_null(contact_of(list, callers[i]->user_id));
+		json_array_foreach(list, k, x) {
+			const char	*role = jstr(x, "role");
+
+			/* Sorted by name, each one a user chat.open accepts. */
+			if (k > 0)
+				assert_true(strcasecmp(jstr(json_array_get(list,
+				    k - 1), "full_name"), jstr(x, "full_name")) <= 0);
+			if (callers[i] == &john || callers[i] == &emily)
+				assert_string_equal(role, "doctor");
+			else if (callers[i] == &desk)
+				assert_true(strcmp(role, "patient") != 0);
+			call_ok(&c, "chat.open", "{s:I}", "user_id",
+			    (json_int_t)jint(x, "user_id"));
+		}
+		if (callers[i] == &john) {
+			/* John saw Dr. Chen and Dr. Okafor, never Dr. Raman. */
+			assert_non_null(contact_of(list, chen.user_id));
+			assert_non_null(contact_of(list, okafor.user_id));
+			assert_null(contact_of(list, raman.user_id));
+			assert_null(contact_of(list, emily.user_id));
+			assert_null(contact_of(list, desk.user_id));
+		} else if (callers[i] == &emily)
+			assert_null(contact_of(list, john.user_id));
+		else {
+			/* Staff see staff. */
+			assert_true(callers[i] == &desk ||
+			    contact_of(list, desk.user_id) != NULL);
+			assert_non_null(contact_of(list, okafor.user_id));
+			assert_true(callers[i] == &raman ||
+			    contact_of(list, raman.user_id) != NULL);
+		}
+		if (callers[i] == &chen)
+			assert_non_null(contact_of(list, john.user_id));
+		if (callers[i] == &raman || callers[i] == &desk)
+			assert_null(contact_of(list, john.user_id));
+		json_decref(list);
+		cli_close(&c);
+	}
+
+	/* The name filter, any case; an open conversation is named. */
+	open_as(&c, &john);
+	conv = open_conv(&c, &chen);
+	list = all_contacts(&c, "CHEN");
+	assert_int_equal(json_array_size(list), 1);
+	x = json_array_get(list, 0);
+	assert_int_equal(jint(x, "user_id"), chen.user_id);
+	assert_int_equal(jint(x, "conversation_id"), conv);
+	assert_true(json_is_boolean(json_object_get(x, "online")));
+	json_decref(list);
+	list = all_contacts(&c, "emily");
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	cli_close(&c);
+	open_as(&c, &chen);
+	list = all_contacts(&c, "smith");
+	assert_non_null(contact_of(list, john.user_id));
+	json_array_foreach(list, k, x)
+		assert_non_null(strcasestr(jstr(x, "full_name"), "smith"));
+	json_decref(list);
+	cli_close(&c);
+
+	/* A new receptionist shows up for staff; deactivated, she is gone. */
+	email = unique_email("contact");
+	cli_open_as(&a, &clinic_srv, DEMO_ADMIN);
+	uid = jint(call_ok(&a, "users.create", "{s:s, s:s, s:s, s:s}", "email",
+	    email, "full_name", "Zelda Quonset", "role", "receptionist",
+	    "password", STRONG_PASSWORD), "user.id");
+	open_as(&c, &raman);
+	res = call_ok(&c, "chat.contacts", "{s:s}", "name", "quonset");
+	assert_int_equal(jint(res, "total"), 1);
+	assert_int_equal(jint(res, "contacts.0.user_id"), uid);
+	assert_jstr(res, "contacts.0.role", "receptionist");
+	assert_true(json_is_null(jpath(res, "contacts.0.conversation_id")));
+	call_ok(&a, "users.deactivate", "{s:I}", "id", (json_int_t)uid);
+	res = call_ok(&c, "chat.contacts", "{s:s}", "name", "quonset");
+	assert_int_equal(jint(res, "total"), 0);
+	cli_close(&a);
+	free(email);
+
+	/* Bad input. */
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	call_err(&c, "chat.contacts", "bad_request", "{s:s}", "name", longname);
+	call_err(&c, "chat.contacts", "bad_request", "{s:i}", "name", 3);
+	call_err(&c, "chat.contacts", "bad_request", "{s:i}", "limit", 0);
+	call_err(&c, "chat.contacts", "bad_request", "{s:i}", "limit", 201);
+	call_err(&c, "chat.contacts", "bad_request", "{s:i}", "offset", -1);
+	call_err(&c, "chat.contacts", "bad_request", "{s:s}", "q", "x");
+	res = call_ok(&c, "chat.contacts", "{s:i, s:i}", "limit", 1, "offset",
+	    100000);
+	assert_int_equal(json_array_size(jpath(res, "contacts")), 0);
+	assert_true(jint(res, "total") > 0);
+	cli_close(&c);
+	cli_open(&c, &clinic_srv);
+	call_err(&c, "chat.contacts", "unauthenticated", NULL);
+	cli_close(&c);
+}
+
 static void
 test_every_terminal_of_a_user_hears_it(void **state)
 {
@@ -292,7 +455,8 @@ test_typing_is_pushed_throttled_and_not_stored(void **state)
 	assert_int_equal(events_pending(&d, "chat.typing"), 0);
 	/* The sender does not hear their own typing. */
 	assert_int_equal(events_pending(&p, "chat.typing"), 0);
-	usleep(1100 * 1000);
+	/* A second later (the server's clock) it goes through again. */
+	clock_forward(&p, 2);
 	res = call_ok(&p, "chat.typing", "{s:I}", "conversation_id", (json_int_t)id);
 	assert_true(json_is_true(json_object_get(res, "sent")));
 	ev = read_event(&d, "chat.typing", EVENT_WAIT_MS);
@@ -560,7 +724,8 @@ test_offline_recipient_gets_a_notification(void **state)
 	open_as(&p, &john);
 	call_ok(&p, "notifications.read_all", NULL);
 	cli_close(&p);
-	usleep(200 * 1000);
+	/* Offline once the server has seen him go. */
+	expect_presence(&d, john.user_id, 0);
 	send_msg(&d, id, "Your results are in.\nNothing to worry about.");
 	open_as(&p, &john);
 	res = call_ok(&p, "notifications.list", "{s:b}", "unread_only", 1);
@@ -598,7 +763,7 @@ test_offline_recipient_gets_a_notification(void **state)
 	assert_int_equal(json_array_size(json_object_get(res, "notifications")), 0);
 	/* read_all, with two unread. */
 	cli_close(&p);
-	usleep(200 * 1000);
+	expect_presence(&d, john.user_id, 0);
 	send_msg(&d, id, "one");
 	send_msg(&d, id, "two");
 	open_as(&p, &john);
@@ -689,6 +854,8 @@ main(void)
 		cmocka_unit_test(test_bad_input_is_refused_and_stores_nothing),
 		cmocka_unit_test(test_offline_recipient_gets_a_notification),
 		cmocka_unit_test(test_message_rate_limit),
+		/* Last: opens a conversation with every contact. */
+		cmocka_unit_test(test_contacts_are_whom_one_may_chat_with),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -460,7 +460,8 @@ test_create_validates_every_field(void **state)
 	call_ok(&d, "records.create", "{s:I, s:s, s:s}", "patient_id",
 	    (json_int_t)john, "diagnosis", "Essential hypertension",
 	    "diagnosis_code", "I10");
-	call_err(&d, "records.create", "not_found", "{s:I, s:s}", "patient_id",
+	/* A patient id that names nobody is refused like someone else's. */
+	call_err(&d, "records.create", "forbidden", "{s:I, s:s}", "patient_id",
 	    (json_int_t)99999999, "diagnosis", "Nobody");
 	cli_close(&d);
 	free(long_text);
@@ -554,7 +555,7 @@ test_rx_validates_every_field(void **state)
 	assert_non_null(strstr(jstr(err, "message"), "appointment_id"));
 	reply_err(cli_call_json(&d, "rx.create", json_pack("{s:I, s:[o]}",
 	    "patient_id", (json_int_t)99999999, "items", rx_item("A", 1))),
-	    "not_found");
+	    "forbidden");
 	cli_close(&d);
 	free(long_drug);
 	free(long_short);
@@ -709,6 +710,96 @@ test_ids_reveal_nothing(void **state)
 	free(probe);
 }
 
+/*
+ * The same for patient ids: a chart the caller may not open and a patient id
+ * that names nobody get the same code and message from every op that takes
+ * a patient_id, for a doctor who never saw john, an admin without a grant
+ * and another patient; the probe of a missing id is audited under no
+ * patient, naming the id.
+ */
+static void
+test_patient_ids_reveal_nothing(void **state)
+{
+	static const char *const ops[] = {
+		"records.list", "rx.list", "patients.history", "files.list"
+	};
+	const int64_t	 missing = 98765432;
+	struct tcli	 c, a;
+	char		*callers[3], *x, *y;
+	json_t		*rows, *row;
+	size_t		 i, k;
+	int		 seen;
+
+	(void)state;
+	callers[0] = unique_email("pid-doctor");
+	callers[1] = unique_email("pid-admin");
+	callers[2] = xstrdup(OTHER_PATIENT);
+	cli_open_as(&a, &srv, DEMO_ADMIN);
+	call_ok(&a, "users.create", "{s:s, s:s, s:s, s:s}", "email", callers[0],
+	    "full_name", "Dr. Pid Prober", "role", "doctor", "password",
+	    STRONG_PASSWORD);
+	call_ok(&a, "users.create", "{s:s, s:s, s:s, s:s}", "email", callers[1],
+	    "full_name", "Pid Admin", "role", "admin", "password",
+	    STRONG_PASSWORD);
+	for (i = 0; i < nitems(callers); i++) {
+		if (i < 2) {
+			cli_open(&c, &srv);
+			free(cli_login(&c, callers[i], STRONG_PASSWORD));
+		} else
+			cli_open_as(&c, &srv, callers[i]);
+		for (k = 0; k < nitems(ops); k++) {
+			x = error_of(&c, ops[k], json_pack("{s:I}", "patient_id",
+			    (json_int_t)john));
+			y = error_of(&c, ops[k], json_pack("{s:I}", "patient_id",
+			    (json_int_t)missing));
+			if (strcmp(x, y) != 0)
+				print_error("%s as %s: \"%s\" but \"%s\"\n", ops[k],
+				    callers[i], x, y);
+			assert_string_equal(x, y);
+			assert_true(strncmp(x, "forbidden: ", 11) == 0);
+			free(x);
+			free(y);
+		}
+		if (i == 0) {
+			/* The writes, too. */
+			x = error_of(&c, "records.create", json_pack("{s:I, s:s}",
+			    "patient_id", (json_int_t)john, "diagnosis", "Probe"));
+			y = error_of(&c, "records.create", json_pack("{s:I, s:s}",
+			    "patient_id", (json_int_t)missing, "diagnosis", "Probe"));
+			assert_string_equal(x, y);
+			free(x);
+			free(y);
+			x = error_of(&c, "rx.create", json_pack("{s:I, s:[o]}",
+			    "patient_id", (json_int_t)john, "items",
+			    rx_item("Ibuprofen", 5)));
+			y = error_of(&c, "rx.create", json_pack("{s:I, s:[o]}",
+			    "patient_id", (json_int_t)missing, "items",
+			    rx_item("Ibuprofen", 5)));
+			assert_string_equal(x, y);
+			assert_true(strncmp(x, "forbidden: ", 11) == 0);
+			free(x);
+			free(y);
+		}
+		cli_close(&c);
+	}
+	/* Each probe of the missing id left a row under no patient. */
+	rows = jpath(call_ok(&a, "audit.list", "{s:s, s:i}", "action",
+	    "access.denied", "limit", 500), "entries");
+	seen = 0;
+	json_array_foreach(rows, i, row) {
+		const char	*d = jstr(row, "detail");
+
+		if (d != NULL && strstr(d, "no patient with id 98765432")) {
+			assert_true(json_is_null(json_object_get(row, "patient_id")));
+			seen++;
+		}
+	}
+	assert_int_equal(seen, 3 * nitems(ops) + 2);
+	cli_close(&a);
+	for (i = 0; i < nitems(callers); i++)
+		free(callers[i]);
+}
+
 /* The newest notification of c's user, borrowed; NULL when none. */
 static json_t *
 newest_notification(struct tcli *c)
@@ -858,6 +949,7 @@ main(void)
 		cmocka_unit_test(test_rx_validates_every_field),
 		cmocka_unit_test(test_rx_cancel_renew_and_print),
 		cmocka_unit_test(test_ids_reveal_nothing),
+		cmocka_unit_test(test_patient_ids_reveal_nothing),
 		cmocka_unit_test(test_patient_hears_of_prescriptions_and_break_glass),
 		cmocka_unit_test(test_break_glass_expires),
 		cmocka_unit_test(test_break_glass_minutes_is_configurable),

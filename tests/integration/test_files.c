@@ -551,7 +551,8 @@ test_chunks_must_come_in_order_and_fit(void **state)
 	{
 		int	i;
 
-		for (i = 0; i < 200 && dir_entries(srv.dir, "uploads") != 0; i++)
+		for (i = 0; i < 200 * test_time_scale() &&
+		    dir_entries(srv.dir, "uploads") != 0; i++)
 			usleep(10000);
 	}
 	assert_int_equal(dir_entries(srv.dir, "uploads"), 0);

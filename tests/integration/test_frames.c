@@ -972,14 +972,14 @@ test_connections_over_the_limit_are_closed(void **state)
 		still_served(&c[i]);
 	/* A place frees up once the server has seen a peer leave. */
 	cli_close(&c[0]);
-	for (tries = 0; tries < 200; tries++) {
+	for (tries = 0; tries < 200 * test_time_scale(); tries++) {
 		cli_connect(&extra, &small);
 		if (cli_call(&extra, "hello", "{s:i}", "version", 1) != NULL)
 			break;
 		cli_close(&extra);
 		usleep(10000);
 	}
-	assert_true(tries < 200);
+	assert_true(tries < 200 * test_time_scale());
 	still_served(&extra);
 	cli_close(&extra);
 	cli_close(&c[1]);
@@ -989,30 +989,34 @@ test_connections_over_the_limit_are_closed(void **state)
 }
 
 /* A connection left logged out is held to the pre-login limit again
- * (the limit runs on real time: one second here). */
+ * (the limit runs on real time: one second here, times MF_TEST_TIME_SCALE,
+ * as the connection must log in within it first). */
 static void
 test_logged_out_connection_is_closed_after_the_login_timeout(void **state)
 {
-	static const struct tsrv_opts	opts = {
-		.config = "login_timeout = 1\n",
-	};
+	struct tsrv_opts		opts;
 	struct tsrv			small;
 	struct tcli			c;
 	const msgpack_object		*o;
+	char				*config;
 	int				rc;
 
 	(void)state;
+	memset(&opts, 0, sizeof opts);
+	config = xasprintf("login_timeout = %d\n", test_time_scale());
+	opts.config = config;
 	srv_start(&small, &opts);
+	free(config);
 	cli_open(&c, &small);
 	free(cli_login(&c, DEMO_RECEPTION, DEMO_PASSWORD));
 	call_ok(&c, "auth.logout", NULL);
 	/* The server says why, then closes; nothing else arrives. */
-	rc = mfc_read(&c.mc, 10000, &o);
+	rc = mfc_read(&c.mc, 10000 * test_time_scale(), &o);
 	assert_int_equal(rc, 0);
 	assert_non_null(mp_map_get(o, "error"));
 	assert_true(mp_str_eq(mp_map_get(mp_map_get(o, "error"), "code"),
 	    "unauthenticated"));
-	assert_int_equal(mfc_read(&c.mc, 10000, &o), -1);
+	assert_int_equal(mfc_read(&c.mc, 10000 * test_time_scale(), &o), -1);
 	cli_close(&c);
 	srv_stop(&small);
 	observer_check();

@@ -22,7 +22,7 @@
 #include "mp.h"
 #include "util.h"
 
-#define EVENT_WAIT_MS	5000
+#define EVENT_WAIT_MS	(5000 * test_time_scale())
 
 /* --- holds, bookings and slots --- */
 

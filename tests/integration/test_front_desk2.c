@@ -23,7 +23,7 @@
 #include "mp.h"
 #include "util.h"
 
-#define EVENT_WAIT_MS	5000
+#define EVENT_WAIT_MS	(5000 * test_time_scale())
 
 /* --- types, slots and notifications --- */
 
@@ -472,6 +472,27 @@ test_recurring_is_all_or_nothing(void **state)
 	cli_close(&r);
 }
 
+/* The status of wait-list entry id as staff c sees it (closed ones too);
+ * the entry in *out (borrowed from the reply) when out is not NULL. */
+static const char *
+entry_status(struct tcli *c, int64_t doctor, int64_t id, json_t **out)
+{
+	json_t	*list, *e;
+	size_t	 i;
+
+	list = jpath(call_ok(c, "waitlist.list", "{s:I, s:b}", "doctor_id",
+	    (json_int_t)doctor, "include_closed", 1), "entries");
+	json_array_foreach(list, i, e) {
+		if (jint(e, "id") == id) {
+			if (out != NULL)
+				*out = e;
+			return jstr(e, "status");
+		}
+	}
+	fail_msg("no wait-list entry %lld", (long long)id);
+	return NULL;
+}
+
 static void
 test_waitlist_first_matching_patient_is_offered_a_freed_slot(void **state)
 {
@@ -554,8 +575,13 @@ test_waitlist_first_matching_patient_is_offered_a_freed_slot(void **state)
 	assert_true(json_array_size(list) >= 2);
 
 	/* The next freed time goes to the next in line: Emily's own
-	 * cancellation is not offered back to her, so nobody gets it... */
+	 * cancellation is not offered back to her, so nobody gets it... (Being
+	 * booked in her window closed her entry: she joins again first.) */
 	appt = book(&r, chen.id, emily.id, at(mon, 11, 0));
+	assert_string_equal(entry_status(&r, chen.id, ee, NULL), "booked");
+	ee = jint(call_ok(&pe, "waitlist.join", "{s:I, s:I, s:I}", "doctor_id",
+	    (json_int_t)chen.id, "earliest", (json_int_t)at(mon, 0, 0), "latest",
+	    (json_int_t)far), "entry.id");
 	call_ok(&pe, "appt.cancel", "{s:I}", "id", (json_int_t)appt);
 	assert_int_equal(notifications_of(&pe, "waitlist.offer", ee), 0);
 	/* ...while someone else's is. */
@@ -635,6 +661,119 @@ test_waitlist_offer_on_reschedule_not_on_cancel_day(void **state)
 	res = call_ok(&r, "waitlist.leave", "{s:I}", "id", (json_int_t)entry);
 	assert_jstr(res, "entry.status", "left");
 	cli_close(&a);
+	cli_close(&r);
+}
+
+/*
+ * Booking a patient with a doctor closes their open entry on that doctor's
+ * wait list as booked, naming the appointment, when the time lies in the
+ * entry's window or is the time offered to it: on appt.book, appt.approve
+ * of the patient's own request, appt.reschedule and appt.book_recurring
+ * (appt.walk_in: test_walk_in_takes_type_and_cap). A time outside the
+ * window, another doctor, or a request still waiting for approval (or
+ * rejected) leave the entry open, and a booked entry can neither be left
+ * nor offered another time.
+ */
+static void
+test_waitlist_entry_closes_when_its_patient_is_booked(void **state)
+{
+	struct tcli	 r, pj, pe;
+	json_t		*res, *e;
+	char		 wed[11], thu[11], fri[11], mon[11], later_mon[11];
+	int64_t		 ej, ee, appt, later;
+
+	(void)state;
+	open_as(&r, &desk);
+	open_as(&pj, &john);
+	open_as(&pe, &emily);
+	week_day(&r, 12, 3, wed);
+	week_day(&r, 12, 4, thu);
+	week_day(&r, 12, 5, fri);
+	week_day(&r, 13, 1, mon);
+	ej = jint(call_ok(&r, "waitlist.join", "{s:I, s:I, s:I, s:I}", "doctor_id",
+	    (json_int_t)raman.id, "patient_id", (json_int_t)john.id, "earliest",
+	    (json_int_t)at(wed, 0, 0), "latest", (json_int_t)at(thu, 0, 0)),
+	    "entry.id");
+	ee = jint(call_ok(&r, "waitlist.join", "{s:I, s:I, s:I, s:I}", "doctor_id",
+	    (json_int_t)raman.id, "patient_id", (json_int_t)emily.id, "earliest",
+	    (json_int_t)at(wed, 0, 0), "latest", (json_int_t)at(thu, 0, 0)),
+	    "entry.id");
+	/* The desk books Emily on Wednesday: her entry is closed with it. */
+	appt = book(&r, raman.id, emily.id, at(wed, 10, 0));
+	assert_string_equal(entry_status(&r, raman.id, ee, &e), "booked");
+	assert_int_equal(jint(e, "appointment_id"), appt);
+	assert_true(jint(e, "booked_at") > 0);
+	assert_true(json_is_null(json_object_get(e, "left_at")));
+	assert_string_equal(entry_status(&r, raman.id, ej, &e), "waiting");
+	assert_true(json_is_null(json_object_get(e, "appointment_id")));
+	res = call_ok(&pe, "waitlist.list", NULL);
+	assert_int_equal(json_array_size(jpath(res, "entries")), 0);
+	res = call_err(&pe, "waitlist.leave", "conflict", "{s:I}", "id",
+	    (json_int_t)ee);
+	assert_non_null(strstr(jstr(res, "message"), "booked"));
+
+	/* Her cancellation offers 10:00 to John, not to her closed entry. */
+	call_ok(&r, "appt.cancel", "{s:I}", "id", (json_int_t)appt);
+	assert_string_equal(entry_status(&r, raman.id, ej, &e), "offered");
+	assert_int_equal(jint(e, "offered_starts_at"), at(wed, 10, 0));
+	assert_string_equal(entry_status(&r, raman.id, ee, NULL), "booked");
+	/* John asks for the offered time himself: a request is no booking yet;
+	 * the desk's approval closes his entry, naming that appointment. */
+	appt = jint(call_ok(&pj, "appt.book", "{s:I, s:I}", "doctor_id",
+	    (json_int_t)raman.id, "starts_at", (json_int_t)at(wed, 10, 0)),
+	    "appointment.id");
+	assert_string_equal(entry_status(&r, raman.id, ej, NULL), "offered");
+	call_ok(&r, "appt.approve", "{s:I}", "id", (json_int_t)appt);
+	assert_string_equal(entry_status(&r, raman.id, ej, &e), "booked");
+	assert_int_equal(jint(e, "appointment_id"), appt);
+	/* John sees it closed among his own. */
+	res = jpath(call_ok(&pj, "waitlist.list", "{s:b}", "include_closed", 1),
+	    "entries");
+	e = json_array_get(res, json_array_size(res) - 1);
+	assert_int_equal(jint(e, "id"), ej);
+	assert_jstr(e, "status", "booked");
+
+	/* Emily may wait again (for Thursday). Friday is outside the window,
+	 * Dr. Okafor is another doctor: the entry stays open. */
+	ee = jint(call_ok(&pe, "waitlist.join", "{s:I, s:I, s:I}", "doctor_id",
+	    (json_int_t)raman.id, "earliest", (json_int_t)at(thu, 0, 0), "latest",
+	    (json_int_t)at(fri, 0, 0)), "entry.id");
+	later = book(&r, raman.id, emily.id, at(fri, 10, 0));
+	book(&r, okafor.id, emily.id, at(thu, 9, 0));
+	assert_string_equal(entry_status(&r, raman.id, ee, NULL), "waiting");
+	/* Moved into the window: closed with the new appointment. */
+	appt = jint(call_ok(&r, "appt.reschedule", "{s:I, s:I}", "id",
+	    (json_int_t)later, "starts_at", (json_int_t)at(thu, 11, 0)),
+	    "appointment.id");
+	assert_string_equal(entry_status(&r, raman.id, ee, &e), "booked");
+	assert_int_equal(jint(e, "appointment_id"), appt);
+
+	/* A series books its first occurrence inside the window. */
+	week_day(&r, 14, 1, later_mon);
+	ee = jint(call_ok(&pe, "waitlist.join", "{s:I, s:I, s:I}", "doctor_id",
+	    (json_int_t)raman.id, "earliest", (json_int_t)at(later_mon, 0, 0), "latest",
+	    (json_int_t)at(later_mon, 0, 0) + 86400), "entry.id");
+	appt = jint(call_ok(&r, "appt.book_recurring", "{s:I, s:I, s:I, s:i, s:i}",
+	    "doctor_id", (json_int_t)raman.id, "patient_id", (json_int_t)emily.id,
+	    "starts_at", (json_int_t)at(later_mon, 14, 0), "every_weeks", 1, "count", 2),
+	    "appointments.0.id");
+	assert_string_equal(entry_status(&r, raman.id, ee, &e), "booked");
+	assert_int_equal(jint(e, "appointment_id"), appt);
+
+	/* A request the desk rejects leaves her waiting in her place. */
+	ee = jint(call_ok(&pe, "waitlist.join", "{s:I, s:I, s:I}", "doctor_id",
+	    (json_int_t)raman.id, "earliest", (json_int_t)at(mon, 0, 0), "latest",
+	    (json_int_t)at(mon, 0, 0) + 86400), "entry.id");
+	appt = jint(call_ok(&pe, "appt.book", "{s:I, s:I}", "doctor_id",
+	    (json_int_t)raman.id, "starts_at", (json_int_t)at(mon, 10, 0)),
+	    "appointment.id");
+	call_ok(&r, "appt.reject", "{s:I, s:s}", "id", (json_int_t)appt, "reason",
+	    "Doctor unavailable");
+	assert_string_equal(entry_status(&r, raman.id, ee, NULL), "waiting");
+	res = call_ok(&pe, "waitlist.leave", "{s:I}", "id", (json_int_t)ee);
+	assert_jstr(res, "entry.status", "left");
+	cli_close(&pe);
+	cli_close(&pj);
 	cli_close(&r);
 }
 
@@ -876,7 +1015,7 @@ test_demo_shows_front_desk_depth(void **state)
 }
 
 /* Last: moves the clock to a Monday morning in Dr. Chen's hours; a wait
- * list offer lapses on the way. */
+ * list offer lapses on the way, and a walk-in closes the patient's entry. */
 static void
 test_walk_in_takes_type_and_cap(void **state)
 {
@@ -911,9 +1050,22 @@ test_walk_in_takes_type_and_cap(void **state)
 	assert_int_equal(jint(res, "entries.0.offered_starts_at"), at(mon, 10, 0));
 	call_ok(&r, "waitlist.leave", "{s:I}", "id", (json_int_t)entry);
 
+	/* Emily waits for Dr. Chen today; walking in closes her entry. */
+	entry = jint(call_ok(&r, "waitlist.join", "{s:I, s:I, s:I, s:I}", "doctor_id",
+	    (json_int_t)chen.id, "patient_id", (json_int_t)emily.id, "earliest",
+	    (json_int_t)at(mon, 0, 0), "latest", (json_int_t)at(mon, 0, 0) + 86400),
+	    "entry.id");
 	res = call_ok(&r, "appt.walk_in", "{s:I, s:I, s:I}", "doctor_id",
 	    (json_int_t)chen.id, "patient_id", (json_int_t)emily.id, "type_id",
 	    (json_int_t)type_id(&r, "Follow-up"));
+	id = jint(res, "appointment.id");
+	{
+		json_t	*e;
+
+		assert_string_equal(entry_status(&a, chen.id, entry, &e), "booked");
+		assert_int_equal(jint(e, "appointment_id"), id);
+	}
+	res = call_ok(&a, "appt.get", "{s:I}", "id", (json_int_t)id);
 	assert_int_equal(jint(res, "appointment.starts_at"), at(mon, 9, 0));
 	assert_int_equal(jint(res, "appointment.ends_at"), at(mon, 9, 15));
 	assert_jstr(res, "appointment.status", "checked_in");
@@ -948,6 +1100,7 @@ main(void)
 		cmocka_unit_test(test_recurring_is_all_or_nothing),
 		cmocka_unit_test(test_waitlist_first_matching_patient_is_offered_a_freed_slot),
 		cmocka_unit_test(test_waitlist_offer_on_reschedule_not_on_cancel_day),
+		cmocka_unit_test(test_waitlist_entry_closes_when_its_patient_is_booked),
 		cmocka_unit_test(test_recall_list),
 		cmocka_unit_test(test_appointment_changes_notify_patient_and_doctor),
 		cmocka_unit_test(test_hold_ends_on_logout),

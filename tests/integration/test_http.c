@@ -257,7 +257,7 @@ hc_login(struct hcli *c, const char *email, const char *password)
 	char	*body;
 
 	hc_open(c);
-	expect(c, 200, "GET", "/api/health", NULL);
+	expect(c, 200, "GET", "/", NULL);
 	body = xasprintf("{\"email\":\"%s\",\"password\":\"%s\"}", email, password);
 	expect(c, 200, "POST", "/api/auth/login", body);
 	free(body);
@@ -302,20 +302,30 @@ test_health_headers_static_and_unknown_routes(void **state)
 	free(v);
 	/* No TLS configured: no HSTS. */
 	assert_null(hc_header(&c, "Strict-Transport-Security", NULL));
-	/* The CSRF cookie: readable by the page's script, strict. */
+	assert_non_null(v = hc_header(&c, "Date", NULL));
+	assert_non_null(strstr(v, " GMT"));
+	free(v);
+	/* An API GET needs no CSRF token, so it hands out none... */
+	assert_null(hc_header(&c, "Set-Cookie", NULL));
+	assert_null(hc_cookie(&c, "mf_csrf"));
+
+	/* ...the page does: readable by its script, strict. */
+	expect(&c, 200, "GET", "/", NULL);
 	assert_non_null(v = hc_header(&c, "Set-Cookie", "mf_csrf="));
 	assert_non_null(strstr(v, "SameSite=Strict"));
 	assert_non_null(strstr(v, "Path=/"));
 	assert_null(strstr(v, "HttpOnly"));
 	free(v);
+	assert_non_null(v = hc_header(&c, "Content-Type", "text/html"));
+	free(v);
 	/* Once the client has it, it is not handed out again. */
+	expect(&c, 200, "GET", "/", NULL);
+	assert_null(hc_header(&c, "Set-Cookie", "mf_csrf="));
 	expect(&c, 200, "GET", "/api/health", NULL);
 	assert_null(hc_header(&c, "Set-Cookie", "mf_csrf="));
 
 	/* The page, with its ETag. */
 	expect(&c, 200, "GET", "/", NULL);
-	assert_non_null(v = hc_header(&c, "Content-Type", "text/html"));
-	free(v);
 	assert_non_null(strstr(c.body, "<html"));
 	assert_non_null(etag = hc_header(&c, "ETag", "\""));
 	assert_non_null(v = hc_header(&c, "Content-Security-Policy", NULL));
@@ -937,6 +947,10 @@ test_tls_mode_cookies_and_hsts(void **state)
 	assert_non_null(v = hc_header(&c, "Strict-Transport-Security",
 	    "max-age="));
 	free(v);
+	expect(&c, 200, "GET", "/", NULL);
+	assert_non_null(v = hc_header(&c, "Strict-Transport-Security",
+	    "max-age="));
+	free(v);
 	assert_non_null(v = hc_header(&c, "Set-Cookie", "__Host-mf_csrf="));
 	assert_non_null(strstr(v, "; Secure"));
 	assert_non_null(strstr(v, "Path=/"));
@@ -990,7 +1004,7 @@ static void
 test_oversize_body_is_413(void **state)
 {
 	struct hcli	 c;
-	char		*big, *body;
+	char		*big, *body, *v;
 
 	(void)state;
 	hc_open(&c);
@@ -998,6 +1012,18 @@ test_oversize_body_is_413(void **state)
 	big = repeat_char('a', 70 * 1024);
 	body = xasprintf("{\"email\":\"%s\",\"password\":\"x\"}", big);
 	expect(&c, 413, "POST", "/api/auth/login", body);
+	/* The API's JSON error, with the headers every answer has; the
+	 * connection then closes, as evhttp's own page did. */
+	assert_error(&c, "too_large");
+	assert_jstr(c.json, "error.message", "request body over 65536 bytes");
+	assert_non_null(v = hc_header(&c, "Content-Type", "application/json"));
+	free(v);
+	assert_non_null(v = hc_header(&c, "Content-Security-Policy", NULL));
+	free(v);
+	assert_non_null(v = hc_header(&c, "Cache-Control", "no-store"));
+	free(v);
+	assert_non_null(v = hc_header(&c, "Connection", "close"));
+	free(v);
 	free(body);
 	free(big);
 	/* The server is fine afterwards. */
@@ -1103,6 +1129,85 @@ test_slowloris_is_cut_at_the_deadline(void **state)
 	assert_true(srv_alive(&srv));
 }
 
+/* Sends req on a new connection; reads the answer until the server closes
+ * it (evhttp's errors close), into out (NUL-terminated). */
+static void
+raw_exchange(const char *req, char *out, size_t len)
+{
+	size_t	have = 0;
+	ssize_t	n;
+	int	fd;
+
+	fd = tcp_connect(srv.http_port);
+	assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL),
+	    (ssize_t)strlen(req));
+	for (;;) {
+		struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+
+		assert_true(poll(&pfd, 1, CALL_TIMEOUT_MS) == 1);
+		n = recv(fd, out + have, len - 1 - have, 0);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		assert_true(have < len - 1);
+	}
+	out[have] = '\0';
+	close(fd);
+}
+
+/* The errors evhttp makes before any route runs are the API's JSON too. */
+static void
+test_evhttp_own_errors_are_json(void **state)
+{
+	char		 buf[8192], *p, *big, *req;
+	json_t		*j;
+	json_error_t	 err;
+
+	(void)state;
+	/* Pipelined: the first answer is left whole, the second is the
+	 * 413 (Content-Length over the limit: refused before the body). */
+	raw_exchange("GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "POST /api/auth/login HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 999999\r\n\r\n",
+	    buf, sizeof buf);
+	assert_true(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	assert_non_null(strstr(buf, "\"status\":\"ok\""));
+	assert_non_null(p = strstr(buf, "HTTP/1.1 413 Payload Too Large\r\n"));
+	assert_non_null(strstr(p, "\r\nContent-Type: application/json"));
+	assert_non_null(strstr(p, "\r\nContent-Security-Policy: default-src"));
+	assert_non_null(strstr(p, "\r\nX-Frame-Options: DENY\r\n"));
+	assert_non_null(strstr(p, "\r\nConnection: close\r\n"));
+	assert_null(strstr(buf, "<HTML>"));
+	assert_non_null(j = json_loads(strstr(p, "\r\n\r\n") + 4, 0, &err));
+	assert_jstr(j, "error.code", "too_large");
+	json_decref(j);
+
+	/* Headers over http_max_header (evhttp calls that malformed). */
+	big = repeat_char('b', 20 * 1024);
+	req = xasprintf("GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n",
+	    big);
+	raw_exchange(req, buf, sizeof buf);
+	free(req);
+	free(big);
+	assert_true(strncmp(buf, "HTTP/1.1 400 Bad Request\r\n", 26) == 0);
+	assert_non_null(j = json_loads(strstr(buf, "\r\n\r\n") + 4, 0, &err));
+	assert_jstr(j, "error.code", "bad_request");
+	assert_jstr(j, "error.message",
+	    "malformed HTTP request, or headers over 16384 bytes");
+	json_decref(j);
+
+	/* Not HTTP at all; a method evhttp does not know. */
+	raw_exchange("GARBAGE\r\n\r\n", buf, sizeof buf);
+	assert_true(strncmp(buf, "HTTP/1.1 400 ", 13) == 0);
+	assert_non_null(strstr(buf, "\"code\":\"bad_request\""));
+	raw_exchange("BREW /api/health HTTP/1.1\r\nHost: x\r\n\r\n", buf,
+	    sizeof buf);
+	assert_true(strncmp(buf, "HTTP/1.1 501 ", 13) == 0);
+	assert_non_null(strstr(buf, "\"message\":\"method not supported\""));
+	assert_null(strstr(buf, "<HTML>"));
+	assert_true(srv_alive(&srv));
+}
+
 static void
 test_connection_cap(void **state)
 {
@@ -1178,6 +1283,7 @@ main(void)
 		cmocka_unit_test(test_oversize_body_is_413),
 		cmocka_unit_test(test_rate_limit_429_by_forwarded_address),
 		cmocka_unit_test(test_slowloris_is_cut_at_the_deadline),
+		cmocka_unit_test(test_evhttp_own_errors_are_json),
 		cmocka_unit_test(test_connection_cap),
 		cmocka_unit_test(test_tls_mode_cookies_and_hsts),
 	};

@@ -21,7 +21,7 @@
 #include "mp.h"
 #include "util.h"
 
-#define EVENT_WAIT_MS	5000
+#define EVENT_WAIT_MS	(5000 * test_time_scale())
 
 /* The next presence event about user_id; a new reference (asserts). */
 static json_t *

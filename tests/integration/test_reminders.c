@@ -36,7 +36,9 @@
 #define TWILIO_SID	"ACtest0123456789abcdef"
 #define TWILIO_TOKEN	"s3cret-token"
 #define TWILIO_FROM	"+15550199999"
-#define WAIT_MS		30000	/* ASan builds are slow; passing runs never wait this long */
+#define WAIT_MS		(30000 * test_time_scale())	/* ASan and valgrind runs are
+						 * slow; passing runs never wait
+						 * this long */
 #define QUIET_MS	700	/* how long "nothing more arrives" is watched */
 #define DOCTOR_ID	1
 

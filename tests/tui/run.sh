@@ -950,6 +950,88 @@ test_overbook_is_marked_on_every_board() {
 	wait_for admin "+Emily Johnson" 2000
 }
 
+# n on the chat tab offers whom one may write to (chat.contacts), filtered
+# by name on the server as one types: a doctor finds his own patient and
+# the desk, and writes to the desk, whose tab counts it; a patient finds his
+# doctor but neither the desk nor another patient.
+test_chat_with_offers_whom_one_may_write_to() {
+	open_client chatdoc
+	login chatdoc doctor@test.com "$PASSWORD" || return 1
+	wait_for chatdoc "Dr. Sarah Chen (doctor)" || return 1
+	keys chatdoc 3
+	wait_for chatdoc "Conversations" || return 1
+	keys chatdoc n
+	wait_for chatdoc "Chat with" || return 1
+	wait_for chatdoc "you may write to" || return 1
+	type_text chatdoc smith
+	wait_line chatdoc "> John Smith" "patient" || return 1
+	keys chatdoc Escape
+	wait_gone chatdoc "Chat with" || return 1
+	keys chatdoc n
+	wait_for chatdoc "Chat with" || return 1
+	type_text chatdoc lopez
+	wait_line chatdoc "> Maria Lopez" "receptionist" || return 1
+	keys chatdoc Enter
+	wait_for chatdoc "Maria Lopez (receptionist)" || return 1
+	type_text chatdoc "Room 2 is free after three."
+	keys chatdoc Enter
+	wait_line chatdoc "you" ":" || return 1
+	wait_for desk "Chat (1)" 2000 || return 1
+	open_client chatpat
+	login chatpat patient@test.com "$PASSWORD" || return 1
+	wait_for chatpat "John Smith (patient)" || return 1
+	keys chatpat 3
+	wait_for chatpat "Conversations" || return 1
+	keys chatpat n
+	wait_for chatpat "Chat with" || return 1
+	wait_line chatpat "Dr. Sarah Chen" "doctor" || return 1
+	type_text chatpat lopez
+	wait_for chatpat "nobody you may write to by that name" || return 1
+	keys chatpat Escape
+	wait_gone chatpat "Chat with" || return 1
+	keys chatpat n
+	wait_for chatpat "Chat with" || return 1
+	type_text chatpat emily
+	wait_for chatpat "nobody you may write to by that name" || return 1
+	keys chatpat Escape
+	wait_gone chatpat "Chat with" || return 1
+	keys chatdoc C-c
+	keys chatpat C-c
+	wait_for chatdoc "mediflow exited 0" || return 1
+	wait_for chatpat "mediflow exited 0"
+}
+
+# Booking a patient on the wait list with that doctor, in the entry's
+# window, closes the entry on the server: the W list on show drops them by
+# itself.
+test_wait_list_drops_a_patient_once_booked() {
+	keys desk W
+	wait_for desk "Wait list of Dr. Sarah Chen" || return 1
+	keys desk a
+	wait_for desk "Add to the wait list of Dr. Sarah Chen" || return 1
+	type_text desk aisha
+	wait_for desk "> Aisha Khan" || return 1
+	keys desk Enter
+	wait_for desk "From (YYYY-MM-DD)" || return 1
+	keys desk Enter Enter
+	type_text desk "Any afternoon"
+	keys desk Enter
+	wait_line desk "Aisha Khan" "Any afternoon" || return 1
+	mlogin deskcli2 receptionist@test.com || return 1
+	chen=$(mcall deskcli2 doctors.list '{"limit": 200}' | pyq \
+	    '[d["id"] for d in v["result"]["doctors"] if "Chen" in d["full_name"]][0]') || return 1
+	pat=$(mcall deskcli2 patients.search '{"q": "aisha khan"}' | \
+	    pyq 'v["result"]["patients"][0]["id"]') || return 1
+	slot=$(mcall deskcli2 appt.slots "{\"doctor_id\": $chen, \"date\": \"$(date -u -d "@$target" +%F)\"}" | \
+	    pyq 'v["result"]["slots"][-1]["starts_at"]') || return 1
+	mcall deskcli2 appt.book "{\"doctor_id\": $chen, \"patient_id\": $pat, \"starts_at\": $slot}" \
+	    >"$TMP/wl-book.out" || { cat "$TMP/wl-book.out"; return 1; }
+	wait_gone desk "Any afternoon" || return 1
+	wait_for desk "Wait list of Dr. Sarah Chen" || return 1
+	keys desk Escape
+	wait_gone desk "Wait list of Dr. Sarah Chen"
+}
+
 pick_target
 if ! start_server 127.0.0.1:0 || ! set_clock; then
 	echo "[  FAILED  ] 1 test(s), listed below:"
@@ -976,6 +1058,7 @@ run test_doctor_writes_a_record_and_a_prescription_in_the_chart
 run test_patient_reads_own_records_and_prescriptions
 run test_chat_between_patient_and_doctor_is_live
 run test_chart_and_chat_fit_80x24
+run test_chat_with_offers_whom_one_may_write_to
 run test_admin_creates_a_user_who_logs_in
 run test_admin_filters_the_audit_log_and_sees_the_outbox
 run test_form_shows_server_errors_in_place
@@ -984,6 +1067,7 @@ run test_screen_locks_and_password_unlocks
 run test_walk_in_is_checked_in_on_the_board
 run test_wait_list_adds_and_shows_the_offer
 run test_recall_list_marks_one_done
+run test_wait_list_drops_a_patient_once_booked
 run test_server_restart_is_survived
 run test_overbook_is_marked_on_every_board
 run test_quit_exits_cleanly

@@ -188,6 +188,59 @@ test_dummy_hash_matches_nothing_plausible(void **state)
 	assert_int_not_equal(crypto_pwhash_str_verify(dummy, "password1234", 12), 0);
 }
 
+/* A hash at other limits than the server's (the password is irrelevant). */
+static void
+hash_at(char *out, unsigned long long ops, size_t mem)
+{
+	assert_int_equal(crypto_pwhash_str(out, "correct horse battery staple",
+	    28, ops, mem), 0);
+}
+
+static void
+test_rehash_only_ever_upgrades(void **state)
+{
+	char	weak[PW_HASH_MAX], real[PW_HASH_MAX], more[PW_HASH_MAX];
+
+	(void)state;
+	hash_at(weak, crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN);
+	assert_int_equal(password_hash("correct horse battery staple", real), 0);
+	hash_at(more, crypto_pwhash_OPSLIMIT_INTERACTIVE + 1,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	/* Weaker than INTERACTIVE: redone. */
+	assert_int_equal(password_needs_rehash(weak), 1);
+	/* At the limits, or above them: kept (libsodium's needs_rehash would
+	 * redo the stronger one at the lower cost). */
+	assert_int_equal(password_needs_rehash(real), 0);
+	assert_int_equal(password_needs_rehash(more), 0);
+	assert_int_not_equal(crypto_pwhash_str_needs_rehash(more,
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE), 0);
+	/* Not argon2id v1.3: redone. */
+	assert_int_equal(password_needs_rehash("$argon2i$v=19$m=65536,t=2,p=1$"
+	    "c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"), 1);
+	assert_int_equal(password_needs_rehash("$argon2id$v=16$m=65536,t=2,p=1$"
+	    "c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"), 1);
+}
+
+/* Changes the process's limits for good: the last test in main(). */
+static void
+test_weak_hashes_make_cheap_hashes_and_rewrite_nothing(void **state)
+{
+	char	weak[PW_HASH_MAX], real[PW_HASH_MAX], mine[PW_HASH_MAX];
+
+	(void)state;
+	hash_at(weak, crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN);
+	assert_int_equal(password_hash("correct horse battery staple", real), 0);
+	password_test_weak_hashes();
+	assert_int_equal(password_hash("correct horse battery staple", mine), 0);
+	assert_memory_equal(mine, "$argon2id$v=19$m=8,t=1,p=1$", 27);
+	assert_int_equal(crypto_pwhash_str_verify(mine,
+	    "correct horse battery staple", 28), 0);
+	/* Neither its own hashes nor real ones are rewritten. */
+	assert_int_equal(password_needs_rehash(weak), 0);
+	assert_int_equal(password_needs_rehash(mine), 0);
+	assert_int_equal(password_needs_rehash(real), 0);
+}
+
 int
 main(void)
 {
@@ -203,6 +256,9 @@ main(void)
 		cmocka_unit_test(test_generated_passwords_are_16_unambiguous_characters),
 		cmocka_unit_test(test_hash_verifies),
 		cmocka_unit_test(test_dummy_hash_matches_nothing_plausible),
+		cmocka_unit_test(test_rehash_only_ever_upgrades),
+		/* Last: it lowers the limits for the rest of the process. */
+		cmocka_unit_test(test_weak_hashes_make_cheap_hashes_and_rewrite_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

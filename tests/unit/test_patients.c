@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -435,6 +436,46 @@ test_store_search_plans_agree(void **state)
 	assert_plans_agree(&q, 7);
 }
 
+/*
+ * A prefix spanning several words merges their lists in name order, a chunk
+ * at a time, and a patient under two of those words comes once.
+ */
+static void
+test_store_search_walk_merges_words(void **state)
+{
+	struct patient_query	q;
+	struct patient		a, b;
+	int64_t			ids[PATIENT_SEARCH_MAX];
+	char			name[32];
+	size_t			i, n;
+
+	(void)state;
+	/* 35 a word, interleaved in name order: Quill 00 Kay, Quill 01 Kai, ... */
+	for (i = 0; i < 70; i++) {
+		snprintf(name, sizeof name, "Quill %02zu %s", i, i % 2 ? "Kai" : "Kay");
+		add_patient(name, "", "", "");
+	}
+	add_patient("Kato Kawa", "", "", "");	/* two words in "ka" */
+	memset(&q, 0, sizeof q);
+	q.limit = PATIENT_SEARCH_MAX;
+	patient_name_words("ka qu", &q.name);
+	assert_int_equal(patients_search(&q, ids), 70);
+	for (i = 1; i < 70; i++) {
+		assert_int_equal(patients_by_id(ids[i - 1], &a), 0);
+		assert_int_equal(patients_by_id(ids[i], &b), 0);
+		assert_true(strcasecmp(a.full_name, b.full_name) < 0);
+	}
+	patient_name_words("ka", &q.name);
+	n = patients_search(&q, ids);
+	assert_int_equal(n, 71);
+	assert_int_equal(patients_by_id(ids[0], &a), 0);
+	assert_string_equal(a.full_name, "Kato Kawa");
+	assert_plans_agree(&q, 71);
+	q.limit = 40;
+	patient_name_words("ka qu", &q.name);
+	assert_plans_agree(&q, 40);
+}
+
 static void
 test_store_save_rewrites_words(void **state)
 {
@@ -572,6 +613,7 @@ main(void)
 		cmocka_unit_test(test_store_search_by_phone_prefix_and_date),
 		cmocka_unit_test(test_store_search_limit_and_filter),
 		cmocka_unit_test(test_store_search_plans_agree),
+		cmocka_unit_test(test_store_search_walk_merges_words),
 		cmocka_unit_test(test_store_save_rewrites_words),
 		cmocka_unit_test(test_store_attach_user_claims_the_one_desk_record),
 		cmocka_unit_test(test_store_attach_user_creates_when_none_or_ambiguous),

@@ -5,7 +5,8 @@
 # on first use (the version package-lock.json pins); chromium, node and npm
 # come from `make deps`. Prints cmocka's summary lines so tests/run.sh counts
 # the cases; anything missing is a failure, never a silent pass. $O is the
-# build directory; screenshots go to $O/test-output/web-*.png.
+# build directory; screenshots go to $O/test-output/web-*.png. WEB_ONLY=part
+# runs only the cases whose names hold it (working on one view).
 set -u
 
 O=${O:-build}

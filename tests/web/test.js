@@ -23,6 +23,10 @@ const PASSWORD = 'password123';		// demo accounts
 const NEW_PASSWORD = 'Vq7#mLp2@xNe9!kR';	// passes the password policy
 const FIRST_LOAD_MAX = 60000;	// bytes: "under 60 KB", read strictly
 const STEP_TIMEOUT = 15000;
+// The clinic's zone (--tz) and the browser's differ throughout: the page
+// must show the clinic's times and days, never the device's.
+const CLINIC_TZ = 'America/New_York';
+const DEVICE_TZ = 'Europe/London';
 
 let chromium;
 try {
@@ -53,7 +57,7 @@ function startServer() {
 		const log = path.join(tmp, 'server.log');
 		const errFd = fs.openSync(log, 'a');
 		const proc = spawn(bin, ['--demo', '--data-dir', path.join(tmp, 'data'),
-		    '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--tz', 'UTC'], {
+		    '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--tz', CLINIC_TZ], {
 			env: cleanEnv({ ASAN_OPTIONS: (process.env.ASAN_OPTIONS ?
 			    process.env.ASAN_OPTIONS + ':' : '') + 'quarantine_size_mb=16' }),
 			stdio: ['ignore', 'pipe', errFd]
@@ -98,12 +102,13 @@ function stopServer() {
 	});
 }
 
-// `mediflow ARGS` as the doctor (its own config dir), plain TCP on loopback.
-function cli(args, input) {
+// `mediflow ARGS` as the doctor, or as `who` (each its own config dir),
+// plain TCP on loopback.
+function cli(args, input, who) {
 	return new Promise((resolve, reject) => {
 		const child = execFile(path.join(O, 'mediflow'),
 		    ['--plain', '--server', '127.0.0.1:' + server.tcp].concat(args),
-		    { env: cleanEnv({ XDG_CONFIG_HOME: path.join(tmp, 'cfg-doctor') }), timeout: 20000 },
+		    { env: cleanEnv({ XDG_CONFIG_HOME: path.join(tmp, 'cfg-' + (who || 'doctor')) }), timeout: 20000 },
 		    (err, stdout, stderr) => {
 			if (err)
 				return reject(new Error('mediflow ' + args.join(' ') + ': ' + err.message +
@@ -115,8 +120,24 @@ function cli(args, input) {
 	});
 }
 
+// Logs `who` in once per server: each login hashes the password, on
+// purpose slowly.
+const cliLogins = new Set();
+async function cliLogin(email, who) {
+	if (cliLogins.has(who))
+		return;
+	await cli(['login', email], PASSWORD + '\n', who);
+	cliLogins.add(who);
+}
+
 async function doctorCall(op, args) {
 	const out = await cli(['call', op, JSON.stringify(args || {})]);
+	return JSON.parse(out).result;
+}
+
+async function adminCall(op, args) {
+	await cliLogin('admin@test.com', 'admin');
+	const out = await cli(['call', op, JSON.stringify(args || {})], undefined, 'admin');
 	return JSON.parse(out).result;
 }
 
@@ -267,7 +288,7 @@ function tcpClient(port) {
 async function newContext(opts) {
 	const ctx = await browser.newContext(Object.assign({
 		baseURL: 'http://127.0.0.1:' + server.http,
-		timezoneId: 'UTC',	// the server's --tz: the page shows times in the browser's zone
+		timezoneId: DEVICE_TZ,
 		locale: 'en-GB'
 	}, opts || {}));
 	ctx.setDefaultTimeout(STEP_TIMEOUT);
@@ -290,8 +311,10 @@ async function apiCall(ctx, method, url, body) {
 	const cookies = await ctx.cookies();
 	let csrf = cookies.find((c) => c.name === 'mf_csrf');
 	if (!csrf) {
-		await ctx.request.get('/api/health');
+		// The page hands out the CSRF cookie (an API GET need not).
+		await ctx.request.get('/');
 		csrf = (await ctx.cookies()).find((c) => c.name === 'mf_csrf');
+		check(csrf, 'the page set the CSRF cookie');
 	}
 	const r = await ctx.request.fetch(url, {
 		method: method,
@@ -304,11 +327,22 @@ async function apiCall(ctx, method, url, body) {
 	return data;
 }
 
-// The first weekday after today (UTC, the server's zone), as YYYY-MM-DD:
+// The clock of an instant (seconds) in a zone, "HH:MM", and its day,
+// "YYYY-MM-DD" and weekday name: node's own ICU is the oracle.
+function zoned(sec, tz) {
+	const p = {};
+	new Intl.DateTimeFormat('en-GB', { timeZone: tz, year: 'numeric', month: '2-digit',
+	    day: '2-digit', weekday: 'long', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+	    .formatToParts(new Date(sec * 1000)).forEach((x) => { p[x.type] = x.value; });
+	return { time: p.hour + ':' + p.minute, date: p.year + '-' + p.month + '-' + p.day,
+	    weekday: p.weekday };
+}
+
+// The first weekday after today on the clinic's calendar, as YYYY-MM-DD:
 // the demo doctors work Monday to Friday, and a whole day ahead keeps the
 // patient's cancel cut-off out of the way.
 function nextWeekday() {
-	const d = new Date();
+	const d = new Date(zoned(Date.now() / 1000, CLINIC_TZ).date + 'T00:00:00Z');
 	do
 		d.setUTCDate(d.getUTCDate() + 1);
 	while (d.getUTCDay() === 0 || d.getUTCDay() === 6);
@@ -388,6 +422,7 @@ async function test_patient_registers_books_sees_and_cancels() {
 	await page.getByRole('button', { name: 'Create account' }).click();
 	await page.waitForURL(/#\/book$/);
 	await page.waitForSelector('h1:text("Book an appointment")');
+	await page.locator('#tz-note', { hasText: CLINIC_TZ }).waitFor();
 
 	// Find a doctor by specialty, pick a day and a free time, book.
 	await page.getByLabel('Specialty').selectOption('General Practice');
@@ -399,7 +434,7 @@ async function test_patient_registers_books_sees_and_cancels() {
 	const slot = page.locator('.slots input[type="radio"]').first();
 	await slot.waitFor({ state: 'attached' });
 	const startsAt = Number(await slot.getAttribute('data-starts-at'));
-	check(new Date(startsAt * 1000).toISOString().slice(0, 10) === day, 'the slot is on ' + day);
+	check(zoned(startsAt, CLINIC_TZ).date === day, 'the slot is on ' + day + ' in the clinic');
 	await page.locator('.slots label').first().click();
 	await page.getByLabel('Reason for the visit (optional)').fill('Web test visit');
 	await page.getByRole('button', { name: 'Book', exact: true }).click();
@@ -412,15 +447,18 @@ async function test_patient_registers_books_sees_and_cancels() {
 	check((await card.textContent()).includes('Requested'), 'the booking is requested');
 	await page.screenshot({ path: path.join(OUT, 'web-appointments.png'), fullPage: true });
 	const apptId = Number(await card.getAttribute('data-appointment'));
-	const ics = await ctx.request.get('/api/appointments/' + apptId + '/ics');
-	check(ics.ok(), '.ics answers 200');
-	const icsText = await ics.text();
+	// The card's .ics link downloads the appointment.
+	const [icsDl] = await Promise.all([page.waitForEvent('download'),
+	    card.getByRole('link', { name: 'Add to calendar (.ics)' }).click()]);
+	check(icsDl.suggestedFilename() === 'appointment-' + apptId + '.ics',
+	    'the .ics is saved as appointment-' + apptId + '.ics (got ' + icsDl.suggestedFilename() + ')');
+	const icsText = fs.readFileSync(await icsDl.path(), 'utf8');
 	check(icsText.includes('BEGIN:VCALENDAR') && icsText.includes('UID:appointment-' + apptId + '@mediflow'),
 	    'the .ics holds the appointment');
-	check((await card.getByRole('link', { name: /\.ics/ }).getAttribute('href')) ===
-	    '/api/appointments/' + apptId + '/ics', 'the card links its .ics');
+	check(icsText.includes('DTSTART:' + new Date(startsAt * 1000).toISOString()
+	    .replace(/[-:]/g, '').slice(0, 15) + 'Z'), 'the .ics starts at the booked time (UTC)');
 	// The server has it: the desk's view over TCP.
-	await cli(['login', 'doctor@test.com'], PASSWORD + '\n');
+	await cliLogin('doctor@test.com', 'doctor');
 	const got = await doctorCall('appt.get', { id: apptId });
 	check(got.appointment.starts_at === startsAt && got.appointment.status === 'requested',
 	    'the doctor sees the requested appointment');
@@ -462,7 +500,7 @@ async function test_doctor_message_appears_without_reload() {
 	await page.waitForSelector('h1:text("Messages")');
 	await page.waitForSelector('body[data-events="open"]');
 	await page.evaluate(() => { window.mfNoReload = 1; });
-	await cli(['login', 'doctor@test.com'], PASSWORD + '\n');
+	await cliLogin('doctor@test.com', 'doctor');
 	const conv = (await doctorCall('chat.open', { user_id: reg.user.id })).conversation;
 	await doctorCall('chat.send', { conversation_id: conv.id,
 	    body: 'Hello Carl, <b>this</b> is Dr. Chen.', client_msg_id: 'web-' + process.pid + '-1' });
@@ -551,7 +589,7 @@ async function test_reschedule_settings_and_back_button() {
 	    'the server has the new time');
 
 	// The doctor confirms it: the card follows live.
-	await cli(['login', 'doctor@test.com'], PASSWORD + '\n');
+	await cliLogin('doctor@test.com', 'doctor');
 	await doctorCall('appt.approve', { id: newId });
 	await moved.filter({ hasText: 'Confirmed' }).waitFor();
 	// And its notification arrives live too.
@@ -596,6 +634,7 @@ async function test_reschedule_settings_and_back_button() {
 	check(await page.evaluate(async () => (await fetch('/api/auth/me')).status) === 401,
 	    'logged out on the server');
 	check(await page.locator('body[data-events]').count() === 0, 'the event stream is closed');
+	check(await page.locator('#tz-note').isHidden(), 'the zone note went with the session');
 	check(problems.length === 0, problems.join('; '));
 	await ctx.close();
 }
@@ -607,7 +646,7 @@ async function test_records_prescriptions_and_notifications() {
 	const p = await patientWithAppointment(ctx, 'Nora Notes');
 	// The doctor writes a record and a prescription, and a message while
 	// the patient is away: it becomes a notification.
-	await cli(['login', 'doctor@test.com'], PASSWORD + '\n');
+	await cliLogin('doctor@test.com', 'doctor');
 	const rec = (await doctorCall('records.create', { patient_id: p.patientId, diagnosis: 'Acute sinusitis',
 	    diagnosis_code: 'J01.9', symptoms: 'Headache, congestion', vitals: { pulse: 72 } })).record;
 	// A file on the record, uploaded over one TCP connection.
@@ -656,9 +695,12 @@ async function test_records_prescriptions_and_notifications() {
 	// Its file downloads, bytes and name intact.
 	const fileLink = recCard.getByRole('link', { name: 'x-ray report.txt' });
 	await fileLink.waitFor();
-	const dl = await ctx.request.get(await fileLink.getAttribute('href'));
-	check(dl.ok() && Buffer.compare(await dl.body(), report) === 0, 'the file downloads whole');
-	check(/attachment; filename="x-ray report.txt"/.test(dl.headers()['content-disposition'] || ''),
+	const [dl] = await Promise.all([page.waitForEvent('download'), fileLink.click()]);
+	check(dl.suggestedFilename() === 'x-ray report.txt',
+	    'saved under its name (got ' + dl.suggestedFilename() + ')');
+	check(Buffer.compare(fs.readFileSync(await dl.path()), report) === 0, 'the file downloads whole');
+	const again = await ctx.request.get(await fileLink.getAttribute('href'));
+	check(/attachment; filename="x-ray report.txt"/.test(again.headers()['content-disposition'] || ''),
 	    'as an attachment with its name');
 	await page.getByRole('link', { name: 'Prescriptions' }).click();
 	await page.locator('li.card', { hasText: 'Amoxicillin 500 mg capsule' })
@@ -700,6 +742,8 @@ async function test_keyboard_alone_logs_in_and_books() {
 	await page.keyboard.type(NEW_PASSWORD);
 	await page.keyboard.press('Enter');
 	await page.waitForSelector('h1:text("My appointments")');
+	// A login's answer names no zone: the page asked for the clinic's.
+	await page.locator('#tz-note', { hasText: CLINIC_TZ }).waitFor();
 	await tabTo('#/book');
 	await page.keyboard.press('Enter');
 	await page.waitForURL(/#\/book$/);
@@ -743,6 +787,370 @@ async function test_keyboard_alone_logs_in_and_books() {
 	await ctx.close();
 }
 
+// The patient starts the conversation: only with a doctor they have an
+// appointment with; Ctrl+Enter sends; the doctor's typing shows live.
+async function test_patient_writes_to_their_doctor_first() {
+	const ctx = await newContext();
+	const problems = [];
+	const page = await newPage(ctx, problems);
+	await ctx.request.get('/');
+	const reg = await apiCall(ctx, 'POST', '/api/auth/register',
+	    { email: uniqueEmail('first'), password: NEW_PASSWORD, full_name: 'Fay First' });
+	const docs = await apiCall(ctx, 'GET', '/api/doctors?specialty=Cardiology');
+	const okafor = docs.doctors.find((d) => d.full_name === 'Dr. Michael Okafor');
+	const slots = await apiCall(ctx, 'GET', '/api/appointments/available-slots?doctorId=' +
+	    okafor.id + '&date=' + nextWeekday());
+	await apiCall(ctx, 'POST', '/api/appointments',
+	    { doctor_id: okafor.id, starts_at: slots.slots[0].starts_at });
+	await page.goto('/#/messages');
+	await page.locator('p', { hasText: 'No conversations yet.' }).waitFor();
+	// A doctor they have never seen: refused, with the server's words.
+	await page.getByLabel('Doctor', { exact: true }).selectOption({ label: 'Dr. Priya Raman' });
+	await page.getByRole('button', { name: 'Open the conversation' }).click();
+	await page.locator('form .error', { hasText: 'own doctors' }).waitFor();
+	check(/#\/messages$/.test(page.url()), 'still on the list');
+	await page.getByLabel('Doctor', { exact: true }).selectOption({ label: 'Dr. Michael Okafor' });
+	await page.getByRole('button', { name: 'Open the conversation' }).click();
+	await page.waitForURL(/#\/messages\/\d+$/);
+	await page.waitForSelector('h1:text("Messages with Dr. Michael Okafor")');
+	const convId = Number(/(\d+)$/.exec(page.url())[1]);
+	await page.locator('p', { hasText: 'No messages yet. Say hello.' }).waitFor();
+	await page.getByLabel('Message', { exact: true }).fill('Should I keep taking the beta blocker?');
+	await page.getByLabel('Message', { exact: true }).press('Control+Enter');
+	const log = page.getByRole('log');
+	await log.locator('li.mine', { hasText: 'beta blocker' }).waitFor();
+	check(await page.getByLabel('Message', { exact: true }).inputValue() === '', 'the box is emptied');
+	// Dr. Okafor reads it over TCP, starts typing, and answers.
+	await cliLogin('m.okafor@test.com', 'okafor');
+	const okaforCall = async (op, args) => JSON.parse(await cli(['call', op,
+	    JSON.stringify(args)], undefined, 'okafor')).result;
+	const hist = await okaforCall('chat.history', { conversation_id: convId });
+	check(hist.messages.length === 1 && hist.messages[0].sender_id === reg.user.id &&
+	    hist.messages[0].body === 'Should I keep taking the beta blocker?', 'the doctor has it');
+	await okaforCall('chat.typing', { conversation_id: convId });
+	await page.locator('p', { hasText: 'Dr. Michael Okafor is typing…' }).waitFor();
+	await okaforCall('chat.send', { conversation_id: convId, body: 'Yes, until we meet.',
+	    client_msg_id: 'web-' + process.pid + '-first' });
+	await log.locator('li:not(.mine)', { hasText: 'until we meet' }).waitFor();
+	check(await page.locator('p', { hasText: 'is typing' }).count() === 0, 'the answer ends "typing"');
+	check(problems.length === 0, problems.join('; '));
+	await ctx.close();
+}
+
+// The view on screen, checked in the page: no "null" or "NaN" where a
+// value should be, every form control has a label, every button and link a name, text keeps 4.5:1 contrast on what
+// is really behind it (3:1 when large; disabled controls are exempt, as
+// in WCAG) and nothing is wider than the screen. Throws with the list.
+async function audit(page, what) {
+	const bad = await page.evaluate(() => {
+		const out = [];
+		const shown = (el) => el.getClientRects().length > 0 &&
+		    getComputedStyle(el).visibility !== 'hidden';
+		const desc = (el) => el.tagName.toLowerCase() + (el.name ? '[name=' + el.name + ']' : '') +
+		    ' "' + (el.textContent || '').trim().slice(0, 40) + '"';
+		for (const el of document.querySelectorAll('input, select, textarea'))
+			if (!Array.from(el.labels || []).some((l) => l.textContent.trim()) &&
+			    !(el.getAttribute('aria-label') || '').trim())
+				out.push('no label: ' + desc(el));
+		for (const el of document.querySelectorAll('button, a[href]'))
+			if (shown(el) && !el.textContent.trim() && !el.getAttribute('aria-label'))
+				out.push('no name: ' + desc(el));
+		const rgba = (s) => {
+			const m = s.match(/[\d.]+/g).map(Number);
+			return { r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1 };
+		};
+		const over = (top, under) => {
+			const mix = (k) => top[k] * top.a + under[k] * (1 - top.a);
+			return { r: mix('r'), g: mix('g'), b: mix('b'), a: 1 };
+		};
+		const lum = (c) => {
+			const f = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+			return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+		};
+		// The backgrounds from the element out, blended down to white.
+		const ground = (el) => {
+			const layers = [];
+			for (let e = el; e; e = e.parentElement) {
+				const c = rgba(getComputedStyle(e).backgroundColor);
+				if (c.a > 0)
+					layers.push(c);
+				if (c.a === 1)
+					break;
+			}
+			return layers.reduceRight((bg, c) => over(c, bg), { r: 255, g: 255, b: 255, a: 1 });
+		};
+		const seen = new Set();
+		const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+		for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+			const el = n.parentElement;
+			if (!n.textContent.trim() || !shown(el))
+				continue;
+			if (/^(null|undefined)$|NaN|Invalid Date|\[object /.test(n.textContent.trim()))
+				out.push('a value printed as "' + n.textContent.trim() + '" in ' + desc(el));
+			if (seen.has(el) || el.closest('.visually-hidden, [disabled], option'))
+				continue;
+			seen.add(el);
+			const cs = getComputedStyle(el);
+			let alpha = 1;
+			for (let e = el; e; e = e.parentElement)
+				alpha *= Number(getComputedStyle(e).opacity);
+			const bg = ground(el);
+			const fgc = rgba(cs.color);
+			fgc.a *= alpha;
+			const fg = over(fgc, bg);
+			const l1 = lum(fg), l2 = lum(bg);
+			const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+			const size = parseFloat(cs.fontSize);
+			const need = size >= 24 || (Number(cs.fontWeight) >= 700 && size >= 18.66) ? 3 : 4.5;
+			if (ratio < need)
+				out.push('contrast ' + ratio.toFixed(2) + ' < ' + need + ': ' + desc(el) +
+				    ' (' + cs.color + ' on ' + JSON.stringify(bg) + ')');
+		}
+		const w = document.documentElement.scrollWidth;
+		if (w > window.innerWidth)
+			out.push('wider than the screen: ' + w + ' > ' + window.innerWidth + ' px');
+		if (!document.querySelector('main h1'))
+			out.push('no heading');
+		return out;
+	});
+	check(bad.length === 0, what + ':\n  ' + bad.join('\n  '));
+}
+
+// Every view at a small phone's width, with something in it: labelled,
+// readable, no sideways scrolling; the Files, notes and chat hold real data.
+async function test_every_view_is_labelled_readable_and_fits_a_phone() {
+	const ctx = await newContext({ viewport: { width: 320, height: 640 }, isMobile: true, hasTouch: true });
+	const problems = [];
+	const page = await newPage(ctx, problems);
+	const view = async (hash, heading) => {
+		await page.goto('/' + hash);
+		// Views mount once their data is in: the heading means ready.
+		await page.waitForSelector('main h1:text("' + heading + '")');
+	};
+	await view('#/login', 'Log in');
+	await page.getByLabel('E-mail').fill('nobody@test.com');
+	await page.getByLabel('Password').fill('wrong password');
+	await page.getByRole('button', { name: 'Log in' }).click();
+	await page.locator('form .error').filter({ hasText: /./ }).waitFor();
+	await audit(page, 'login, refused');
+	await view('#/register', 'Create an account');
+	await audit(page, 'register');
+
+	const p = await patientWithAppointment(ctx, 'Pia Phone');
+	// A cancelled one for the past list, a record, a prescription and a
+	// message (with its notification).
+	const slots = await apiCall(ctx, 'GET', '/api/appointments/available-slots?doctorId=' +
+	    p.chen.id + '&date=' + nextWeekday());
+	const extra = await apiCall(ctx, 'POST', '/api/appointments',
+	    { doctor_id: p.chen.id, starts_at: slots.slots[slots.slots.length - 1].starts_at });
+	await apiCall(ctx, 'PATCH', '/api/appointments/' + extra.appointment.id,
+	    { action: 'cancel', reason: 'A clash with work' });
+	await cliLogin('doctor@test.com', 'doctor');
+	await doctorCall('records.create', { patient_id: p.patientId, diagnosis: 'Seasonal allergic rhinitis',
+	    diagnosis_code: 'J30.2', symptoms: 'Sneezing', vitals: { pulse: 68, bp_systolic: 118, bp_diastolic: 76 } });
+	await doctorCall('rx.create', { patient_id: p.patientId, items: [{ drug: 'Cetirizine',
+	    strength: '10 mg', form: 'tablet', dose: '1 tablet', route: 'oral',
+	    frequency: 'once daily', duration_days: 30, quantity: 30 }] });
+	const conv = (await doctorCall('chat.open', { user_id: p.user.id })).conversation;
+	await doctorCall('chat.send', { conversation_id: conv.id, body: 'How are the allergies today?',
+	    client_msg_id: 'web-' + process.pid + '-phone' });
+
+	// Logged in behind the page's back: load it afresh; from here on the
+	// views change in place, as a patient moves between them.
+	await page.goto('about:blank');
+	await view('#/appointments', 'My appointments');
+	await page.locator('li.card', { hasText: 'A clash with work' }).waitFor();
+	const card = page.locator('li.card[data-appointment="' + p.appointment.id + '"]');
+	await card.getByRole('button', { name: 'Cancel…' }).click();
+	await card.getByLabel('Why are you cancelling? (optional)').waitFor();
+	await audit(page, 'appointments, cancel form open');
+	await page.screenshot({ path: path.join(OUT, 'web-phone-appointments.png'), fullPage: true });
+	await view('#/book', 'Book an appointment');
+	await page.getByLabel('Specialty').selectOption('General Practice');
+	await page.getByLabel('Day').fill(nextWeekday());
+	await page.getByLabel('Day').dispatchEvent('change');
+	await page.locator('.slots label').first().click();
+	await audit(page, 'book, a time picked');
+	await page.screenshot({ path: path.join(OUT, 'web-phone-book.png'), fullPage: true });
+	await view('#/appointments/' + p.appointment.id + '/reschedule', 'Reschedule');
+	await page.locator('.slots label').first().waitFor();
+	await audit(page, 'reschedule');
+	await view('#/messages', 'Messages');
+	await audit(page, 'messages');
+	await view('#/messages/' + conv.id, 'Messages with Dr. Sarah Chen');
+	await page.getByRole('log').locator('li', { hasText: 'allergies' }).waitFor();
+	await audit(page, 'conversation');
+	await page.screenshot({ path: path.join(OUT, 'web-phone-chat.png'), fullPage: true });
+	await view('#/notifications', 'Notifications');
+	await page.locator('li.card', { hasText: 'allergies' }).waitFor();
+	await audit(page, 'notifications');
+	await page.locator('li.card', { hasText: 'allergies' }).getByRole('button', { name: 'Mark as read' }).click();
+	await page.locator('li.card:not(.unread)', { hasText: 'allergies' }).waitFor();
+	await audit(page, 'notifications, read');
+	await view('#/prescriptions', 'Prescriptions');
+	await page.locator('li.card', { hasText: 'Cetirizine' }).waitFor();
+	await audit(page, 'prescriptions');
+	await view('#/records', 'Medical records');
+	await page.locator('li.card', { hasText: 'J30.2' }).filter({ hasText: 'blood pressure 118/76' }).waitFor();
+	await audit(page, 'records');
+	await view('#/settings', 'Settings');
+	await audit(page, 'settings');
+	// The audit itself sees each kind of fault.
+	await page.evaluate(() => {
+		const grey = document.createElement('p');
+		grey.textContent = 'pale';
+		grey.style.color = '#aaaaaa';
+		const bare = document.createElement('input');
+		const wide = document.createElement('div');
+		wide.style.width = '2000px';
+		wide.textContent = 'wide';
+		document.querySelector('main').append(grey, bare, wide);
+	});
+	const faults = await audit(page, 'faults').then(() => '', (e) => e.message);
+	check(/contrast 2\.\d+ < 4\.5: p "pale"/.test(faults) && /no label: input/.test(faults) &&
+	    /wider than the screen/.test(faults), 'the audit finds planted faults: ' + faults);
+	check(problems.length === 0, problems.join('; '));
+	await ctx.close();
+}
+
+async function test_times_are_the_clinics_not_the_devices() {
+	// A phone in Kiritimati (UTC+14): the clinic's morning is the small
+	// hours of the next day there.
+	const DEV = 'Pacific/Kiritimati';
+	const ctx = await newContext({ timezoneId: DEV });
+	const problems = [];
+	const page = await newPage(ctx, problems);
+	const p = await patientWithAppointment(ctx, 'Tia Zone');
+	const me = await apiCall(ctx, 'GET', '/api/auth/me');
+	check(me.tz === CLINIC_TZ, 'auth.me names the clinic\'s zone (got ' + me.tz + ')');
+	const at = p.appointment.starts_at;
+	const clinic = zoned(at, CLINIC_TZ), device = zoned(at, DEV);
+	check(clinic.date !== device.date && clinic.time !== device.time,
+	    'the two zones disagree on the appointment\'s day and time');
+
+	await page.goto('/#/appointments');
+	const card = page.getByRole('list', { name: 'Upcoming appointments' })
+	    .locator('li.card[data-appointment="' + p.appointment.id + '"]');
+	const heading = await card.locator('h3').textContent();
+	const dayOfMonth = String(Number(clinic.date.slice(8)));
+	check(heading.includes(clinic.weekday) && heading.includes(clinic.time) &&
+	    new RegExp('\\b' + dayOfMonth + '\\b').test(heading) && heading.includes(clinic.date.slice(0, 4)),
+	    'the card shows the clinic\'s ' + clinic.weekday + ' ' + clinic.date + ' ' + clinic.time +
+	    ' (got "' + heading + '")');
+	check(!heading.includes(device.time) && !heading.includes(device.weekday),
+	    'not the device\'s ' + device.weekday + ' ' + device.time + ' (got "' + heading + '")');
+	check(/\d\d:\d\d\s\S/.test(heading), 'the time names its zone (got "' + heading + '")');
+	const note = page.locator('#tz-note');
+	await note.waitFor();
+	const noteText = await note.textContent();
+	check(noteText.includes(CLINIC_TZ) && noteText.includes(DEV), 'the page says whose zone it shows: ' + noteText);
+
+	// Booking: "today" and the days are the clinic's calendar's.
+	await page.getByRole('link', { name: 'Book', exact: true }).click();
+	await page.waitForSelector('#book-form');
+	const today = zoned(Date.now() / 1000, CLINIC_TZ).date;
+	check(await page.getByLabel('Day').inputValue() === today,
+	    'the picker starts on the clinic\'s today, ' + today + ' (device: ' +
+	    zoned(Date.now() / 1000, DEV).date + ')');
+	check(await page.getByLabel('Day').getAttribute('min') === today, 'and allows no earlier day');
+	await page.getByLabel('Specialty').selectOption('General Practice');
+	const day = nextWeekday();
+	await page.getByLabel('Day').fill(day);
+	await page.getByLabel('Day').dispatchEvent('change');
+	const first = page.locator('.slots label').first();
+	await first.waitFor();
+	const slotAt = Number(await first.locator('input').getAttribute('data-starts-at'));
+	check(zoned(slotAt, CLINIC_TZ).date === day, 'the free times are on the clinic\'s ' + day);
+	check((await first.textContent()).trim() === zoned(slotAt, CLINIC_TZ).time,
+	    'a free time reads as the clinic\'s clock (' + zoned(slotAt, CLINIC_TZ).time + ', got ' +
+	    (await first.textContent()).trim() + ')');
+	// Day steps are calendar days, whatever the device's zone.
+	const before = new Date(day + 'T00:00:00Z');
+	before.setUTCDate(before.getUTCDate() - 1);
+	await page.getByRole('button', { name: '← Previous day' }).click();
+	check(await page.getByLabel('Day').inputValue() === before.toISOString().slice(0, 10),
+	    'Previous day goes to the day before ' + day);
+	await page.getByRole('button', { name: 'Next day →' }).click();
+	check(await page.getByLabel('Day').inputValue() === day, 'and Next day back to ' + day);
+	await page.locator('.slots label').first().waitFor();
+	const legend = await page.locator('#book-form legend').textContent();
+	check(legend.includes(zoned(slotAt, CLINIC_TZ).weekday) && legend.includes('clinic time, ' + CLINIC_TZ),
+	    'the day is named and the zone said: ' + legend);
+	await page.screenshot({ path: path.join(OUT, 'web-timezone.png'), fullPage: true });
+	check(problems.length === 0, problems.join('; '));
+	// The same session on other devices (a login would hash again).
+	const session = await ctx.storageState();
+	await ctx.close();
+
+	// A device in the clinic's zone: no note, no zone names.
+	const ctx2 = await newContext({ timezoneId: CLINIC_TZ, storageState: session });
+	const page2 = await newPage(ctx2, problems);
+	await page2.goto('/#/appointments');
+	const h3 = await page2.locator('li.card[data-appointment="' + p.appointment.id + '"] h3').textContent();
+	check(h3.endsWith(clinic.time), 'at home the time stands alone (got "' + h3 + '")');
+	check(await page2.locator('#tz-note').isHidden(), 'and no note');
+	check(problems.length === 0, problems.join('; '));
+	await ctx2.close();
+
+	// A zone this browser does not know: the device's, and said so.
+	const ctx3 = await newContext({ timezoneId: DEV, storageState: session });
+	const page3 = await newPage(ctx3, problems);
+	await page3.route('**/api/auth/me', async (route) => {
+		const r = await route.fetch();
+		const body = await r.json();
+		body.tz = 'Mars/Olympus_Mons';
+		await route.fulfill({ response: r, json: body });
+	});
+	await page3.goto('/#/appointments');
+	await page3.locator('#tz-note', { hasText: 'does not know the clinic\'s, Mars/Olympus_Mons' }).waitFor();
+	const h3b = await page3.locator('li.card[data-appointment="' + p.appointment.id + '"] h3').textContent();
+	check(h3b.endsWith(device.time), 'then the device\'s time, unlabelled (got "' + h3b + '")');
+	check(problems.length === 0, problems.join('; '));
+	await ctx3.close();
+}
+
+async function test_cancel_with_one_of_the_clinics_reasons() {
+	const reasons = ['Feeling better', 'Cannot make it', 'Booked elsewhere'];
+	await adminCall('cancel_reasons.set', { reasons: reasons });
+	try {
+		const ctx = await newContext();
+		const problems = [];
+		const page = await newPage(ctx, problems);
+		const p = await patientWithAppointment(ctx, 'Ray Reasons');
+		const id = p.appointment.id;
+		await page.goto('/#/appointments');
+		const card = page.getByRole('list', { name: 'Upcoming appointments' })
+		    .locator('li.card[data-appointment="' + id + '"]');
+		await card.getByRole('button', { name: 'Cancel…' }).click();
+		// The clinic's list, in its order, and the focus on it.
+		const pick = card.getByLabel('Why are you cancelling?', { exact: true });
+		await pick.waitFor();
+		const offered = await pick.locator('option').allTextContents();
+		check(JSON.stringify(offered) === JSON.stringify(['Choose a reason'].concat(reasons)),
+		    'the page offers the clinic\'s reasons: ' + JSON.stringify(offered));
+		await page.waitForFunction(() => document.activeElement &&
+		    document.activeElement.name === 'reason');
+		// None chosen: refused on the page, the picker marked.
+		await card.getByRole('button', { name: 'Cancel the appointment' }).click();
+		await card.locator('form .error', { hasText: 'choose one of the reasons' }).waitFor();
+		check(await pick.getAttribute('aria-invalid') === 'true', 'the picker is marked');
+		await pick.selectOption('Cannot make it');
+		await card.getByLabel('Anything to add? (optional)').fill('Train strike');
+		await page.screenshot({ path: path.join(OUT, 'web-cancel-reasons.png'), fullPage: true });
+		await card.getByRole('button', { name: 'Cancel the appointment' }).click();
+		await page.getByRole('list', { name: 'Past and cancelled appointments' })
+		    .locator('li.card[data-appointment="' + id + '"]', { hasText: 'Cancelled' }).waitFor();
+		await cliLogin('doctor@test.com', 'doctor');
+		const after = (await doctorCall('appt.get', { id: id })).appointment;
+		check(after.status === 'cancelled' && after.status_note === 'Cannot make it: Train strike',
+		    'the appointment has the reason and the note: ' + after.status + ', ' + after.status_note);
+		check(problems.length === 0, problems.join('; '));
+		await ctx.close();
+	} finally {
+		await adminCall('cancel_reasons.set', { reasons: [] });
+	}
+}
+
 async function test_server_stops_cleanly() {
 	const log = server.log;
 	const code = await stopServer();
@@ -753,18 +1161,26 @@ async function test_server_stops_cleanly() {
 	check(code === 0, 'mediflowd exited 0 after SIGTERM (got ' + code + ')');
 }
 
-const tests = [
+let tests = [
 	test_first_load_is_small_and_csp_clean,
 	test_patient_registers_books_sees_and_cancels,
 	test_doctor_message_appears_without_reload,
 	test_reschedule_settings_and_back_button,
 	test_records_prescriptions_and_notifications,
 	test_keyboard_alone_logs_in_and_books,
+	test_times_are_the_clinics_not_the_devices,
+	test_cancel_with_one_of_the_clinics_reasons,
+	test_patient_writes_to_their_doctor_first,
+	test_every_view_is_labelled_readable_and_fits_a_phone,
 	test_server_stops_cleanly
 ];
 
 async function main() {
 	const failed = [];
+	// WEB_ONLY=part runs the cases whose names hold it (and the last,
+	// which stops the server): for working on one view.
+	if (process.env.WEB_ONLY)
+		tests = tests.filter((t, i) => i === tests.length - 1 || t.name.includes(process.env.WEB_ONLY));
 	console.log('[==========] Running ' + tests.length + ' test(s).');
 	fs.mkdirSync(OUT, { recursive: true });
 	try {
@@ -787,8 +1203,10 @@ async function main() {
 	}
 	for (const t of tests) {
 		console.log('[ RUN      ] ' + t.name);
+		const t0 = Date.now();
 		try {
 			await t();
+			console.log('web: ' + ((Date.now() - t0) / 1000).toFixed(1) + ' s');
 			console.log('[       OK ] ' + t.name);
 		} catch (e) {
 			console.log(String(e.stack || e).split('\n').slice(0, 12).join('\n'));

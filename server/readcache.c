@@ -1,0 +1,178 @@
+/* readcache.c -- answers to repeated reads, kept until the store changes.
+ *
+ * A front desk asks for the same doctor's day again and again between two
+ * changes to the calendar; each answer costs a join per appointment. This
+ * keeps packed answers in a table of 4-way sets (a full set gives up its
+ * slots in turn), all of them belonging to one state of the store.
+ *
+ * The state is (PRAGMA data_version, sqlite3_total_changes64): the first
+ * moves when another connection commits (the backup worker reads only, but
+ * an admin's sqlite3 shell might write), the second on every row this
+ * connection inserts, updates or deletes, committed or not. When it moves,
+ * every entry goes. While a write transaction is open its rows are visible
+ * to our reads but may still roll back, so then nothing is served or kept.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "readcache.h"
+#include "util.h"
+
+#define READCACHE_SLOTS		16384
+#define READCACHE_WAYS		4
+#define READCACHE_BYTES		(64u << 20)	/* answers kept, in all */
+
+struct rc_slot {
+	uint64_t	 hash;
+	size_t		 klen;
+	unsigned char	 key[READCACHE_KEY_MAX];
+	char		*val;
+	size_t		 vlen;
+	int64_t		 count;
+};
+
+static struct rc_slot	*slots;
+static size_t		 bytes;
+static sqlite3		*state_handle;
+static int64_t		 state_version = -1, state_changes = -1;
+static int		 usable;	/* the last get saw a state we may use */
+static unsigned		 victim;	/* the next way a full set gives up */
+
+static uint64_t
+rc_hash(const unsigned char *p, size_t n)
+{
+	uint64_t	h = 14695981039346656037ULL;	/* FNV-1a */
+
+	while (n-- > 0) {
+		h ^= *p++;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The first slot of the set a hash falls in. */
+static struct rc_slot *
+rc_set(uint64_t h)
+{
+	return &slots[(h % (READCACHE_SLOTS / READCACHE_WAYS)) * READCACHE_WAYS];
+}
+
+static void
+rc_slot_free(struct rc_slot *s)
+{
+	bytes -= s->vlen;
+	free(s->val);
+	memset(s, 0, sizeof *s);
+}
+
+void
+readcache_clear(void)
+{
+	size_t	i;
+
+	if (slots == NULL)
+		return;
+	for (i = 0; i < READCACHE_SLOTS; i++) {
+		if (slots[i].val != NULL)
+			rc_slot_free(&slots[i]);
+	}
+}
+
+/* Checks the store's state; 0 when entries of this state may be used. */
+static int
+rc_check_state(void)
+{
+	static const char *sql = "PRAGMA data_version";
+	sqlite3		*h = db_handle();
+	sqlite3_stmt	*st;
+	int64_t		 version = -1, changes;
+
+	if (h == NULL || sqlite3_txn_state(h, "main") == SQLITE_TXN_WRITE)
+		return -1;
+	/* Stepping it also takes the read snapshot the op then reads from. */
+	st = db_prepare(sql);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (version < 0)
+		return -1;
+	changes = sqlite3_total_changes64(h);
+	if (h != state_handle || version != state_version ||
+	    changes != state_changes) {
+		readcache_clear();
+		state_handle = h;
+		state_version = version;
+		state_changes = changes;
+	}
+	return 0;
+}
+
+int
+readcache_get(const void *key, size_t klen, const char **val, size_t *vlen,
+    int64_t *count)
+{
+	struct rc_slot	*s;
+	uint64_t	 h;
+	size_t		 i;
+
+	usable = 0;
+	if (klen > READCACHE_KEY_MAX || rc_check_state() != 0)
+		return 0;
+	usable = 1;
+	if (slots == NULL)
+		return 0;
+	h = rc_hash(key, klen);
+	s = rc_set(h);
+	for (i = 0; i < READCACHE_WAYS; i++, s++) {
+		if (s->val != NULL && s->hash == h && s->klen == klen &&
+		    memcmp(s->key, key, klen) == 0) {
+			*val = s->val;
+			*vlen = s->vlen;
+			*count = s->count;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void
+readcache_put(const void *key, size_t klen, const char *val, size_t vlen,
+    int64_t count)
+{
+	struct rc_slot	*s, *set;
+	sqlite3		*h = db_handle();
+	uint64_t	 hash;
+	size_t		 i;
+
+	/* Only what was read under the state the last get checked. */
+	if (!usable || klen > READCACHE_KEY_MAX || h != state_handle ||
+	    sqlite3_txn_state(h, "main") == SQLITE_TXN_WRITE ||
+	    sqlite3_total_changes64(h) != state_changes)
+		return;
+	usable = 0;
+	if (slots == NULL)
+		slots = xcalloc(READCACHE_SLOTS, sizeof *slots);
+	hash = rc_hash(key, klen);
+	set = rc_set(hash);
+	s = &set[victim++ % READCACHE_WAYS];
+	for (i = 0; i < READCACHE_WAYS; i++) {
+		if (set[i].val == NULL) {
+			s = &set[i];
+			break;
+		}
+	}
+	if (s->val != NULL)
+		rc_slot_free(s);
+	if (bytes + vlen > READCACHE_BYTES)
+		return;
+	s->hash = hash;
+	s->klen = klen;
+	memcpy(s->key, key, klen);
+	s->val = xmalloc(vlen > 0 ? vlen : 1);
+	if (vlen > 0)
+		memcpy(s->val, val, vlen);
+	s->vlen = vlen;
+	s->count = count;
+	bytes += vlen;
+}

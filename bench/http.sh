@@ -16,7 +16,11 @@
 #   c) mediflowd GET /api/appointments/available-slots?doctorId=1&date=D
 #      as the demo patient (cookie session; appt.slots needs a login)
 #      target >= 3x a)
-# and prints requests/s (the median of the rounds) and the ratios.
+# and prints requests/s (the median of the rounds) and the ratios. It also
+# prints each server's CPU time per request (user + system, from /proc), to
+# compare builds by their own cost: on a busy machine requests/s measure
+# the scheduler as much as the server. (Node's CPU per request grows under
+# load too, so that ratio is no stand-in for the targets.)
 # Installs wrk with apt-get and express with npm when they are missing.
 #
 # Environment:
@@ -140,45 +144,62 @@ curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" "$SLOTS_URL" |
 
 # --- wrk ---
 
-# Prints requests/s; fails on errors or non-2xx answers.
-run_wrk() {	# name url [header]
-	name=$1 url=$2
-	shift 2
+# CPU clock ticks (user + system) the process has used.
+cpu_ticks() {	# pid
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# Prints requests/s and the server's CPU microseconds per request; reports
+# errors and non-2xx answers.
+run_wrk() {	# name pid url [header]
+	name=$1 pid=$2 url=$3
+	shift 3
+	t0=$(cpu_ticks "$pid")
 	if [ $# -gt 0 ]; then
 		wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" -H "$1" "$url" >"$TMP/wrk.$name" 2>&1
 	else
 		wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" "$url" >"$TMP/wrk.$name" 2>&1
 	fi
+	t1=$(cpu_ticks "$pid")
 	if grep -q 'Non-2xx\|Socket errors' "$TMP/wrk.$name"; then
 		echo "bench: $name: errors:" >&2
 		grep 'Non-2xx\|Socket errors' "$TMP/wrk.$name" >&2
 	fi
-	awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.$name"
+	awk -v t="$((t1 - t0))" -v hz="$HZ" '
+	    / requests in / { n = $1 }
+	    /^Requests\/sec:/ { r = $2 }
+	    END { printf "%s %.1f\n", r, (n > 0 ? t * 1e6 / hz / n : 0) }' \
+	    "$TMP/wrk.$name"
 }
 
 median() {
 	sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
+HZ=$(getconf CLK_TCK)
 echo "bench/http.sh: wrk -t$THREADS -c$CONNS -d${SECS}s, $ROUNDS rounds, $(nproc) CPUs," \
     "load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  slots day $DATE (doctor 1, $SLOTS free slots)"
+echo "  each: req/s, server CPU us/request"
 : >"$TMP/ex.rps"; : >"$TMP/health.rps"; : >"$TMP/slots.rps"
 r=1
 while [ $r -le "$ROUNDS" ]; do
-	ex=$(run_wrk express "$EX/api/health")
-	he=$(run_wrk health "$MF/api/health")
-	sl=$(run_wrk slots "$SLOTS_URL" "Cookie: $COOKIE")
-	echo "  round $r: express $ex  health $he  available-slots $sl req/s" \
+	ex=$(run_wrk express $EX_PID "$EX/api/health")
+	he=$(run_wrk health $MF_PID "$MF/api/health")
+	sl=$(run_wrk slots $MF_PID "$SLOTS_URL" "Cookie: $COOKIE")
+	echo "  round $r: express $ex  health $he  available-slots $sl" \
 	    "(load $(cut -d' ' -f1 /proc/loadavg))"
 	echo "$ex" >>"$TMP/ex.rps"
 	echo "$he" >>"$TMP/health.rps"
 	echo "$sl" >>"$TMP/slots.rps"
 	r=$((r + 1))
 done
-EXR=$(median <"$TMP/ex.rps")
-HER=$(median <"$TMP/health.rps")
-SLR=$(median <"$TMP/slots.rps")
+EXR=$(cut -d' ' -f1 "$TMP/ex.rps" | median)
+HER=$(cut -d' ' -f1 "$TMP/health.rps" | median)
+SLR=$(cut -d' ' -f1 "$TMP/slots.rps" | median)
+EXC=$(cut -d' ' -f2 "$TMP/ex.rps" | median)
+HEC=$(cut -d' ' -f2 "$TMP/health.rps" | median)
+SLC=$(cut -d' ' -f2 "$TMP/slots.rps" | median)
 kill -0 $MF_PID 2>/dev/null || die "mediflowd died during the run"
 
 ratio() {
@@ -192,12 +213,18 @@ SRAT=$(ratio "$SLR" "$EXR")
 HOK=$(meets "$HRAT" 6)
 SOK=$(meets "$SRAT" 3)
 echo
-printf '%-44s %12s %8s\n' "median of $ROUNDS rounds" "req/s" "x Express"
-printf '%-44s %12s %8s\n' "Express 5 GET /api/health (ceiling)" "$EXR" "1.00"
-printf '%-44s %12s %8s  target >= 6x: %s\n' "mediflowd GET /api/health" "$HER" \
-    "$HRAT" "$HOK"
-printf '%-44s %12s %8s  target >= 3x: %s\n' \
-    "mediflowd GET /api/appointments/available-slots" "$SLR" "$SRAT" "$SOK"
+printf '%-48s %10s %8s %8s %8s\n' "median of $ROUNDS rounds" "req/s" \
+    "x Expr" "CPU us" "x Expr"
+printf '%-48s %10s %8s %8s %8s\n' "Express 5 GET /api/health (ceiling)" \
+    "$EXR" "1.00" "$EXC" "1.00"
+printf '%-48s %10s %8s %8s %8s  target >= 6x: %s\n' \
+    "mediflowd GET /api/health" "$HER" "$HRAT" "$HEC" \
+    "$(ratio "$EXC" "$HEC")" "$HOK"
+printf '%-48s %10s %8s %8s %8s  target >= 3x: %s\n' \
+    "mediflowd GET /api/appointments/available-slots" "$SLR" "$SRAT" \
+    "$SLC" "$(ratio "$EXC" "$SLC")" "$SOK"
+echo "(the targets are on req/s; CPU us: the server's user + system time" \
+    "per request)"
 
 if [ "$STRICT" = 1 ] && { [ "$HOK" != met ] || [ "$SOK" != met ]; }; then
 	exit 1

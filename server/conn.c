@@ -653,7 +653,7 @@ conn_release_direct(void)
 {
 	struct held_head	 rest = STAILQ_HEAD_INITIALIZER(rest);
 	struct held		*h;
-	size_t			 n = 0, ngroups = 0, i, slot, mask, g;
+	size_t			 n = 0, ngroups = 0, i, slot, mask, g, gmax;
 
 	/* At most one group a connection: the table stays at most half full. */
 	for (mask = 64; mask < 2 * (size_t)nconns + 2; mask *= 2)
@@ -665,10 +665,11 @@ conn_release_direct(void)
 		dgroups = xrealloc(dgroups, dgroups_cap * sizeof *dgroups);
 	}
 	memset(dtable, 0xff, mask * sizeof *dtable);
+	gmax = mask / 2;	/* a free slot always ends a probe */
 	mask--;
 	while ((h = STAILQ_FIRST(&held_list)) != NULL) {
 		STAILQ_REMOVE_HEAD(&held_list, entry);
-		if (ngroups == dgroups_cap || !conn_direct_ok(h->conn)) {
+		if (ngroups == gmax || !conn_direct_ok(h->conn)) {
 			STAILQ_INSERT_TAIL(&rest, h, entry);
 			continue;
 		}

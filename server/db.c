@@ -14,17 +14,6 @@
 
 #define STMT_CACHE_SIZE	512
 
-/*
- * The WAL is copied back into the database file after this many pages
- * (SQLite's default is 1,000). A batch of bookings dirties a page or two of
- * each doctor's index entries, so with the default nearly every few commits
- * checkpointed the same hot pages again; at 10,000 (about 40 MB of WAL) a
- * booking costs some 40 % fewer page writes and half the fsyncs. Commits
- * still fsync the WAL (synchronous FULL), so nothing acknowledged depends on
- * the checkpoint. It runs on this connection: a second connection
- * checkpointing is what trips the WAL-reset bug above.
- */
-#define WAL_AUTOCHECKPOINT_PAGES	10000
 
 static sqlite3	*db;
 static int	 txn_open;	/* between db_begin and its end, outside batches */
@@ -188,9 +177,8 @@ db_open(const char *path, int synchronous_full, char **cause)
 	 * their time in pread. */
 	pragmas = xasprintf("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; "
 	    "PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY; "
-	    "PRAGMA cache_size = -131072; PRAGMA mmap_size = 4294967296; "
-	    "PRAGMA wal_autocheckpoint = %d;",
-	    synchronous_full ? "FULL" : "NORMAL", WAL_AUTOCHECKPOINT_PAGES);
+	    "PRAGMA cache_size = -131072; PRAGMA mmap_size = 4294967296;",
+	    synchronous_full ? "FULL" : "NORMAL");
 	if (sqlite3_exec(db, pragmas, NULL, NULL, &err) != SQLITE_OK) {
 		*cause = xasprintf("%s: %s", path, err);
 		sqlite3_free(err);

@@ -57,6 +57,9 @@ static const struct http_route routes[] = {
 	{ EVHTTP_REQ_GET, "/api/messages", "chat.list", NULL, 0, RENDER_JSON },
 	{ EVHTTP_REQ_GET, "/api/messages/unread", "chat.unread", NULL, 0,
 	    RENDER_JSON },
+	/* Whom the caller may write to: the page's picker for chat.open. */
+	{ EVHTTP_REQ_GET, "/api/messages/contacts", "chat.contacts", NULL,
+	    ROUTE_QUERY, RENDER_JSON },
 	{ EVHTTP_REQ_POST, "/api/messages/open", "chat.open", NULL, ROUTE_BODY,
 	    RENDER_JSON },
 	{ EVHTTP_REQ_GET, "/api/messages/:id", "chat.history", "conversation_id",

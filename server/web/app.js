@@ -1044,9 +1044,11 @@ function sizeText(n) {
 /* --- views: messages --- */
 
 async function viewMessages(ctx) {
-	let r, docs;
+	let r, ct;
 	try {
-		[r, docs] = await Promise.all([api('GET', '/api/messages'), doctors()]);
+		/* chat.contacts: only whom chat.open lets them write to. */
+		[r, ct] = await Promise.all([api('GET', '/api/messages'),
+		    api('GET', '/api/messages/contacts' + query({ limit: 200 }))]);
 	} catch (e) {
 		loadFailed(ctx, 'Messages', e);
 		return;
@@ -1064,8 +1066,10 @@ async function viewMessages(ctx) {
 	    h('p', { class: 'muted', text: (c.peer.online ? 'Online' : 'Offline') +
 	    (c.last_message ? ' · ' + stamp(c.last_message.created_at) + ': ' +
 	    c.last_message.body.slice(0, 80) : '') }))));
+	const docs = ct.contacts;
 	const who = field('Doctor', 'user_id', 'select', {
-		options: [['', 'Choose a doctor']].concat(docs.map((d) => [String(d.user_id), d.full_name])),
+		options: [['', 'Choose a doctor']].concat(docs.map((d) => [String(d.user_id),
+		    d.full_name + (d.online ? ' (online)' : '')])),
 		hint: 'You can write to the doctors you have or had an appointment with.'
 	});
 	const f = form('Write to a doctor', [who], async () => {
@@ -1077,7 +1081,9 @@ async function viewMessages(ctx) {
 	state.view = { name: 'messages' };
 	ctx.mount('Messages', [r.conversations.length ? list :
 	    h('p', { class: 'muted', text: 'No conversations yet.' }),
-	    h('h2', { text: 'Write to a doctor' }), f]);
+	    h('h2', { text: 'Write to a doctor' }), docs.length ? f : h('p', { class: 'muted' },
+	    'You can message a doctor once you have an appointment with them. ',
+	    h('a', { href: '#/book', text: 'Book an appointment' }))]);
 }
 
 function randomId() {

@@ -614,6 +614,82 @@ test_records_rx_notifications_reminders(void **state)
 	hc_close(&c);
 }
 
+/*
+ * GET /api/messages/contacts is chat.contacts: a patient is offered only
+ * the doctors they have an appointment with, a GET needs no CSRF token,
+ * and without a login it is 401.
+ */
+static void
+test_messages_contacts(void **state)
+{
+	struct hcli	 c, anon;
+	char		*email, *body, date[16];
+	json_t		*slots, *list, *one;
+	int64_t		 doc_user;
+
+	(void)state;
+	hc_open(&c);
+	expect(&c, 200, "GET", "/", NULL);
+	email = unique_email("contacts");
+	body = xasprintf("{\"email\":\"%s\",\"password\":\"%s\","
+	    "\"full_name\":\"Contact Patient\"}", email, STRONG_PASSWORD);
+	expect(&c, 201, "POST", "/api/auth/register", body);
+	free(body);
+	free(email);
+
+	/* No appointment yet: nobody to write to. */
+	c.csrf = 0;
+	expect(&c, 200, "GET", "/api/messages/contacts", NULL);
+	assert_int_equal(json_array_size(json_object_get(c.json, "contacts")), 0);
+	assert_int_equal(jint(c.json, "total"), 0);
+	c.csrf = 1;
+
+	expect(&c, 200, "GET", "/api/doctors?limit=200", NULL);
+	assert_true(json_array_size(json_object_get(c.json, "doctors")) > 1);
+	expect(&c, 200, "GET", "/api/doctors/1", NULL);
+	doc_user = jint(c.json, "doctor.user_id");
+	assert_true(doc_user > 0);
+	slots = free_slots(&c, date, sizeof date);
+	body = xasprintf("{\"doctor_id\":1,\"starts_at\":%lld}",
+	    (long long)jint(json_array_get(slots, 0), "starts_at"));
+	expect(&c, 201, "POST", "/api/appointments", body);
+	free(body);
+
+	/* Now exactly that doctor, out of all of them; no CSRF token. */
+	c.csrf = 0;
+	expect(&c, 200, "GET", "/api/messages/contacts?limit=200", NULL);
+	list = json_object_get(c.json, "contacts");
+	assert_int_equal(json_array_size(list), 1);
+	assert_int_equal(jint(c.json, "total"), 1);
+	one = json_array_get(list, 0);
+	assert_int_equal(jint(one, "user_id"), doc_user);
+	assert_jstr(one, "role", "doctor");
+	assert_true(json_is_boolean(json_object_get(one, "online")));
+	assert_true(json_is_null(json_object_get(one, "conversation_id")));
+	/* The query string reaches the op: a name that matches nobody, a
+	 * page past the end, and the op's own checks. */
+	expect(&c, 200, "GET", "/api/messages/contacts?name=zzqx", NULL);
+	assert_int_equal(json_array_size(json_object_get(c.json, "contacts")), 0);
+	expect(&c, 200, "GET", "/api/messages/contacts?offset=1", NULL);
+	assert_int_equal(json_array_size(json_object_get(c.json, "contacts")), 0);
+	assert_int_equal(jint(c.json, "total"), 1);
+	expect(&c, 400, "GET", "/api/messages/contacts?limit=0", NULL);
+	assert_error(&c, "bad_request");
+	expect(&c, 400, "GET", "/api/messages/contacts?limit=x", NULL);
+	assert_jstr(c.json, "error.message", "limit: must be an integer");
+	expect(&c, 400, "GET", "/api/messages/contacts?bogus=1", NULL);
+	assert_jstr(c.json, "error.message", "unknown argument: bogus");
+	expect(&c, 405, "POST", "/api/messages/contacts", "{}");
+	c.csrf = 1;
+	hc_close(&c);
+
+	/* Without a login. */
+	hc_open(&anon);
+	expect(&anon, 401, "GET", "/api/messages/contacts", NULL);
+	assert_error(&anon, "unauthenticated");
+	hc_close(&anon);
+}
+
 static void
 test_fhir_patient_and_appointments(void **state)
 {
@@ -1276,6 +1352,7 @@ main(void)
 		cmocka_unit_test(test_login_cookie_csrf_and_logout),
 		cmocka_unit_test(test_register_book_reschedule_cancel_ics),
 		cmocka_unit_test(test_records_rx_notifications_reminders),
+		cmocka_unit_test(test_messages_contacts),
 		cmocka_unit_test(test_fhir_patient_and_appointments),
 		cmocka_unit_test(test_sse_gets_a_chat_message_sent_over_tcp),
 		cmocka_unit_test(test_file_download_streams_files_get),

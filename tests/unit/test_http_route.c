@@ -39,6 +39,11 @@ test_routes_match_paths_methods_and_ids(void **state)
 	assert_string_equal(rt->op, "chat.read");
 	assert_string_equal(rt->id_arg, "conversation_id");
 	assert_int_equal(id, 5);
+	/* A word where chat.history takes an id is its own route. */
+	rt = http_route_find(EVHTTP_REQ_GET, "/api/messages/contacts", &id, &other);
+	assert_non_null(rt);
+	assert_string_equal(rt->op, "chat.contacts");
+	assert_true(rt->flags & ROUTE_QUERY);
 	/* A trailing slash is the same route. */
 	assert_non_null(http_route_find(EVHTTP_REQ_GET, "/api/doctors/", &id, &other));
 

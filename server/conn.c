@@ -48,7 +48,7 @@ static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_login_timeout_cb(evutil_socket_t, short, void *);
 static void	conn_frame_timeout_cb(evutil_socket_t, short, void *);
-static void	conn_frame_deadline(struct conn *);
+static void	conn_frame_deadline(struct conn *, int);
 static void	conn_process(struct conn *);
 static struct evbuffer *conn_input(struct conn *);
 static void	conn_write_sealed(struct conn *, struct evbuffer *,
@@ -985,6 +985,7 @@ conn_process(struct conn *c)
 	struct evbuffer	*in;
 	unsigned char	 hdr[FRAME_HEADER_SIZE], *frame;
 	uint32_t	 len;
+	int		 whole = 0;
 
 	conn_ref(c);
 	while (!c->dead && !c->closing && !c->pending) {
@@ -1011,8 +1012,9 @@ conn_process(struct conn *c)
 		evbuffer_remove(in, frame, len);
 		/* Dispatch owns frame from here on. */
 		ops_dispatch(c, frame, len);
+		whole = 1;
 	}
-	conn_frame_deadline(c);
+	conn_frame_deadline(c, whole);
 	conn_unref(c);
 }
 
@@ -1020,10 +1022,13 @@ conn_process(struct conn *c)
  * A frame that has begun must arrive whole within frame_timeout: the login
  * timer stops at login, and a client trickling a byte now and then would
  * otherwise hold its connection (and its buffered bytes) forever. Frames
- * that come in one read never start the timer.
+ * that come in one read never start the timer. The deadline is the frame's,
+ * not the connection's: a client with many requests in flight often ends a
+ * read mid-frame, so each whole frame read (whole != 0) starts the clock
+ * again for the next one.
  */
 static void
-conn_frame_deadline(struct conn *c)
+conn_frame_deadline(struct conn *c, int whole)
 {
 	struct timeval	tv = { server.cfg.frame_timeout, 0 };
 	int		partial;
@@ -1041,7 +1046,7 @@ conn_frame_deadline(struct conn *c)
 	}
 	if (c->frame_timer == NULL)
 		c->frame_timer = evtimer_new(server.base, conn_frame_timeout_cb, c);
-	if (!evtimer_pending(c->frame_timer, NULL))
+	if (whole || !evtimer_pending(c->frame_timer, NULL))
 		evtimer_add(c->frame_timer, &tv);
 }
 

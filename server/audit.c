@@ -150,6 +150,7 @@ audit_req(struct req *r, const char *action, int64_t patient_id,
 	struct audit_entry	 e;
 	char			*detail = NULL;
 	va_list			 ap;
+	int			 own, failed = 0;
 
 	if (detail_fmt != NULL) {
 		va_start(ap, detail_fmt);
@@ -164,6 +165,26 @@ audit_req(struct req *r, const char *action, int64_t patient_id,
 	e.target = target;
 	e.detail = detail;
 	e.addr = req_addr(r);
-	audit_append(&e);
+	/*
+	 * The row goes in with the change it records, in the request's
+	 * write: if it cannot, the change must not commit either. A read has
+	 * no write of its own: the row gets one, so the reply waits for the
+	 * row to be on disk (held with the batch) and says `unavailable` if
+	 * it never gets there. Either way a failure fails the request: no
+	 * data leaves and nothing changes unaudited.
+	 */
+	own = !db_in_write();
+	if (own && db_begin() != 0)
+		failed = 1;
+	else if (audit_append(&e) != 0) {
+		failed = 1;
+		if (own)
+			db_rollback();
+		else
+			db_doom();
+	} else if (own && db_commit() != 0)
+		failed = 1;
+	if (failed)
+		r->audit_failed = 1;
 	free(detail);
 }

@@ -22,6 +22,7 @@ static int	 batch_open;
 static int	 read_open;	/* a loop turn's read transaction (see db_prepare) */
 
 static void	 db_read_begin(void);
+static void	 db_read_end(void);
 static struct {
 	const char	*sql;
 	sqlite3_stmt	*stmt;
@@ -274,6 +275,8 @@ db_prepare(const char *sql)
  */
 static struct event	*batch_ev;
 static int		 savepoints;
+static int		 doomed;	/* the open write must not commit */
+static struct timeval	 read_turn;	/* the loop turn the read began in */
 static void		(*batch_on_open)(void);
 static void		(*batch_on_close)(int ok);
 
@@ -283,18 +286,30 @@ static void		(*batch_on_close)(int ok);
  * and drops SQLite's WAL read lock itself (a dozen fcntl calls for one
  * appt.slots), and that was a third of a read request's cost. A write
  * ends it first (db_begin), so writes still start from the newest data.
+ * A request of the next turn may run before that timer (libevent runs the
+ * turn's I/O callbacks first): it ends the old one, so it never reads a
+ * snapshot older than its own arrival (another process, an admin's sqlite3
+ * shell, may have written in between). A turn is told by libevent's cached
+ * time, which it takes once per turn.
  */
 static void
 db_read_begin(void)
 {
 	const struct timeval	now = { 0, 0 };
+	struct timeval		tv;
 
+	if (read_open && batch_ev != NULL) {
+		event_base_gettimeofday_cached(event_get_base(batch_ev), &tv);
+		if (timercmp(&tv, &read_turn, !=))
+			db_read_end();
+	}
 	if (batch_ev == NULL || batch_open || read_open || txn_open ||
 	    !sqlite3_get_autocommit(db))
 		return;
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return;		/* the statement runs on its own, as before */
 	read_open = 1;
+	event_base_gettimeofday_cached(event_get_base(batch_ev), &read_turn);
 	evtimer_add(batch_ev, &now);
 }
 
@@ -407,8 +422,26 @@ db_begin(void)
 }
 
 int
+db_in_write(void)
+{
+	return batch_ev == NULL ? txn_open : savepoints > 0;
+}
+
+void
+db_doom(void)
+{
+	if (db_in_write())
+		doomed = 1;
+}
+
+int
 db_commit(void)
 {
+	if (doomed) {
+		log_err("a write failed part-way; rolled back");
+		db_rollback();
+		return -1;
+	}
 	if (batch_ev == NULL) {
 		txn_open = 0;
 		if (db_exec_commit() != SQLITE_OK) {
@@ -433,6 +466,7 @@ db_commit(void)
 void
 db_rollback(void)
 {
+	doomed = 0;
 	if (batch_ev == NULL) {
 		txn_open = 0;
 		if (!sqlite3_get_autocommit(db))

@@ -48,6 +48,14 @@ void	 db_batch_stop(void);
 int	 db_begin(void);
 int	 db_commit(void);
 void	 db_rollback(void);
+/* Whether a write transaction (or a batch's savepoint) is open. */
+int	 db_in_write(void);
+/*
+ * Dooms the open write: its db_commit rolls it back and fails, as for a
+ * store error. For a row the change may not be committed without (its
+ * audit row).
+ */
+void	 db_doom(void);
 
 /* Runs a statement that returns no rows after binding; SQLITE_DONE or the error. */
 int	 db_step_done(sqlite3_stmt *);

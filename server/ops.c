@@ -217,25 +217,74 @@ req_addr(const struct req *r)
 	return r->conn->addr;
 }
 
+/*
+ * Spent requests are kept with their buffers: the msgpack zone a frame is
+ * unpacked into (handlers allocate from it too) and the result sbuffer are
+ * each an 8 KiB malloc, which glibc serves from its large bins after a
+ * malloc_consolidate, twice a request. A request owns both from
+ * ops_dispatch to req_free, however long it is pending; only then may they
+ * serve another. While REQ_SPARES are out at once, fresh ones are made; a
+ * result grown past REQ_SPARE_RESULT_MAX is not kept.
+ */
+#define REQ_SPARES		16
+#define REQ_SPARE_RESULT_MAX	(256 * 1024)
+static struct req	*req_spares[REQ_SPARES];
+static int		 nreq_spares;
+
+static struct req *
+req_new(void)
+{
+	struct req	*r;
+	msgpack_zone	*zone;
+	msgpack_sbuffer	 result;
+
+	if (nreq_spares > 0) {
+		r = req_spares[--nreq_spares];
+		zone = r->unpacked.zone;
+		result = r->result;
+		memset(r, 0, sizeof *r);
+		r->unpacked.zone = zone;
+		r->result = result;
+	} else {
+		r = xcalloc(1, sizeof *r);
+		r->unpacked.zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+		if (r->unpacked.zone == NULL) {
+			fputs("fatal: out of memory\n", stderr);
+			abort();
+		}
+		msgpack_sbuffer_init(&r->result);
+	}
+	msgpack_packer_init(&r->pk, &r->result, msgpack_sbuffer_write);
+	return r;
+}
+
 static void
 req_free(struct req *r)
 {
 	if (r->free_data != NULL && r->data != NULL)
 		r->free_data(r->data);
-	msgpack_unpacked_destroy(&r->unpacked);
-	msgpack_sbuffer_destroy(&r->result);
 	free(r->frame);
 	free(r->errmsg);
 	if (r->session != NULL)
 		session_unref(r->session);
 	conn_unref(r->conn);
+	if (nreq_spares < REQ_SPARES &&
+	    r->result.alloc <= REQ_SPARE_RESULT_MAX) {
+		/* Keeps the zone's first chunk, frees any others. */
+		msgpack_zone_clear(r->unpacked.zone);
+		r->result.size = 0;
+		req_spares[nreq_spares++] = r;
+		return;
+	}
+	msgpack_zone_free(r->unpacked.zone);
+	msgpack_sbuffer_destroy(&r->result);
 	free(r);
 }
 
 static void
 req_send_reply(struct req *r, int status)
 {
-	msgpack_sbuffer	sb;
+	msgpack_sbuffer	sb, *out = &sb;
 	msgpack_packer	pk;
 
 	if (status == OP_OK && r->result_at > 0) {
@@ -247,8 +296,15 @@ req_send_reply(struct req *r, int status)
 			conn_close_after_flush(r->conn);
 		return;
 	}
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	if (status == OP_OK)
+		msgpack_sbuffer_init(&sb);
+	else {
+		/* Nothing of a failed request's result is sent: the error
+		 * reuses its buffer rather than take a fresh 8 KiB one. */
+		out = &r->result;
+		out->size = 0;
+	}
+	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 3);
 	mp_pack_str(&pk, "id");
 	msgpack_pack_uint64(&pk, r->id);
@@ -273,8 +329,9 @@ req_send_reply(struct req *r, int status)
 		if (extra)
 			mp_pack_kv_int(&pk, "retry_after", r->retry_after);
 	}
-	conn_send_reply(r->conn, r->id, sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
+	conn_send_reply(r->conn, r->id, out->data, out->size);
+	if (out == &sb)
+		msgpack_sbuffer_destroy(&sb);
 	if (r->close_after)
 		conn_close_after_flush(r->conn);
 }
@@ -285,6 +342,9 @@ req_finish(struct req *r, int status)
 	struct conn	*c = r->conn;
 
 	conn_ref(c);
+	if (status == OP_OK && r->audit_failed)
+		status = req_fail(r, ERR_UNAVAILABLE,
+		    "the audit log could not be written; nothing was shown or changed");
 	req_send_reply(r, status);
 	req_free(r);
 	c->pending = 0;
@@ -373,16 +433,14 @@ ops_dispatch(struct conn *c, unsigned char *frame, size_t len)
 	struct req		*r;
 	int			 status;
 
-	r = xcalloc(1, sizeof *r);
+	r = req_new();
 	r->conn = c;
 	conn_ref(c);
 	r->frame = frame;
 	r->now = clock_now();
-	msgpack_unpacked_init(&r->unpacked);
-	msgpack_sbuffer_init(&r->result);
-	msgpack_packer_init(&r->pk, &r->result, msgpack_sbuffer_write);
 
-	if (frame_decode(frame, len, &server.limits, &r->unpacked, &cause) != 0) {
+	if (frame_decode_zone(frame, len, &server.limits, r->unpacked.zone,
+	    &r->unpacked.data, &cause) != 0) {
 		/* Not a well-formed msgpack map: the stream can't be trusted. */
 		log_warn("conn %llu (%s): bad frame: %s", (unsigned long long)c->id,
 		    c->addr, cause);
@@ -432,6 +490,9 @@ ops_dispatch(struct conn *c, unsigned char *frame, size_t len)
 	mp_pack_str(&r->pk, "result");
 	r->result_at = r->result.size;
 	status = r->op->handler(r);
+	if (status == OP_OK && r->audit_failed)
+		status = req_fail(r, ERR_UNAVAILABLE,
+		    "the audit log could not be written; nothing was shown or changed");
 	if (status == OP_PENDING) {
 		/* Replies stay in request order: read nothing more until done. */
 		c->pending = 1;

@@ -56,6 +56,7 @@ struct req {
 	char			*errmsg;
 	int64_t			 retry_after;	/* with ERR_RATE_LIMITED or ERR_LOCKED */
 	int			 close_after;	/* close the connection after the reply */
+	int			 audit_failed;	/* an audit row could not be written */
 	void			*data;		/* handler state across OP_PENDING */
 	void			(*free_data)(void *);
 };

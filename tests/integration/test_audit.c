@@ -417,6 +417,64 @@ test_audit_verify_finds_forged_and_deleted_rows(void **state)
 	cli_close(&admin);
 }
 
+static int64_t
+count_rows(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*st;
+	int64_t		 n;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * No change commits and no patient data leaves without its audit row: with
+ * the audit insert failing (a trigger on the live database refuses the rows
+ * of patients.create and patients.get), patients.create answers
+ * `unavailable` and leaves no patient behind, and patients.get answers
+ * `unavailable` with no record in it. Once the audit takes rows again, both
+ * work and the chain verifies. (Audit failures were once logged and ignored:
+ * the change committed without its row.)
+ */
+static void
+test_no_change_or_read_goes_unaudited(void **state)
+{
+	struct tcli	 desk, admin;
+	sqlite3		*db = db_open_side();
+	json_t		*res;
+	int64_t		 patients, rows, broken;
+
+	(void)state;
+	cli_open_as(&desk, &srv, DEMO_RECEPTION);
+	cli_open_as(&admin, &srv, DEMO_ADMIN);
+	patients = count_rows(db, "SELECT count(*) FROM patients");
+	db_exec(db, "CREATE TRIGGER audit_refuses BEFORE INSERT ON audit "
+	    "WHEN NEW.action IN ('patients.create', 'patients.get') "
+	    "BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END");
+	call_err(&desk, "patients.create", "unavailable", "{s:s}",
+	    "full_name", "Nobody Audited");
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM patients"), patients);
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM patients "
+	    "WHERE full_name = 'Nobody Audited'"), 0);
+	res = call_err(&desk, "patients.get", "unavailable", "{s:I}", "id",
+	    (json_int_t)1);
+	assert_null(json_object_get(res, "patient"));
+	db_exec(db, "DROP TRIGGER audit_refuses");
+	call_ok(&desk, "patients.get", "{s:I}", "id", (json_int_t)1);
+	call_ok(&desk, "patients.create", "{s:s}", "full_name",
+	    "Somebody Audited");
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM patients"),
+	    patients + 1);
+	assert_true(verify(&admin, &rows, &broken));
+	assert_int_equal(broken, 0);
+	sqlite3_close(db);
+	cli_close(&desk);
+	cli_close(&admin);
+}
+
 int
 main(void)
 {
@@ -427,6 +485,7 @@ main(void)
 		cmocka_unit_test(test_audit_list_filters_by_user_and_pages),
 		cmocka_unit_test(test_audit_verify_ok_on_fresh_chain),
 		cmocka_unit_test(test_audit_update_and_delete_fail_while_triggers_stand),
+		cmocka_unit_test(test_no_change_or_read_goes_unaudited),
 		/* These tamper with the database: keep them last, in this order. */
 		cmocka_unit_test(test_audit_verify_finds_edited_row),
 		cmocka_unit_test(test_audit_verify_finds_forged_and_deleted_rows),

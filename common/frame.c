@@ -182,6 +182,25 @@ frame_decode(const unsigned char *buf, size_t len,
 	return 0;
 }
 
+int
+frame_decode_zone(const unsigned char *buf, size_t len,
+    const struct frame_limits *lim, msgpack_zone *zone, msgpack_object *obj,
+    const char **cause)
+{
+	size_t			off = 0;
+	msgpack_unpack_return	ret;
+
+	if (frame_validate(buf, len, lim, 1, cause) != 0)
+		return -1;
+	/* msgpack_unpack is msgpack-c's call for a zone of one's own. */
+	ret = msgpack_unpack((const char *)buf, len, &off, zone, obj);
+	if (ret != MSGPACK_UNPACK_SUCCESS || off != len) {
+		*cause = "malformed msgpack";
+		return -1;
+	}
+	return 0;
+}
+
 void
 frame_wrap(msgpack_sbuffer *out, const char *body, size_t len)
 {

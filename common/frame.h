@@ -40,6 +40,16 @@ int	 frame_validate(const unsigned char *, size_t, const struct frame_limits *,
 int	 frame_decode(const unsigned char *, size_t, const struct frame_limits *,
 	     msgpack_unpacked *, const char **cause);
 
+/*
+ * The same into a zone the caller keeps and clears between frames (the
+ * server's requests): no fresh 8 KiB zone per frame. The objects live in
+ * zone (and point into buf) until it is cleared. Returns 0 or -1 with
+ * *cause; on -1 the zone may hold garbage for the caller to clear.
+ */
+int	 frame_decode_zone(const unsigned char *, size_t,
+	     const struct frame_limits *, msgpack_zone *, msgpack_object *,
+	     const char **cause);
+
 /* Encodes a whole frame (header + body) into sbuf from an already packed body. */
 void	 frame_wrap(msgpack_sbuffer *out, const char *body, size_t len);
 

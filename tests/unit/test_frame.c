@@ -27,6 +27,7 @@ struct packed {
 static struct frame_limits	limits;
 static struct packed		packed;
 static uint64_t			prng_state;
+static msgpack_zone		*zone;		/* frame_decode_zone's, cleared after each use */
 
 static void	 packed_reset(void);
 static int	 check(const void *, size_t, int want_map, const char **);
@@ -41,7 +42,8 @@ setup(void **state)
 	frame_limits_default(&limits);
 	msgpack_sbuffer_init(&packed.sb);
 	msgpack_packer_init(&packed.pk, &packed.sb, msgpack_sbuffer_write);
-	return 0;
+	zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+	return zone != NULL ? 0 : -1;
 }
 
 static int
@@ -49,6 +51,7 @@ teardown(void **state)
 {
 	(void)state;
 	msgpack_sbuffer_destroy(&packed.sb);
+	msgpack_zone_free(zone);
 	return 0;
 }
 
@@ -543,6 +546,83 @@ test_decode_refuses_what_validate_refuses(void **state)
 	msgpack_unpacked_destroy(&u);
 }
 
+/* A frame of n ints in args.list, id id: 24 bytes of zone an int. */
+static void
+pack_list_frame(uint64_t id, int n)
+{
+	msgpack_packer	*pk = &packed.pk;
+	int		 i;
+
+	packed_reset();
+	msgpack_pack_map(pk, 3);
+	mp_pack_kv_int(pk, "id", (int64_t)id);
+	mp_pack_kv_str(pk, "op", "appt.list");
+	mp_pack_str(pk, "args");
+	msgpack_pack_map(pk, 1);
+	mp_pack_str(pk, "list");
+	msgpack_pack_array(pk, (size_t)n);
+	for (i = 0; i < n; i++)
+		msgpack_pack_int(pk, i);
+}
+
+static void
+assert_list_frame(const msgpack_object *o, uint64_t id, int n)
+{
+	const msgpack_object	*list;
+	int64_t			 v;
+	int			 i;
+
+	assert_int_equal(o->type, MSGPACK_OBJECT_MAP);
+	assert_int_equal(mp_int(mp_map_get(o, "id"), &v), 0);
+	assert_int_equal(v, (int64_t)id);
+	assert_true(mp_str_eq(mp_map_get(o, "op"), "appt.list"));
+	list = mp_map_get(mp_map_get(o, "args"), "list");
+	assert_non_null(list);
+	assert_int_equal(list->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(list->via.array.size, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(mp_int(&list->via.array.ptr[i], &v), 0);
+		assert_int_equal(v, i);
+	}
+}
+
+/* One zone serves frame after frame, cleared between them, including a
+ * frame that needs more than its first chunk and refused ones. */
+static void
+test_decode_zone_reuses_one_zone(void **state)
+{
+	msgpack_object	 o;
+	const char	*cause = NULL;
+
+	(void)state;
+	pack_list_frame(7, 3);
+	assert_int_equal(frame_decode_zone((const unsigned char *)packed.sb.data,
+	    packed.sb.size, &limits, zone, &o, &cause), 0);
+	assert_list_frame(&o, 7, 3);
+	msgpack_zone_clear(zone);
+
+	/* 2,000 objects: about 48 KiB, several chunks past the first 8 KiB. */
+	pack_list_frame(8, 2000);
+	assert_int_equal(frame_decode_zone((const unsigned char *)packed.sb.data,
+	    packed.sb.size, &limits, zone, &o, &cause), 0);
+	assert_list_frame(&o, 8, 2000);
+	msgpack_zone_clear(zone);
+
+	assert_int_equal(frame_decode_zone(BYTES(0x92, 1, 2), 3, &limits, zone,
+	    &o, &cause), -1);
+	assert_string_equal(cause, "frame is not a map");
+	assert_int_equal(frame_decode_zone(BYTES(0x81, 0xa1, 'a', 0xdd, 0xff,
+	    0xff, 0xff, 0xff, 0, 0), 10, &limits, zone, &o, &cause), -1);
+	assert_string_equal(cause, "declared count exceeds frame");
+	msgpack_zone_clear(zone);
+
+	pack_list_frame(9, 1);
+	assert_int_equal(frame_decode_zone((const unsigned char *)packed.sb.data,
+	    packed.sb.size, &limits, zone, &o, &cause), 0);
+	assert_list_frame(&o, 9, 1);
+	msgpack_zone_clear(zone);
+}
+
 /* --- fuzz --- */
 
 /* Whatever validates must unpack, exactly, with msgpack-c. */
@@ -550,8 +630,10 @@ static void
 fuzz_one(const unsigned char *buf, size_t len, size_t *accepted)
 {
 	msgpack_unpacked	 u;
+	msgpack_object		 o;
 	const char		*cause;
 	size_t			 off = 0;
+	int			 decoded;
 
 	msgpack_unpacked_init(&u);
 	if (frame_validate(buf, len, &limits, 0, &cause) == 0) {
@@ -563,9 +645,16 @@ fuzz_one(const unsigned char *buf, size_t len, size_t *accepted)
 		assert_non_null(cause);
 	msgpack_unpacked_destroy(&u);
 	msgpack_unpacked_init(&u);
-	if (frame_decode(buf, len, &limits, &u, &cause) == 0)
+	decoded = frame_decode(buf, len, &limits, &u, &cause) == 0;
+	if (decoded)
 		assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
 	msgpack_unpacked_destroy(&u);
+	/* The kept-zone decoder takes exactly what frame_decode takes. */
+	assert_int_equal(frame_decode_zone(buf, len, &limits, zone, &o,
+	    &cause) == 0, decoded);
+	if (decoded)
+		assert_int_equal(o.type, MSGPACK_OBJECT_MAP);
+	msgpack_zone_clear(zone);
 }
 
 static void
@@ -665,6 +754,7 @@ main(void)
 		cmocka_unit_test(test_validate_refuses_frames_over_max_frame),
 		cmocka_unit_test(test_decode_yields_the_object),
 		cmocka_unit_test(test_decode_refuses_what_validate_refuses),
+		cmocka_unit_test(test_decode_zone_reuses_one_zone),
 		cmocka_unit_test(test_fuzz_random_bytes_never_crash),
 		cmocka_unit_test(test_fuzz_mutated_frames_never_crash),
 	};

@@ -784,7 +784,9 @@ function apptCard(a, upcoming, ctx, onchange) {
 }
 
 /* The day and free-time picker of booking and rescheduling. doctorId()
- * names the doctor; picked() the chosen starts_at or 0. */
+ * names the doctor; picked() the chosen starts_at or 0. load(true) steps
+ * ahead from the day shown, one request at a time and at most 14 days, to
+ * the first day with a free time: late in the clinic's day, today has none. */
 function slotPicker(doctorId) {
 	const today = clinicDate(Date.now());
 	const date = field('Day', 'date', 'date', { value: today, attrs: { min: today, required: true } });
@@ -795,9 +797,12 @@ function slotPicker(doctorId) {
 	const msg = h('p', { class: 'muted', role: 'status' });
 	const err = h('p', { class: 'error', role: 'alert' });
 	const set = h('fieldset', null, legend, msg, grid, err);
-	let seq = 0;
-	async function load() {
+	let seq = 0, auto = '';	/* auto: the day a search moved away from */
+	async function load(seek) {
 		const my = ++seq;
+		if (seek === true && auto)
+			date.input.value = auto;	/* a new doctor: from that day again */
+		auto = '';
 		grid.replaceChildren();
 		err.textContent = '';
 		const id = doctorId();
@@ -810,10 +815,13 @@ function slotPicker(doctorId) {
 			return;
 		}
 		msg.textContent = 'Looking for free times…';
-		let r;
+		const from = date.input.value;
+		let r, day = from, n = 0, note = '';
 		try {
-			r = await api('GET', '/api/appointments/available-slots' +
-			    query({ doctorId: id, date: date.input.value }));
+			while (!(r = await api('GET', '/api/appointments/available-slots' +
+			    query({ doctorId: id, date: day }))).slots.length &&
+			    seek === true && ++n < 14 && my === seq)
+				day = addDays(day, 1);
 		} catch (e) {
 			if (my !== seq)
 				return;
@@ -823,10 +831,19 @@ function slotPicker(doctorId) {
 		}
 		if (my !== seq)
 			return;
-		legend.textContent = 'Free times on ' + dayText(date.input.value) +
+		if (!r.slots.length)
+			day = from;
+		else if (day !== from) {
+			auto = from;
+			note = 'No free times ' + (from === today ? 'today' : 'on ' + dayText(from)) +
+			    '; showing ' + dayText(day) + '. ';
+		}
+		date.input.value = day;
+		legend.textContent = 'Free times on ' + dayText(day) +
 		    (zoneLabel ? ' (' + zoneLabel + ')' : '');
-		msg.textContent = r.slots.length ? r.slots.length + ' free ' +
-		    (r.slots.length === 1 ? 'time' : 'times') + '.' :
+		msg.textContent = r.slots.length ? note + r.slots.length + ' free ' +
+		    (r.slots.length === 1 ? 'time' : 'times') + '.' : n ?
+		    'No free times in the next 14 days. Try a later day.' :
 		    'No free times on this day. Try another day.';
 		grid.replaceChildren(...r.slots.map((s) => h('label', null,
 		    h('input', { type: 'radio', name: 'starts_at', value: String(s.starts_at),
@@ -889,7 +906,7 @@ async function viewBook(ctx) {
 		const d = docs.find((x) => String(x.id) === doc.input.value);
 		about.textContent = d ? [d.qualifications, d.room ? 'Room ' + d.room : '',
 		    d.consult_minutes + '-minute visits'].filter(Boolean).join(' · ') : '';
-		picker.load();
+		picker.load(true);
 	};
 	spec.input.addEventListener('change', fillDoctors);
 	doc.input.addEventListener('change', showDoctor);
@@ -954,7 +971,7 @@ async function viewReschedule(ctx) {
 		}
 	};
 	ctx.mount('Reschedule', [cur, f, h('p', null, h('a', { href: '#/appointments', text: 'Back to my appointments' }))]);
-	picker.load();
+	picker.load(true);
 }
 
 /* --- views: clinical --- */

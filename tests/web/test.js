@@ -1125,6 +1125,87 @@ async function test_times_are_the_clinics_not_the_devices() {
 	await ctx3.close();
 }
 
+// Late in the clinic's day today has no free times left: both pickers
+// open on the first day that has some and say so, and Previous day (by
+// keyboard) still walks back to today. Dr. Raman's leave today and on the
+// next weekday makes that deterministic; no other case books with her.
+async function test_pickers_open_on_the_first_day_with_free_times() {
+	const ctx = await newContext();
+	const problems = [];
+	const page = await newPage(ctx, problems);
+	await ctx.request.get('/');
+	await apiCall(ctx, 'POST', '/api/auth/register',
+	    { email: uniqueEmail('seek'), password: NEW_PASSWORD, full_name: 'Sol Seek' });
+	const docs = await apiCall(ctx, 'GET', '/api/doctors?specialty=Pediatrics');
+	const raman = docs.doctors.find((d) => d.full_name === 'Dr. Priya Raman');
+	check(raman, 'Dr. Raman is listed');
+	const today = zoned(Date.now() / 1000, CLINIC_TZ).date;
+	const leaves = [];
+	try {
+		for (const date of [today, nextWeekday()])
+			leaves.push((await adminCall('availability.add_exception',
+			    { date: date, kind: 'leave', doctor_id: raman.id, reason: 'web test' })).exception.id);
+		const free = async (date) => (await apiCall(ctx, 'GET',
+		    '/api/appointments/available-slots?doctorId=' + raman.id + '&date=' + date)).slots;
+		check((await free(today)).length === 0, 'no free times today');
+		// The first day with free times, as the page should find it.
+		let want = new Date(nextWeekday() + 'T00:00:00Z'), slots = [];
+		for (let i = 0; i < 10 && !slots.length; i++) {
+			want.setUTCDate(want.getUTCDate() + 1);
+			slots = await free(want.toISOString().slice(0, 10));
+		}
+		want = want.toISOString().slice(0, 10);
+		check(slots.length > 1, 'Dr. Raman has free times on ' + want);
+		const weekday = zoned(slots[0].starts_at, CLINIC_TZ).weekday;
+		const booked = await apiCall(ctx, 'POST', '/api/appointments',
+		    { doctor_id: raman.id, starts_at: slots[slots.length - 1].starts_at });
+
+		const status = page.locator('fieldset p[role="status"]');
+		const opensOnWant = async (what) => {
+			await status.filter({ hasText: 'No free times today; showing ' + weekday }).waitFor()
+			    .catch(async (e) => {
+				throw new Error(what + ': ' + e.message + '\nshown: ' + await page.getByLabel('Day')
+				    .inputValue() + ' "' + await status.textContent() + '"');
+			});
+			check(await page.getByLabel('Day').inputValue() === want,
+			    what + ' opens on ' + want + ' (got ' + await page.getByLabel('Day').inputValue() + ')');
+			const first = page.locator('.slots input').first();
+			check(zoned(Number(await first.getAttribute('data-starts-at')), CLINIC_TZ).date === want,
+			    what + ': the free times are on ' + want);
+			check((await page.locator('fieldset legend').textContent()).includes(weekday),
+			    what + ': the legend names the day');
+		};
+		let asked = 0;
+		page.on('request', (q) => { asked += q.url().includes('/available-slots?') ? 1 : 0; });
+		await page.goto('/#/appointments/' + booked.appointment.id + '/reschedule');
+		await opensOnWant('rescheduling');
+		// One request a day, stopping at the first with free times.
+		const days = (Date.parse(want) - Date.parse(today)) / 86400000 + 1;
+		check(asked === days, 'asked for ' + days + ' days\' free times (got ' + asked + ')');
+		// Back to today by keyboard alone: Previous day until today.
+		await page.getByRole('button', { name: '← Previous day' }).focus();
+		for (let i = 0; i < 10 && await page.getByLabel('Day').inputValue() !== today; i++) {
+			await page.keyboard.press('Enter');
+			await status.filter({ hasText: /^(\d+ free times?|No free times on this day)/ }).waitFor();
+		}
+		check(await page.getByLabel('Day').inputValue() === today, 'Previous day reaches today');
+		await status.filter({ hasText: 'No free times on this day.' }).waitFor();
+		check(await page.locator('.slots input').count() === 0, 'today shows no free times');
+
+		await page.getByRole('link', { name: 'Book', exact: true }).click();
+		await page.waitForSelector('#book-form');
+		await page.getByLabel('Specialty').selectOption('Pediatrics');
+		await page.getByLabel('Doctor').selectOption(String(raman.id));
+		await opensOnWant('booking');
+		await page.screenshot({ path: path.join(OUT, 'web-seek.png'), fullPage: true });
+		check(problems.length === 0, problems.join('; '));
+	} finally {
+		for (const id of leaves)
+			await adminCall('availability.remove_exception', { id: id });
+		await ctx.close();
+	}
+}
+
 async function test_cancel_with_one_of_the_clinics_reasons() {
 	const reasons = ['Feeling better', 'Cannot make it', 'Booked elsewhere'];
 	await adminCall('cancel_reasons.set', { reasons: reasons });
@@ -1185,6 +1266,7 @@ let tests = [
 	test_records_prescriptions_and_notifications,
 	test_keyboard_alone_logs_in_and_books,
 	test_times_are_the_clinics_not_the_devices,
+	test_pickers_open_on_the_first_day_with_free_times,
 	test_cancel_with_one_of_the_clinics_reasons,
 	test_patient_writes_to_their_doctor_first,
 	test_every_view_is_labelled_readable_and_fits_a_phone,

@@ -292,13 +292,15 @@ op_appt_slots(struct req *r)
 	if (date_to_days(&day) - date_to_days(&today) > BOOK_DAYS_AHEAD_MAX)
 		return req_fail(r, ERR_BAD_REQUEST, "date: at most %d days ahead",
 		    BOOK_DAYS_AHEAD_MAX);
-	slots = xcalloc(SLOTS_MAX, sizeof *slots);
+	/* Neither array is zeroed (24 KiB a request): only [0..n) is read,
+	 * and the loop below sets every held[i] before it is looked at. */
+	slots = xmalloc(SLOTS_MAX * sizeof *slots);
 	/* A past day has no free slots; today has only those still ahead. */
 	if (d.active && date_compare(&day, &today) >= 0)
 		n = availability_slots_len(doctor_id, &day, r->now, minutes, slots,
 		    SLOTS_MAX);
 	/* Patients do not see slots the desk is holding; staff see who holds them. */
-	held = xcalloc(SLOTS_MAX, sizeof *held);
+	held = xmalloc(SLOTS_MAX * sizeof *held);
 	for (i = 0; i < n; i++) {
 		held[i] = holds_find(doctor_id, slots[i].starts_at, slots[i].ends_at,
 		    r->conn->id);
@@ -757,7 +759,7 @@ walk_in_slot(struct req *r, int64_t doctor_id, int minutes, int64_t *starts_at,
 	int			 n, i, found = -1;
 
 	utc_to_local(r->now, &today, NULL);
-	slots = xcalloc(SLOTS_MAX, sizeof *slots);
+	slots = xmalloc(SLOTS_MAX * sizeof *slots);	/* [0..n) is read */
 	n = availability_slots_len(doctor_id, &today, r->now - WALK_IN_LOOKBACK,
 	    minutes, slots, SLOTS_MAX);
 	for (i = 0; i < n; i++) {

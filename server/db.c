@@ -23,18 +23,23 @@ static int	 read_open;	/* a loop turn's read transaction (see db_prepare) */
 
 static void	 db_read_begin(void);
 static void	 db_read_end(void);
+static int	 db_savepoint(int);
 static struct {
 	const char	*sql;
 	sqlite3_stmt	*stmt;
 } stmt_cache[STMT_CACHE_SIZE];
 
 /*
- * A batch's savepoints, prepared once: every write request runs SAVEPOINT
- * and RELEASE, and sqlite3_exec would parse them each time.
+ * A batch's savepoints and the transactions' BEGIN and COMMIT, prepared
+ * once: every write request runs SAVEPOINT and RELEASE, every loop turn
+ * with a read BEGIN and COMMIT, and sqlite3_exec would parse them each time
+ * (a third of an auth.me's instructions).
  */
-enum { SP_BEGIN, SP_RELEASE, SP_ROLLBACK, SP__COUNT };
+enum { SP_BEGIN, SP_RELEASE, SP_ROLLBACK, SP_BEGIN_READ, SP_BEGIN_WRITE,
+	SP_COMMIT, SP__COUNT };
 static const char	*sp_sql[SP__COUNT] = {
-	"SAVEPOINT w", "RELEASE w", "ROLLBACK TO w"
+	"SAVEPOINT w", "RELEASE w", "ROLLBACK TO w", "BEGIN", "BEGIN IMMEDIATE",
+	"COMMIT"
 };
 static sqlite3_stmt	*sp_stmt[SP__COUNT];
 
@@ -143,7 +148,7 @@ db_exec_commit(void)
 	int	rc;
 
 	own_commit = 1;
-	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	rc = db_savepoint(SP_COMMIT);
 	own_commit = 0;
 	return rc;
 }
@@ -306,7 +311,7 @@ db_read_begin(void)
 	if (batch_ev == NULL || batch_open || read_open || txn_open ||
 	    !sqlite3_get_autocommit(db))
 		return;
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	if (db_savepoint(SP_BEGIN_READ) != SQLITE_OK)
 		return;		/* the statement runs on its own, as before */
 	read_open = 1;
 	event_base_gettimeofday_cached(event_get_base(batch_ev), &read_turn);
@@ -389,7 +394,7 @@ db_begin(void)
 	const struct timeval	now = { 0, 0 };
 
 	if (batch_ev == NULL) {
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		if (db_savepoint(SP_BEGIN_WRITE) != SQLITE_OK) {
 			db_log_error("BEGIN");
 			return -1;
 		}
@@ -404,7 +409,7 @@ db_begin(void)
 	}
 	if (!batch_open) {
 		db_read_end();
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		if (db_savepoint(SP_BEGIN_WRITE) != SQLITE_OK) {
 			db_log_error("BEGIN");
 			return -1;
 		}

@@ -29,7 +29,6 @@
 
 static void	srv_dump_log(const struct tsrv *);
 static int	rm_entry(const char *, const struct stat *, int, struct FTW *);
-static void	rm_tree(const char *);
 static void	sleep_ms(int);
 static void	srv_reap(struct tsrv *, int block);
 static void	asan_tune(void);
@@ -79,7 +78,7 @@ rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 	return 0;
 }
 
-static void
+void
 rm_tree(const char *dir)
 {
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -60,6 +60,8 @@ struct tsrv_opts {
 
 /* The build directory ($O, default "build"). */
 const char	*test_build_dir(void);
+/* Removes a directory tree (the temp dirs tests make), quietly. */
+void		 rm_tree(const char *);
 /* $MF_TEST_TIME_SCALE (default 1): how many times slower than usual the
  * server runs (make valgrind sets it); the harness's timeouts, and a test's
  * loose real-time bounds, are multiplied by it. */

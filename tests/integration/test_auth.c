@@ -705,15 +705,6 @@ test_test_clock_is_absent_without_the_flag(void **state)
 #define WEAK_HASH_PREFIX	"$argon2id$v=19$m=8,t=1,p=1$"
 #define REAL_HASH_PREFIX	"$argon2id$v=19$m=65536,t=2,p=1$"
 
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
 
 /* The stored password hash of email, read from the (stopped) server's
  * database; allocated. */
@@ -794,7 +785,7 @@ test_weak_hashes_are_refused_without_the_test_clock(void **state)
 	assert_int_equal(WEXITSTATUS(st), 1);
 	/* Refused before it made anything. */
 	assert_int_not_equal(access(data, F_OK), 0);
-	nftw(tmpl, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(tmpl);
 	free(data);
 	free(log);
 	free(bin);
@@ -837,7 +828,7 @@ test_weak_hashes_only_ever_get_stronger(void **state)
 	h4 = stored_hash(db, DEMO_ADMIN);
 	assert_string_equal(h4, h2);
 
-	nftw(tmpl, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(tmpl);
 	free(db);
 	free(h1);
 	free(h2);

@@ -61,15 +61,6 @@ static int		 stop_traffic;
 static int		 traffic_errors;
 static char		 traffic_error[512];	/* the first */
 
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
 
 static void
 open_as(struct tcli *c, const struct tsrv *s, const char *token)
@@ -333,7 +324,7 @@ restore_and_check(const char *file, int before)
 	assert_true(json_is_true(json_object_get(v, "ok")));
 	cli_close(&c);
 	srv_stop(&r);
-	nftw(d, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(d);
 	free(d);
 }
 
@@ -524,7 +515,7 @@ test_restore_refusals(void **state)
 
 		assert_int_equal(run_mediflowd(args), 1);
 	}
-	nftw(bad, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(bad);
 	free(file);
 	free(bad);
 	free(newer);
@@ -630,7 +621,7 @@ test_restore_over_stale_wal(void **state)
 		}
 		sqlite3_close(h);
 	}
-	nftw(d, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(d);
 	free(wal);
 	free(d);
 	free(file);
@@ -809,7 +800,7 @@ restore_and_download(const char *file, const char *doctor_token,
 		    (json_int_t)late->id);
 	cli_close(&c);
 	srv_stop(&r);
-	nftw(d, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(d);
 	free(d);
 }
 
@@ -987,9 +978,9 @@ test_backup_carries_attachments(void **state)
 	assert_int_equal(rename(moved, live), 0);
 	att_check_download(&doc, &a[1]);
 
-	nftw(bad, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(bad);
 	if (dir != NULL) {
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(dir);
 		other_fs[0] = '\0';
 	}
 	cli_close(&doc);
@@ -1038,9 +1029,9 @@ group_teardown(void **state)
 	srv_kill(&x);
 	srv_stop(&srv);
 	if (other_fs[0] != '\0')
-		nftw(other_fs, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(other_fs);
 	if (getenv("MF_TEST_KEEP") == NULL)
-		nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(work);
 	free(desk_token);
 	free(admin_token);
 	return 0;

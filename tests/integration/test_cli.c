@@ -48,15 +48,6 @@ group_teardown(void **state)
 	return 0;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
 
 /* Each test gets an empty HOME. */
 static int
@@ -74,7 +65,7 @@ static int
 teardown_home(void **state)
 {
 	(void)state;
-	nftw(home, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(home);
 	return 0;
 }
 

@@ -84,15 +84,6 @@ static int		 nall;
 
 static const struct tsrv_opts	*opts_for(int first);
 
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
 
 static const struct tsrv_opts *
 opts_for(int first)
@@ -424,7 +415,7 @@ group_teardown(void **state)
 {
 	(void)state;
 	srv_stop(&srv);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(dir);
 	free(desk_token);
 	free(admin_token);
 	return 0;

@@ -54,15 +54,6 @@ static int64_t		 patient_id;
 static int64_t		 acked[MAX_SLOTS];
 static int		 nacked;
 
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
 
 /* 1 if the server's log holds s. */
 static int
@@ -329,7 +320,7 @@ teardown(void **state)
 	if (mounted && umount2(data, MNT_DETACH) != 0)
 		print_error("umount %s: %s\n", data, strerror(errno));
 	mounted = 0;
-	nftw(top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(top);
 	return 0;
 }
 

@@ -45,15 +45,6 @@ struct run {
 	char	*err;
 };
 
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
 
 static int
 group_setup(void **state)
@@ -89,7 +80,7 @@ static int
 teardown_home(void **state)
 {
 	(void)state;
-	nftw(home, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(home);
 	return 0;
 }
 

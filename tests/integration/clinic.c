@@ -122,6 +122,16 @@ clinic_open(struct tcli *c, const struct tsrv *s, const struct account *a)
 }
 
 int64_t
+new_patient(struct tcli *c, const char *name)
+{
+	int64_t	id = jint(call_ok(c, "patients.create", "{s:s}", "full_name", name),
+	    "patient.id");
+
+	assert_true(id > 0);
+	return id;
+}
+
+int64_t
 doctor_id_of(struct tcli *c, int64_t user_id, const char *name)
 {
 	json_t	*list, *d;

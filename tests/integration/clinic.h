@@ -65,6 +65,8 @@ void	 clinic_open(struct tcli *, const struct tsrv *, const struct account *a);
 /* The doctor profile of a doctor login, among those whose name holds name
  * (NULL: any); fails the test when there is none. */
 int64_t	 doctor_id_of(struct tcli *, int64_t user_id, const char *name);
+/* A new patient record named name (patients.create as c); its id. */
+int64_t	 new_patient(struct tcli *c, const char *name);
 
 /* --- the calendar (local time: the clinic's zone) --- */
 

@@ -114,16 +114,6 @@ slot_free(struct tcli *c, int64_t doctor, const char *date, int64_t t)
 	return 0;
 }
 
-static int64_t
-new_patient(struct tcli *c, const char *name)
-{
-	int64_t	id = jint(call_ok(c, "patients.create", "{s:s}", "full_name", name),
-	    "patient.id");
-
-	assert_true(id > 0);
-	return id;
-}
-
 /* A new doctor login with no hours yet; returns the doctor id. */
 static int64_t
 new_doctor(struct tcli *adm, const char *name)

@@ -181,6 +181,30 @@ trickle_byte(int fd, char ch)
 	return send(fd, &ch, 1, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
+/*
+ * Sends a 4 KiB frame's header, then body bytes, a byte every 300 ms, until
+ * the server speaks (it is closing), the peer is gone or end_ms passes;
+ * returns the bytes sent.
+ */
+static int
+trickle_frame(int fd, double end_ms)
+{
+	static const unsigned char	 hdr[] = { 0x00, 0x00, 0x10, 0x00 };
+	struct timespec			 pause = { 0, 300 * 1000 * 1000 };
+	int				 i;
+
+	for (i = 0; now_ms() < end_ms; i++) {
+		struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+
+		if (trickle_byte(fd, i < 4 ? (char)hdr[i] : 'x') != 0)
+			break;
+		if (poll(&pfd, 1, 0) > 0)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	return i;
+}
+
 /* The frames in buf[0..len) with their error codes; returns how many. */
 static int
 count_frames(const unsigned char *buf, size_t len, const char *want_code,
@@ -339,8 +363,6 @@ static void	raw_login(int, const char *);
 static void
 test_slowloris_on_the_protocol_port_is_cut_by_the_login_timeout(void **state)
 {
-	static const unsigned char	 hdr[] = { 0x00, 0x00, 0x10, 0x00 };
-	struct timespec			 pause = { 0, 300 * 1000 * 1000 };
 	unsigned char			*got;
 	size_t				 len;
 	double				 t0 = now_ms(), limit;
@@ -349,16 +371,7 @@ test_slowloris_on_the_protocol_port_is_cut_by_the_login_timeout(void **state)
 	(void)state;
 	fd = raw_connect(srv.port, 0);
 	limit = 15000.0 * test_time_scale();
-	for (i = 0; now_ms() - t0 < limit; i++) {
-		struct pollfd	pfd = { .fd = fd, .events = POLLIN };
-
-		/* The header, then body bytes, one at a time. */
-		if (trickle_byte(fd, i < 4 ? (char)hdr[i] : 'x') != 0)
-			break;
-		if (poll(&pfd, 1, 0) > 0)
-			break;	/* the server spoke: it is closing */
-		nanosleep(&pause, NULL);
-	}
+	i = trickle_frame(fd, t0 + limit);
 	got = read_until_closed(fd, &len);
 	print_message("slowloris: cut after %.1f s, %d bytes sent\n",
 	    (now_ms() - t0) / 1000, i);
@@ -377,8 +390,6 @@ test_slowloris_on_the_protocol_port_is_cut_by_the_login_timeout(void **state)
 static void
 test_logged_in_trickle_is_cut_by_the_frame_timeout(void **state)
 {
-	static const unsigned char	 hdr[] = { 0x00, 0x00, 0x10, 0x00 };
-	struct timespec			 pause = { 0, 300 * 1000 * 1000 };
 	unsigned char			*got;
 	size_t				 len;
 	double				 t0, limit;
@@ -389,15 +400,7 @@ test_logged_in_trickle_is_cut_by_the_frame_timeout(void **state)
 	raw_login(fd, DEMO_RECEPTION);
 	t0 = now_ms();
 	limit = 15000.0 * test_time_scale();
-	for (i = 0; now_ms() - t0 < limit; i++) {
-		struct pollfd	pfd = { .fd = fd, .events = POLLIN };
-
-		if (trickle_byte(fd, i < 4 ? (char)hdr[i] : 'x') != 0)
-			break;
-		if (poll(&pfd, 1, 0) > 0)
-			break;	/* the server spoke: it is closing */
-		nanosleep(&pause, NULL);
-	}
+	i = trickle_frame(fd, t0 + limit);
 	got = read_until_closed(fd, &len);
 	print_message("logged-in trickle: cut after %.1f s, %d bytes sent\n",
 	    (now_ms() - t0) / 1000, i);

@@ -19,16 +19,6 @@
 #include "clinic.h"
 #include "harness.h"
 
-static int64_t
-new_patient(struct tcli *c, const char *name)
-{
-	int64_t	id = jint(call_ok(c, "patients.create", "{s:s}", "full_name", name),
-	    "patient.id");
-
-	assert_true(id > 0);
-	return id;
-}
-
 /* The day's list for a doctor, as c sees it; a new reference. */
 static json_t *
 day_list(struct tcli *c, int64_t doctor, const char *date)

@@ -55,6 +55,11 @@ static void	conn_write_sealed(struct conn *, struct evbuffer *,
 		    const unsigned char *,
 		    const char *, size_t);
 static void	conn_channel_free(struct conn *);
+static size_t	frame_piece(unsigned char *, const unsigned char *,
+		    const char *, size_t, size_t, size_t);
+static void	conn_seal_into(struct conn *, struct evbuffer *,
+		    const unsigned char *, size_t);
+static size_t	conn_send_now(struct conn *, const unsigned char *, size_t);
 
 int
 conn_count(void)
@@ -557,11 +562,12 @@ conn_queue(struct conn *c, uint64_t id, int is_reply, const char *body, size_t l
 }
 
 /*
- * A committed batch's frames for a plain connection with nothing else
- * queued leave in one sendmsg straight from the held bytes: no copy into a
- * cork buffer, no allocation per frame. Only what the kernel does not take
- * is copied to the bufferevent. Encrypted connections (sealed per peer) and
- * HTTP sinks take the corked path in conn_release.
+ * A committed batch's frames for a connection with nothing else queued
+ * leave in one system call: a plain connection's in one sendmsg straight
+ * from the held bytes, an encrypted one's sealed into one buffer (several
+ * frames to a record) and sent from there. No copy into a cork buffer, no
+ * allocation per frame; only what the kernel does not take goes to the
+ * bufferevent. HTTP sinks take the corked path in conn_release.
  */
 struct direct {
 	struct held	*h;
@@ -570,6 +576,12 @@ struct direct {
 };
 static struct direct	*directs;
 static size_t		 directs_cap;
+
+/* A record's plaintext, gathered from the frames it holds. */
+static unsigned char	 record_plain[CHANNEL_RECORD_MAX];
+/* An encrypted connection's sealed records, sent in one call when full. */
+#define SEALED_BATCH_RECORDS	4
+static unsigned char	*sealed_batch;
 
 /* The batch's connections, first frame and last, found through a small
  * open-addressing table: grouping is linear in the frames. */
@@ -584,9 +596,21 @@ static int
 conn_direct_ok(const struct conn *c)
 {
 	return !c->dead && c->sink == NULL && c->bev != NULL &&
-	    c->wire == CONN_WIRE_PLAIN &&
+	    (c->wire == CONN_WIRE_PLAIN || c->wire == CONN_WIRE_SECURE) &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
 	    (c->cork == NULL || evbuffer_get_length(c->cork) == 0);
+}
+
+/* A connection's output over out_high_water: it is cut off. */
+static void
+conn_check_high_water(struct conn *c, struct evbuffer *out)
+{
+	if (evbuffer_get_length(out) > server.cfg.out_high_water) {
+		log_warn("conn %llu (%s): output over %zu bytes, dropping "
+		    "slow reader", (unsigned long long)c->id, c->addr,
+		    server.cfg.out_high_water);
+		conn_drop(c, "slow reader");
+	}
 }
 
 /* Writes a connection's frames, v[first] and on along next, to its socket. */
@@ -637,17 +661,69 @@ conn_send_direct(struct conn *c, size_t first)
 			evbuffer_add(out, directs[k].h->body->data,
 			    directs[k].h->body->len);
 		}
-		if (evbuffer_get_length(out) > server.cfg.out_high_water) {
-			log_warn("conn %llu (%s): output over %zu bytes, dropping "
-			    "slow reader", (unsigned long long)c->id, c->addr,
-			    server.cfg.out_high_water);
-			conn_drop(c, "slow reader");
-		}
+		conn_check_high_water(c, out);
 		break;
 	}
 }
 
-/* Sends what conn_send_direct can take and leaves the rest on held_list. */
+/*
+ * The encrypted form of conn_send_direct. The frames are one stream cut
+ * into records of up to CHANNEL_RECORD_MAX bytes: a record costs a fixed
+ * share of crypto work whatever it holds, so a desk's reply and the events
+ * of the same batch share one. Records are sealed into sealed_batch and
+ * sent a few at a time; once the kernel leaves some behind, that rest goes
+ * to the output buffer and the records after it are sealed straight into
+ * it, in order.
+ */
+static void
+conn_send_sealed(struct conn *c, size_t first)
+{
+	const size_t	 cap = SEALED_BATCH_RECORDS *
+			    CHANNEL_SEALED_LEN(CHANNEL_RECORD_MAX);
+	struct evbuffer	*out = NULL;	/* once the kernel left some behind */
+	struct direct	*d;
+	size_t		 k = first, off = 0, plen, n, slen = 0, sent;
+
+	if (sealed_batch == NULL)
+		sealed_batch = xmalloc(cap);
+	while (k != SIZE_MAX) {
+		/* The next record's plaintext, gathered across frames. */
+		plen = 0;
+		while (k != SIZE_MAX && plen < CHANNEL_RECORD_MAX) {
+			d = &directs[k];
+			n = frame_piece(record_plain + plen, d->hdr,
+			    d->h->body->data, d->h->body->len, off,
+			    CHANNEL_RECORD_MAX - plen);
+			plen += n;
+			off += n;
+			if (off == FRAME_HEADER_SIZE + d->h->body->len) {
+				k = d->next;
+				off = 0;
+			}
+		}
+		if (out != NULL) {
+			conn_seal_into(c, out, record_plain, plen);
+			continue;
+		}
+		slen += channel_seal(c->chan, record_plain, plen,
+		    sealed_batch + slen);
+		/* Sent when the next record might not fit, or at the end. */
+		if (k != SIZE_MAX &&
+		    slen + CHANNEL_SEALED_LEN(CHANNEL_RECORD_MAX) <= cap)
+			continue;
+		sent = conn_send_now(c, sealed_batch, slen);
+		if (sent < slen) {
+			out = bufferevent_get_output(c->bev);
+			evbuffer_add(out, sealed_batch + sent, slen - sent);
+		}
+		slen = 0;
+	}
+	if (out != NULL)
+		conn_check_high_water(c, out);
+}
+
+/* Sends what conn_send_direct and conn_send_sealed can take and leaves
+ * the rest on held_list. */
 static void
 conn_release_direct(void)
 {
@@ -694,8 +770,12 @@ conn_release_direct(void)
 		n++;
 	}
 	STAILQ_CONCAT(&held_list, &rest);
-	for (g = 0; g < ngroups; g++)
-		conn_send_direct(dgroups[g].conn, dgroups[g].first);
+	for (g = 0; g < ngroups; g++) {
+		if (dgroups[g].conn->wire == CONN_WIRE_SECURE)
+			conn_send_sealed(dgroups[g].conn, dgroups[g].first);
+		else
+			conn_send_direct(dgroups[g].conn, dgroups[g].first);
+	}
 	for (i = 0; i < n; i++)
 		held_free(directs[i].h);
 }
@@ -858,37 +938,72 @@ conn_send_now(struct conn *c, const unsigned char *p, size_t len)
 	return n < 0 ? 0 : (size_t)n;
 }
 
+/*
+ * Copies at most n bytes of a frame, its header then its body, from byte
+ * off on; returns how many.
+ */
+static size_t
+frame_piece(unsigned char *dst, const unsigned char *hdr, const char *body,
+    size_t len, size_t off, size_t n)
+{
+	size_t	k = 0;
+
+	if (off + n > FRAME_HEADER_SIZE + len)
+		n = FRAME_HEADER_SIZE + len - off;
+	if (off < FRAME_HEADER_SIZE) {
+		k = FRAME_HEADER_SIZE - off < n ? FRAME_HEADER_SIZE - off : n;
+		memcpy(dst, hdr + off, k);
+	}
+	if (n > k)
+		memcpy(dst + k, body + (off + k - FRAME_HEADER_SIZE), n - k);
+	return n;
+}
+
+/* Seals len bytes as one record at the end of out, with no copy between. */
+static void
+conn_seal_into(struct conn *c, struct evbuffer *out, const unsigned char *p,
+    size_t len)
+{
+	struct evbuffer_iovec	v;
+
+	if (evbuffer_reserve_space(out, (ev_ssize_t)CHANNEL_SEALED_LEN(len),
+	    &v, 1) != 1)
+		abort();	/* out of memory */
+	v.iov_len = channel_seal(c->chan, p, len, v.iov_base);
+	if (evbuffer_commit_space(out, &v, 1) != 0)
+		abort();
+}
+
 /* Seals a frame as records; like the plain path, straight to the socket
- * when nothing is queued and no further request is waiting. */
+ * when nothing is queued and no further request is waiting. Queued, the
+ * records are sealed in the output buffer itself. */
 static void
 conn_write_sealed(struct conn *c, struct evbuffer *out,
     const unsigned char *hdr, const char *body, size_t len)
 {
-	static unsigned char	 plain[CHANNEL_RECORD_MAX];
 	static unsigned char	 sealed[CHANNEL_SEALED_LEN(CHANNEL_RECORD_MAX)];
 	size_t			 total = FRAME_HEADER_SIZE + len, done = 0;
-	size_t			 n, k, slen, sent;
+	size_t			 n, slen, sent;
 	int			 direct;
 
 	direct = !corking && evbuffer_get_length(out) == 0 &&
 	    evbuffer_get_length(c->plain_in) < FRAME_HEADER_SIZE &&
 	    evbuffer_get_length(bufferevent_get_input(c->bev)) < CHANNEL_LENGTH_LEN;
 	while (done < total) {
-		n = total - done < CHANNEL_RECORD_MAX ? total - done :
-		    CHANNEL_RECORD_MAX;
-		k = 0;
-		if (done < FRAME_HEADER_SIZE) {
-			k = FRAME_HEADER_SIZE - done;
-			memcpy(plain, hdr + done, k);
+		n = frame_piece(record_plain, hdr, body, len, done,
+		    CHANNEL_RECORD_MAX);
+		done += n;
+		if (!direct) {
+			conn_seal_into(c, out, record_plain, n);
+			continue;
 		}
-		memcpy(plain + k, body + (done + k - FRAME_HEADER_SIZE), n - k);
-		slen = channel_seal(c->chan, plain, n, sealed);
-		sent = direct ? conn_send_now(c, sealed, slen) : 0;
+		slen = channel_seal(c->chan, record_plain, n, sealed);
+		sent = conn_send_now(c, sealed, slen);
 		if (sent < slen) {
+			/* The rest waits, in order, behind what was not taken. */
 			direct = 0;
 			evbuffer_add(out, sealed + sent, slen - sent);
 		}
-		done += n;
 	}
 }
 

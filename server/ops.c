@@ -354,6 +354,33 @@ req_finish(struct req *r, int status)
 
 /* --- dispatch --- */
 
+/*
+ * "prefix" then the decimal id: the limiter's key for a user. Every request
+ * makes one, and snprintf's format parsing was a twentieth of a cached read.
+ */
+static void
+rl_user_key(char *key, size_t len, const char *prefix, int64_t id)
+{
+	char		 digits[24];
+	size_t		 n = 0, plen = strlen(prefix);
+	uint64_t	 u = id < 0 ? (uint64_t)0 - (uint64_t)id : (uint64_t)id;
+
+	do {
+		digits[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (id < 0)
+		digits[n++] = '-';
+	if (plen + n + 1 > len) {
+		key[0] = '\0';
+		return;
+	}
+	memcpy(key, prefix, plen);
+	while (n > 0)
+		key[plen++] = digits[--n];
+	key[plen] = '\0';
+}
+
 static int
 ops_rate_check(struct req *r)
 {
@@ -366,8 +393,7 @@ ops_rate_check(struct req *r)
 		if (r->session != NULL) {
 			spec = r->session->role == ROLE_PATIENT ?
 			    &server.cfg.rl_api : &server.cfg.rl_api_staff;
-			snprintf(key, sizeof key, "api:u:%lld",
-			    (long long)r->session->user_id);
+			rl_user_key(key, sizeof key, "api:u:", r->session->user_id);
 		} else if (!r->conn->is_local) {
 			spec = &server.cfg.rl_api;
 			snprintf(key, sizeof key, "api:a:%s", r->conn->addr);
@@ -376,11 +402,11 @@ ops_rate_check(struct req *r)
 		break;
 	case RL_UPLOAD:
 		spec = &server.cfg.rl_upload;
-		snprintf(key, sizeof key, "upload:u:%lld", (long long)req_user_id(r));
+		rl_user_key(key, sizeof key, "upload:u:", req_user_id(r));
 		break;
 	case RL_MSG:
 		spec = &server.cfg.rl_msg;
-		snprintf(key, sizeof key, "msg:u:%lld", (long long)req_user_id(r));
+		rl_user_key(key, sizeof key, "msg:u:", req_user_id(r));
 		break;
 	default:
 		/* RL_AUTH counts failures, in the handlers. */

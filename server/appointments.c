@@ -159,15 +159,18 @@ overlap_find(const char *sql, int64_t key, int64_t from, int64_t to, int64_t exc
 	return id;
 }
 
-/* Appointments last at most a day, so a day's look-back finds every overlap. */
+/*
+ * Appointments last at most a day, so a day's look-back finds every overlap.
+ * A doctor's day is full of them: appointments_active_span (migration 015)
+ * holds their ends and statuses, so the walk never seeks into the table.
+ */
 static const char *overlap_doctor_sql = "SELECT id FROM appointments "
+    "INDEXED BY appointments_active_span "
     "WHERE doctor_id = ?1 AND starts_at > ?2 - 86400 AND starts_at < ?3 "
-    "AND ends_at > ?2 AND status IN ('requested', 'approved', 'checked_in', "
-    "'in_progress') AND id != ?4 LIMIT 1";
+    "AND ends_at > ?2 AND " APPT_ACTIVE_SQL " AND id != ?4 LIMIT 1";
 static const char *overlap_patient_sql = "SELECT id FROM appointments "
     "WHERE patient_id = ?1 AND starts_at > ?2 - 86400 AND starts_at < ?3 "
-    "AND ends_at > ?2 AND status IN ('requested', 'approved', 'checked_in', "
-    "'in_progress') AND id != ?4 LIMIT 1";
+    "AND ends_at > ?2 AND " APPT_ACTIVE_SQL " AND id != ?4 LIMIT 1";
 
 static int
 appt_record_event(int64_t appt_id, int64_t now, int64_t actor_id,
@@ -354,7 +357,8 @@ appt_day_load(int64_t doctor_id, int64_t from, int64_t to, int64_t *total,
 {
 	static const char *sql = "SELECT count(*), coalesce(sum(overbook), 0) "
 	    "FROM appointments WHERE doctor_id = ? AND starts_at >= ? AND "
-	    "starts_at < ? AND status NOT IN ('rejected', 'cancelled', 'rescheduled')";
+	    "starts_at < ? AND status != 'rejected' AND status != 'cancelled' AND "
+	    "status != 'rescheduled'";
 	sqlite3_stmt	*st = db_prepare(sql);
 
 	*total = *overbooks = 0;
@@ -373,9 +377,9 @@ appt_busy(int64_t doctor_id, int64_t from, int64_t to,
     void (*fn)(int64_t, int64_t, void *), void *arg)
 {
 	static const char *sql = "SELECT starts_at, ends_at FROM appointments "
+	    "INDEXED BY appointments_active_span "
 	    "WHERE doctor_id = ?1 AND starts_at > ?2 - 86400 AND starts_at < ?3 "
-	    "AND ends_at > ?2 AND status IN ('requested', 'approved', "
-	    "'checked_in', 'in_progress')";
+	    "AND ends_at > ?2 AND " APPT_ACTIVE_SQL;
 	sqlite3_stmt	*st = db_prepare(sql);
 
 	sqlite3_bind_int64(st, 1, doctor_id);
@@ -411,42 +415,368 @@ appt_list_bind(sqlite3_stmt *st, const struct appt_filter *f, int64_t key)
 		db_bind_text(st, 4, appt_status_name((enum appt_status)f->status));
 }
 
-int64_t
-appt_list(const struct appt_filter *f, void (*fn)(const struct appt *, void *),
-    void *arg)
+/* A list's WHERE, one per access path, so each uses its own index. */
+#define LIST_BY_DOCTOR "WHERE a.doctor_id = ?1 AND a.starts_at >= ?2 AND " \
+	"a.starts_at < ?3 AND (?4 IS NULL OR a.status = ?4) " \
+	"AND (?7 IS NULL OR a.patient_id = ?7) " \
+	"ORDER BY a.starts_at, a.id LIMIT ?5 OFFSET ?6"
+#define LIST_BY_PATIENT "WHERE a.patient_id = ?1 AND a.starts_at >= ?2 AND " \
+	"a.starts_at < ?3 AND (?4 IS NULL OR a.status = ?4) " \
+	"ORDER BY a.starts_at, a.id LIMIT ?5 OFFSET ?6"
+#define LIST_BY_TIME "WHERE ?1 = 0 AND a.starts_at >= ?2 AND " \
+	"a.starts_at < ?3 AND (?4 IS NULL OR a.status = ?4) " \
+	"ORDER BY a.starts_at, a.id LIMIT ?5 OFFSET ?6"
+
+/*
+ * APPT_SELECT's columns for appt_list_pack, at the same places, without
+ * what is the same for many rows: the doctor's name (NULL at 17) and the
+ * type's name and colour (23, 24), which appt_list_pack looks up once per
+ * doctor and type; and the patient's no-shows from the count migration 016
+ * keeps on the patient's row instead of a seek into appointments_no_shows.
+ * What appt_pack does not show (checked_in_by, the user ids) is NULL too.
+ */
+#define APPT_LIST_SELECT "SELECT a.id, a.doctor_id, a.patient_id, a.starts_at, " \
+	"a.ends_at, a.status, a.reason, a.status_note, a.created_by, a.created_at, " \
+	"a.updated_at, a.checked_in_at, NULL, a.started_at, " \
+	"a.completed_at, a.rescheduled_from, a.rescheduled_to, NULL, " \
+	"p.full_name, NULL, NULL, p.no_show_count, " \
+	"a.type_id, NULL, NULL, a.overbook, a.series_id " \
+	"FROM appointments a JOIN patients p ON p.id = a.patient_id "
+
+/* The statement of a list, bound and ready to step; the caller resets it.
+ * packed: APPT_LIST_SELECT's columns, else APPT_SELECT's. */
+static sqlite3_stmt *
+appt_list_stmt(const struct appt_filter *f, int packed)
 {
-	/* One statement per access path, so each uses its own index. */
-	static const char *by_doctor = APPT_SELECT "WHERE a.doctor_id = ?1 AND "
-	    "a.starts_at >= ?2 AND a.starts_at < ?3 AND (?4 IS NULL OR a.status = ?4) "
-	    "AND (?7 IS NULL OR a.patient_id = ?7) "
-	    "ORDER BY a.starts_at, a.id LIMIT ?5 OFFSET ?6";
-	static const char *by_patient = APPT_SELECT "WHERE a.patient_id = ?1 AND "
-	    "a.starts_at >= ?2 AND a.starts_at < ?3 AND (?4 IS NULL OR a.status = ?4) "
-	    "ORDER BY a.starts_at, a.id LIMIT ?5 OFFSET ?6";
-	static const char *by_time = APPT_SELECT "WHERE ?1 = 0 AND "
-	    "a.starts_at >= ?2 AND a.starts_at < ?3 AND (?4 IS NULL OR a.status = ?4) "
-	    "ORDER BY a.starts_at, a.id LIMIT ?5 OFFSET ?6";
+	static const char *by_doctor = APPT_SELECT LIST_BY_DOCTOR;
+	static const char *by_patient = APPT_SELECT LIST_BY_PATIENT;
+	static const char *by_time = APPT_SELECT LIST_BY_TIME;
+	static const char *packed_by_doctor = APPT_LIST_SELECT LIST_BY_DOCTOR;
+	static const char *packed_by_patient = APPT_LIST_SELECT LIST_BY_PATIENT;
+	static const char *packed_by_time = APPT_LIST_SELECT LIST_BY_TIME;
 	sqlite3_stmt	*st;
-	struct appt	 a;
-	int64_t		 n = 0;
 
 	if (f->doctor_id != 0) {
-		st = db_prepare(by_doctor);
+		st = db_prepare(packed ? packed_by_doctor : by_doctor);
 		appt_list_bind(st, f, f->doctor_id);
 		db_bind_opt_int(st, 7, f->patient_id != 0, f->patient_id);
 	} else if (f->patient_id != 0) {
-		st = db_prepare(by_patient);
+		st = db_prepare(packed ? packed_by_patient : by_patient);
 		appt_list_bind(st, f, f->patient_id);
 	} else {
-		st = db_prepare(by_time);
+		st = db_prepare(packed ? packed_by_time : by_time);
 		appt_list_bind(st, f, 0);
 	}
 	sqlite3_bind_int64(st, 5, f->limit);
 	sqlite3_bind_int64(st, 6, f->offset);
+	return st;
+}
+
+int64_t
+appt_list(const struct appt_filter *f, void (*fn)(const struct appt *, void *),
+    void *arg)
+{
+	sqlite3_stmt	*st = appt_list_stmt(f, 0);
+	struct appt	 a;
+	int64_t		 n = 0;
+
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		appt_from_row(st, &a);
 		fn(&a, arg);
 		n++;
+	}
+	sqlite3_reset(st);
+	return n;
+}
+
+/*
+ * The list's own packer: for the row st is on, the bytes appt_pack writes
+ * for appt_from_row's struct, straight from the statement into *sb. A
+ * doctor's day is some twenty rows of 25 keys; through struct appt and a
+ * writer call for each key and each value, packing cost as much as the
+ * query (test_read_cache compares the two on every field).
+ */
+
+/* Room a row may take besides its six strings: the map header, 25 keys
+ * (290 bytes), 25 values of at most 9 bytes, the status (12 at most) and
+ * a string header of 5 bytes for each of the six, with room to spare. */
+#define ROW_FIXED_MAX	(512 + 25 * 9 + 6 * 5)
+
+#define PUT_KEY(p, k) do {						\
+	*(p)++ = (char)(0xa0 | (sizeof(k) - 1));			\
+	memcpy((p), (k), sizeof(k) - 1);				\
+	(p) += sizeof(k) - 1;						\
+} while (0)
+
+static char *
+put_be(char *p, uint64_t v, int bytes)
+{
+	while (bytes-- > 0)
+		*p++ = (char)(v >> (8 * bytes));
+	return p;
+}
+
+/* msgpack_pack_int64's encoding, the smallest that holds v. */
+static char *
+put_int(char *p, int64_t v)
+{
+	if (v < -(1LL << 5)) {
+		if (v < -(1LL << 15)) {
+			if (v < -(1LL << 31)) {
+				*p++ = (char)0xd3;
+				return put_be(p, (uint64_t)v, 8);
+			}
+			*p++ = (char)0xd2;
+			return put_be(p, (uint64_t)v, 4);
+		}
+		if (v < -(1 << 7)) {
+			*p++ = (char)0xd1;
+			return put_be(p, (uint64_t)v, 2);
+		}
+		*p++ = (char)0xd0;
+		return put_be(p, (uint64_t)v, 1);
+	}
+	if (v < (1 << 7)) {
+		*p++ = (char)v;
+		return p;
+	}
+	if (v < (1LL << 16)) {
+		if (v < (1 << 8)) {
+			*p++ = (char)0xcc;
+			return put_be(p, (uint64_t)v, 1);
+		}
+		*p++ = (char)0xcd;
+		return put_be(p, (uint64_t)v, 2);
+	}
+	if (v < (1LL << 32)) {
+		*p++ = (char)0xce;
+		return put_be(p, (uint64_t)v, 4);
+	}
+	*p++ = (char)0xcf;
+	return put_be(p, (uint64_t)v, 8);
+}
+
+/* mp_pack_kv_opt_int's value: nil for 0. */
+static char *
+put_opt_int(char *p, int64_t v)
+{
+	if (v == 0) {
+		*p++ = (char)0xc0;
+		return p;
+	}
+	return put_int(p, v);
+}
+
+/* A string of len bytes (msgpack_pack_str's header), or nil for NULL. */
+static char *
+put_str(char *p, const char *s, size_t len)
+{
+	if (s == NULL) {
+		*p++ = (char)0xc0;
+		return p;
+	}
+	if (len < 32)
+		*p++ = (char)(0xa0 | len);
+	else if (len < 256) {
+		*p++ = (char)0xd9;
+		p = put_be(p, len, 1);
+	} else if (len < 65536) {
+		*p++ = (char)0xda;
+		p = put_be(p, len, 2);
+	} else {
+		*p++ = (char)0xdb;
+		p = put_be(p, len, 4);
+	}
+	memcpy(p, s, len);
+	return p + len;
+}
+
+/* A text column as appt_from_row keeps it: cut to a field of size bytes,
+ * "" for NULL. */
+static const char *
+row_text(sqlite3_stmt *st, int col, size_t size, size_t *len)
+{
+	const char	*s = db_col_text(st, col);
+
+	if (s == NULL)
+		s = "";
+	*len = strlen(s);
+	if (*len > size - 1)
+		*len = size - 1;
+	return s;
+}
+
+/*
+ * The doctor's name and the type's name and colour of the rows a list packs,
+ * looked up when they change from one row to the next (a doctor's day: once)
+ * rather than joined into every row; kept in a struct appt's fields, as
+ * appt_from_row keeps them.
+ */
+struct list_names {
+	int64_t		 doctor_id;	/* whose name names.doctor_name is */
+	int		 doctor_found;
+	int64_t		 type_id;	/* whose names.type_name and colour */
+	struct appt	 names;
+};
+
+/* 0 with the row's doctor's name in ln, -1 when the doctor is not there
+ * (APPT_SELECT's inner join would leave the row out). */
+static int
+list_doctor(struct list_names *ln, int64_t doctor_id)
+{
+	static const char *sql = "SELECT u.full_name FROM doctors d "
+	    "JOIN users u ON u.id = d.user_id WHERE d.id = ?";
+	sqlite3_stmt	*st;
+	const char	*name;
+
+	if (ln->doctor_id == doctor_id && ln->doctor_found)
+		return 0;
+	ln->doctor_id = doctor_id;
+	ln->doctor_found = 0;
+	st = db_prepare(sql);
+	sqlite3_bind_int64(st, 1, doctor_id);
+	if (sqlite3_step(st) == SQLITE_ROW && (name = db_col_text(st, 0)) != NULL) {
+		strlcpy_mf(ln->names.doctor_name, name, sizeof ln->names.doctor_name);
+		ln->doctor_found = 1;
+	}
+	sqlite3_reset(st);
+	return ln->doctor_found ? 0 : -1;
+}
+
+/* The row's type's name and colour in ln: "" for none (a LEFT JOIN's NULL). */
+static void
+list_type(struct list_names *ln, int64_t type_id)
+{
+	static const char *sql = "SELECT name, colour FROM appointment_types "
+	    "WHERE id = ?";
+	sqlite3_stmt	*st;
+	const char	*s;
+
+	if (ln->type_id == type_id)
+		return;
+	ln->type_id = type_id;
+	ln->names.type_name[0] = ln->names.colour[0] = '\0';
+	if (type_id == 0)
+		return;
+	st = db_prepare(sql);
+	sqlite3_bind_int64(st, 1, type_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if ((s = db_col_text(st, 0)) != NULL)
+			strlcpy_mf(ln->names.type_name, s, sizeof ln->names.type_name);
+		if ((s = db_col_text(st, 1)) != NULL)
+			strlcpy_mf(ln->names.colour, s, sizeof ln->names.colour);
+	}
+	sqlite3_reset(st);
+}
+
+/* Packs the row st is on (APPT_LIST_SELECT's columns); -1, nothing packed,
+ * when its doctor is not there. */
+static int
+appt_pack_row(sqlite3_stmt *st, struct list_names *ln, msgpack_sbuffer *sb)
+{
+	struct appt	*a = &ln->names;
+	const char	*doctor, *patient, *reason, *note, *type, *colour, *status;
+	size_t		 doctor_len, patient_len, reason_len, note_len, type_len;
+	size_t		 colour_len, need;
+	int64_t		 no_shows;
+	char		*p;
+
+	if (list_doctor(ln, sqlite3_column_int64(st, 1)) != 0)
+		return -1;
+	list_type(ln, sqlite3_column_int64(st, 22));
+	doctor = a->doctor_name;
+	doctor_len = strlen(doctor);
+	type = a->type_name;
+	type_len = strlen(type);
+	colour = a->colour;
+	colour_len = strlen(colour);
+	patient = row_text(st, 18, sizeof a->patient_name, &patient_len);
+	reason = row_text(st, 6, sizeof a->reason, &reason_len);
+	note = row_text(st, 7, sizeof a->status_note, &note_len);
+	need = ROW_FIXED_MAX + doctor_len + patient_len + reason_len + note_len +
+	    type_len + colour_len;
+	if (sb->alloc - sb->size < need) {
+		size_t	alloc = sb->alloc > 0 ? sb->alloc * 2 : 8192;
+
+		while (alloc - sb->size < need)
+			alloc *= 2;
+		sb->data = xrealloc(sb->data, alloc);
+		sb->alloc = alloc;
+	}
+	p = sb->data + sb->size;
+	status = appt_status_name((enum appt_status)appt_status_from_name(
+	    db_col_text(st, 5)));
+	no_shows = sqlite3_column_int64(st, 21);
+
+	*p++ = (char)0xde;	/* map 16: 25 keys */
+	p = put_be(p, 25, 2);
+	PUT_KEY(p, "id");
+	p = put_int(p, sqlite3_column_int64(st, 0));
+	PUT_KEY(p, "doctor_id");
+	p = put_int(p, sqlite3_column_int64(st, 1));
+	PUT_KEY(p, "doctor_name");
+	p = put_str(p, doctor, doctor_len);
+	PUT_KEY(p, "patient_id");
+	p = put_int(p, sqlite3_column_int64(st, 2));
+	PUT_KEY(p, "patient_name");
+	p = put_str(p, patient, patient_len);
+	PUT_KEY(p, "starts_at");
+	p = put_int(p, sqlite3_column_int64(st, 3));
+	PUT_KEY(p, "ends_at");
+	p = put_int(p, sqlite3_column_int64(st, 4));
+	PUT_KEY(p, "status");
+	p = put_str(p, status, strlen(status));
+	PUT_KEY(p, "reason");
+	p = put_str(p, reason, reason_len);
+	PUT_KEY(p, "status_note");
+	p = put_str(p, note_len > 0 ? note : NULL, note_len);
+	PUT_KEY(p, "created_by");
+	p = put_opt_int(p, sqlite3_column_int64(st, 8));
+	PUT_KEY(p, "created_at");
+	p = put_int(p, sqlite3_column_int64(st, 9));
+	PUT_KEY(p, "updated_at");
+	p = put_int(p, sqlite3_column_int64(st, 10));
+	PUT_KEY(p, "checked_in_at");
+	p = put_opt_int(p, sqlite3_column_int64(st, 11));
+	PUT_KEY(p, "started_at");
+	p = put_opt_int(p, sqlite3_column_int64(st, 13));
+	PUT_KEY(p, "completed_at");
+	p = put_opt_int(p, sqlite3_column_int64(st, 14));
+	PUT_KEY(p, "rescheduled_from");
+	p = put_opt_int(p, sqlite3_column_int64(st, 15));
+	PUT_KEY(p, "rescheduled_to");
+	p = put_opt_int(p, sqlite3_column_int64(st, 16));
+	PUT_KEY(p, "no_show_count");
+	p = put_int(p, no_shows);
+	PUT_KEY(p, "no_show_flagged");
+	*p++ = (char)(appt_no_show_flagged(no_shows) ? 0xc3 : 0xc2);
+	PUT_KEY(p, "type_id");
+	p = put_opt_int(p, sqlite3_column_int64(st, 22));
+	PUT_KEY(p, "type_name");
+	p = put_str(p, type_len > 0 ? type : NULL, type_len);
+	PUT_KEY(p, "colour");
+	p = put_str(p, colour_len > 0 ? colour : NULL, colour_len);
+	PUT_KEY(p, "overbook");
+	*p++ = (char)(sqlite3_column_int(st, 25) != 0 ? 0xc3 : 0xc2);
+	PUT_KEY(p, "series_id");
+	p = put_opt_int(p, sqlite3_column_int64(st, 26));
+	sb->size = (size_t)(p - sb->data);
+	return 0;
+}
+
+int64_t
+appt_list_pack(const struct appt_filter *f, msgpack_sbuffer *sb)
+{
+	sqlite3_stmt		*st = appt_list_stmt(f, 1);
+	struct list_names	 ln;
+	int64_t			 n = 0;
+
+	ln.doctor_id = 0;
+	ln.doctor_found = 0;
+	ln.type_id = -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (appt_pack_row(st, &ln, sb) == 0)
+			n++;
 	}
 	sqlite3_reset(st);
 	return n;

@@ -61,6 +61,15 @@ const char	*appt_status_name(enum appt_status);
 int		 appt_status_from_name(const char *);
 /* 1 if the status holds its time slot. */
 int		 appt_status_active(enum appt_status);
+/*
+ * The same in SQL, word for word the WHERE of the partial indexes
+ * appointments_active_slot and appointments_active_span (migrations 014,
+ * 015): SQLite uses a partial index only for a query whose WHERE shows it
+ * applies. Equalities, not IN: SQLite 3.40 builds a temporary b-tree for an
+ * IN list of more than two constants each time a statement runs.
+ */
+#define APPT_ACTIVE_SQL	"(status = 'requested' OR status = 'approved' OR " \
+	"status = 'checked_in' OR status = 'in_progress')"
 /* The one table of allowed transitions. */
 int		 appt_transition_allowed(enum appt_status from, enum appt_status to);
 
@@ -95,6 +104,9 @@ struct appt_filter {
 /* Calls fn for each appointment matching, by start time; returns how many. */
 int64_t	 appt_list(const struct appt_filter *,
 	     void (*fn)(const struct appt *, void *), void *arg);
+/* The same list packed into *sb, each appointment as appt_pack packs it;
+ * returns how many. */
+int64_t	 appt_list_pack(const struct appt_filter *, msgpack_sbuffer *);
 
 struct appt_event {
 	int64_t		 id, ts, actor_id;

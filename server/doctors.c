@@ -94,6 +94,21 @@ doctors_user_id(int64_t doctor_id)
 	return uid;
 }
 
+int
+doctors_active(int64_t doctor_id)
+{
+	static const char *sql = "SELECT u.active FROM doctors d "
+	    "JOIN users u ON u.id = d.user_id WHERE d.id = ?";
+	sqlite3_stmt	*st = db_prepare(sql);
+	int		 active = -1;
+
+	sqlite3_bind_int64(st, 1, doctor_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		active = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return active;
+}
+
 int64_t
 doctors_ensure(int64_t user_id, int64_t now)
 {

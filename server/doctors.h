@@ -41,6 +41,9 @@ void	doctors_pack(msgpack_packer *, const struct doctor *);
 void	doctors_clear(struct doctor *);
 /* The user id behind a doctor id (for pushes); 0 when unknown. */
 int64_t	doctors_user_id(int64_t doctor_id);
+/* Whether a doctor's login is active (1) or not (0), without the profile;
+ * -1 when there is no such doctor. */
+int	doctors_active(int64_t doctor_id);
 
 /* Active doctors, by name; name_pattern is a LIKE pattern (escaped with \\). */
 int64_t	doctors_list(const char *specialty, const char *name_pattern, int64_t limit,

@@ -267,16 +267,136 @@ offer_freed(struct req *r, const struct appt *a)
 
 /* --- appt.slots --- */
 
+#define SLOTS_KEY_WORDS	4
+
+/*
+ * A doctor's free slots on a date for visits minutes long, as the read
+ * cache keeps them: every slot the calendar leaves free, past ones too
+ * (each request cuts those before its own now), each also packed as its
+ * {starts_at, ends_at} map, with the doctor's active flag as the entry's
+ * count. Only stored data goes in: holds live in memory and are applied
+ * to every request. A booking, a cancellation or a change of hours, here
+ * or by another process, empties the cache, so the next request reads the
+ * calendar again.
+ *
+ * The bytes: n (int64), the n slots, n + 1 offsets (uint32) of each
+ * slot's map in the packed bytes that follow, then those. The cache keeps
+ * its copy in memory from malloc, as ours is, so the slots are aligned.
+ */
+struct day_entry {
+	const struct slot	*slots;
+	const uint32_t		*offsets;
+	const char		*packed;
+	int			 n;
+	int			 active;
+};
+
+static void
+day_entry_parse(const char *p, int64_t count, struct day_entry *e)
+{
+	int64_t	n;
+
+	memcpy(&n, p, sizeof n);
+	e->n = (int)n;
+	e->active = count != 0;
+	e->slots = (const struct slot *)(const void *)(p + sizeof n);
+	e->offsets = (const uint32_t *)(const void *)(e->slots + n);
+	e->packed = (const char *)(e->offsets + n + 1);
+}
+
+/* The entry of n slots (allocated; the caller frees), its size in *len. */
+static char *
+day_entry_build(const struct slot *slots, int n, size_t *len)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	uint32_t	*offsets;
+	size_t		 head;
+	char		*p;
+	int64_t		 n64 = n;
+	int		 i;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	offsets = xmalloc((size_t)(n + 1) * sizeof *offsets);
+	for (i = 0; i < n; i++) {
+		offsets[i] = (uint32_t)sb.size;
+		msgpack_pack_map(&pk, 2);
+		mp_pack_kv_int(&pk, "starts_at", slots[i].starts_at);
+		mp_pack_kv_int(&pk, "ends_at", slots[i].ends_at);
+	}
+	offsets[n] = (uint32_t)sb.size;
+	head = sizeof n64 + (size_t)n * sizeof *slots +
+	    (size_t)(n + 1) * sizeof *offsets;
+	*len = head + sb.size;
+	p = xmalloc(*len);
+	memcpy(p, &n64, sizeof n64);
+	memcpy(p + sizeof n64, slots, (size_t)n * sizeof *slots);
+	memcpy(p + sizeof n64 + (size_t)n * sizeof *slots, offsets,
+	    (size_t)(n + 1) * sizeof *offsets);
+	if (sb.size > 0)
+		memcpy(p + head, sb.data, sb.size);
+	free(offsets);
+	msgpack_sbuffer_destroy(&sb);
+	return p;
+}
+
+/*
+ * The day's entry, from the read cache or read now and kept. A desk and the
+ * patients' portal ask for the same few days over and over; reading the
+ * hours, breaks, exceptions and bookings again for each was nine tenths of
+ * a request. Without want only whether the doctor is there and active is
+ * looked up (e->n is 0). -1 when the doctor is not there; otherwise 0 and
+ * *e, valid until the next readcache call and until *owned, which the
+ * caller frees, is freed.
+ */
+static int
+day_entry_get(int64_t doctor_id, const struct civil_date *day, int minutes,
+    int want, struct day_entry *e, char **owned)
+{
+	struct slot	*slots;
+	int64_t		 key[SLOTS_KEY_WORDS], count;
+	const char	*cached;
+	size_t		 len;
+	int		 n = 0, active;
+
+	memset(e, 0, sizeof *e);
+	*owned = NULL;
+	key[0] = 'S';
+	key[1] = doctor_id;
+	key[2] = date_to_days(day);
+	key[3] = minutes;
+	if (want && readcache_get(key, sizeof key, &cached, &len, &count)) {
+		day_entry_parse(cached, count, e);
+		return 0;
+	}
+	if ((active = doctors_active(doctor_id)) < 0)
+		return -1;
+	e->active = active;
+	if (!want)
+		return 0;
+	slots = xmalloc(SLOTS_MAX * sizeof *slots);	/* [0..n) is read */
+	if (active)
+		n = availability_slots_len(doctor_id, day, INT64_MIN, minutes,
+		    slots, SLOTS_MAX);
+	*owned = day_entry_build(slots, n, &len);
+	free(slots);
+	readcache_put(key, sizeof key, *owned, len, active);
+	day_entry_parse(*owned, active, e);
+	return 0;
+}
+
 int
 op_appt_slots(struct req *r)
 {
-	struct slot		*slots;
 	const struct hold	**held;
-	struct civil_date	 day, today;
-	struct doctor		 d;
-	const char		*date;
-	int64_t			 doctor_id, type_id;
-	int			 n = 0, i, shown = 0, minutes;
+	const struct hold	 *h;
+	struct day_entry	  e;
+	struct civil_date	  day, today;
+	const char		 *date;
+	char			 *owned;
+	int64_t			  doctor_id, type_id;
+	int			  i, first, shown, minutes, future, too_far, patient;
 
 	if (args_only(r, "doctor_id", "date", "type_id", NULL) != 0 ||
 	    arg_int(r, "doctor_id", ARG_REQUIRED, 1, INT64_MAX, &doctor_id, NULL) != 0 ||
@@ -285,28 +405,21 @@ op_appt_slots(struct req *r)
 		return OP_FAIL;
 	if (date_parse(date, &day) != 0)
 		return req_fail(r, ERR_BAD_REQUEST, "date: must be a date YYYY-MM-DD");
-	if (doctors_by_id(doctor_id, &d) != 0)
-		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
-	doctors_clear(&d);
 	utc_to_local(r->now, &today, NULL);
-	if (date_to_days(&day) - date_to_days(&today) > BOOK_DAYS_AHEAD_MAX)
+	/* A past day has no free slots; today has only those still ahead. */
+	future = date_compare(&day, &today) >= 0;
+	too_far = date_to_days(&day) - date_to_days(&today) > BOOK_DAYS_AHEAD_MAX;
+	if (day_entry_get(doctor_id, &day, minutes, future && !too_far, &e,
+	    &owned) != 0)
+		return req_fail(r, ERR_NOT_FOUND, "no doctor with id %lld", (long long)doctor_id);
+	if (too_far)
 		return req_fail(r, ERR_BAD_REQUEST, "date: at most %d days ahead",
 		    BOOK_DAYS_AHEAD_MAX);
-	/* Neither array is zeroed (24 KiB a request): only [0..n) is read,
-	 * and the loop below sets every held[i] before it is looked at. */
-	slots = xmalloc(SLOTS_MAX * sizeof *slots);
-	/* A past day has no free slots; today has only those still ahead. */
-	if (d.active && date_compare(&day, &today) >= 0)
-		n = availability_slots_len(doctor_id, &day, r->now, minutes, slots,
-		    SLOTS_MAX);
-	/* Patients do not see slots the desk is holding; staff see who holds them. */
-	held = xmalloc(SLOTS_MAX * sizeof *held);
-	for (i = 0; i < n; i++) {
-		held[i] = holds_find(doctor_id, slots[i].starts_at, slots[i].ends_at,
-		    r->conn->id);
-		if (held[i] == NULL || req_role(r) != ROLE_PATIENT)
-			shown++;
-	}
+	if (!e.active)
+		e.n = 0;
+	/* Sorted by start: those already begun come first. */
+	for (first = 0; first < e.n && e.slots[first].starts_at <= r->now; first++)
+		continue;
 	msgpack_pack_map(&r->pk, 4);
 	mp_pack_kv_int(&r->pk, "doctor_id", doctor_id);
 	mp_pack_kv_str(&r->pk, "date", date);
@@ -316,23 +429,46 @@ op_appt_slots(struct req *r)
 	else
 		msgpack_pack_nil(&r->pk);
 	mp_pack_str(&r->pk, "slots");
+	/* No other connection holds any of the rest: the packed maps as kept. */
+	if (first == e.n || holds_find(doctor_id, e.slots[first].starts_at,
+	    INT64_MAX, r->conn->id) == NULL) {
+		msgpack_pack_array(&r->pk, (size_t)(e.n - first));
+		if (first < e.n)
+			msgpack_sbuffer_write(&r->result, e.packed + e.offsets[first],
+			    e.offsets[e.n] - e.offsets[first]);
+		free(owned);
+		return OP_OK;
+	}
+	/* Patients do not see slots the desk is holding; staff see who holds
+	 * them. Not zeroed: the loop sets every held[i] it reads. */
+	patient = req_role(r) == ROLE_PATIENT;
+	held = xmalloc((size_t)(e.n - first) * sizeof *held);
+	for (i = first, shown = 0; i < e.n; i++) {
+		held[i - first] = holds_find(doctor_id, e.slots[i].starts_at,
+		    e.slots[i].ends_at, r->conn->id);
+		if (held[i - first] == NULL || !patient)
+			shown++;
+	}
 	msgpack_pack_array(&r->pk, (size_t)shown);
-	for (i = 0; i < n; i++) {
-		if (held[i] != NULL && req_role(r) == ROLE_PATIENT)
+	for (i = first; i < e.n; i++) {
+		if ((h = held[i - first]) == NULL) {
+			msgpack_sbuffer_write(&r->result, e.packed + e.offsets[i],
+			    e.offsets[i + 1] - e.offsets[i]);
 			continue;
-		msgpack_pack_map(&r->pk, held[i] != NULL ? 3 : 2);
-		mp_pack_kv_int(&r->pk, "starts_at", slots[i].starts_at);
-		mp_pack_kv_int(&r->pk, "ends_at", slots[i].ends_at);
-		if (held[i] != NULL) {
-			mp_pack_str(&r->pk, "held_by");
-			msgpack_pack_map(&r->pk, 3);
-			mp_pack_kv_int(&r->pk, "user_id", held[i]->holder_user_id);
-			mp_pack_kv_str(&r->pk, "name", held[i]->holder_name);
-			mp_pack_kv_int(&r->pk, "expires_at", held[i]->expires_at);
 		}
+		if (patient)
+			continue;
+		msgpack_pack_map(&r->pk, 3);
+		mp_pack_kv_int(&r->pk, "starts_at", e.slots[i].starts_at);
+		mp_pack_kv_int(&r->pk, "ends_at", e.slots[i].ends_at);
+		mp_pack_str(&r->pk, "held_by");
+		msgpack_pack_map(&r->pk, 3);
+		mp_pack_kv_int(&r->pk, "user_id", h->holder_user_id);
+		mp_pack_kv_str(&r->pk, "name", h->holder_name);
+		mp_pack_kv_int(&r->pk, "expires_at", h->expires_at);
 	}
 	free(held);
-	free(slots);
+	free(owned);
 	return OP_OK;
 }
 
@@ -480,7 +616,18 @@ op_appt_book(struct req *r)
 	    a.overbook ? " (overbook)" : "");
 	if (db_commit() != 0)
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
-	appt_by_id(a.id, &a);
+	/* The row as inserted, with the names read above: reading it back
+	 * with its joins cost a twentieth of a booking. A type's name and
+	 * colour are read back with it. */
+	if (type_id != 0)
+		appt_by_id(a.id, &a);
+	else {
+		strlcpy_mf(a.doctor_name, d.full_name, sizeof a.doctor_name);
+		strlcpy_mf(a.patient_name, p.full_name, sizeof a.patient_name);
+		a.doctor_user_id = d.user_id;
+		a.patient_user_id = p.user_id;
+		a.patient_no_shows = appt_no_show_count(patient_id);
+	}
 	push_appt_changed(&a);
 	/* Booking the slot one held ends the hold. */
 	if ((h = holds_mine(r->conn->id, doctor_id, starts_at)) != NULL)
@@ -1393,17 +1540,7 @@ op_appt_get(struct req *r)
 	return OP_OK;
 }
 
-struct list_pack {
-	msgpack_packer	pk;
-};
-
 #define LIST_KEY_WORDS	8
-
-static void
-list_pack_cb(const struct appt *a, void *arg)
-{
-	appt_pack(&((struct list_pack *)arg)->pk, a);
-}
 
 static const char *const status_arg_names[] = {
 	"requested", "approved", "rejected", "cancelled", "checked_in",
@@ -1440,12 +1577,39 @@ pack_list_result(struct req *r, int64_t n, const char *packed, size_t len)
 	msgpack_sbuffer_write(&r->result, packed, len);
 }
 
+/*
+ * The instants a local day starts and ends: two local_to_utc calls, eight
+ * localtime_r, a fifth of a list answered from the read cache. The zone is
+ * set once, at startup (main.c), so a day's bounds never change and the
+ * days a desk asks for are kept.
+ */
+#define DAY_BOUNDS_KEPT	512
+
+static void
+list_day_bounds(const struct civil_date *day, int64_t *from, int64_t *to)
+{
+	static struct {
+		int64_t	days, from, to;
+		int	set;
+	}		 kept[DAY_BOUNDS_KEPT];
+	int64_t		 days = date_to_days(day);
+	size_t		 i = (size_t)(days & (DAY_BOUNDS_KEPT - 1));
+
+	if (!kept[i].set || kept[i].days != days) {
+		kept[i].days = days;
+		kept[i].from = local_to_utc(day, 0);
+		kept[i].to = local_to_utc(day, 1440);
+		kept[i].set = 1;
+	}
+	*from = kept[i].from;
+	*to = kept[i].to;
+}
+
 int
 op_appt_list(struct req *r)
 {
 	struct appt_filter	 f;
 	struct civil_date	 day;
-	struct list_pack	 lp;
 	msgpack_sbuffer		 sb;
 	int64_t			 key[LIST_KEY_WORDS];
 	const char		*cached;
@@ -1473,8 +1637,7 @@ op_appt_list(struct req *r)
 			return req_fail(r, ERR_BAD_REQUEST, "date: give either date or from/to");
 		if (date_parse(date, &day) != 0)
 			return req_fail(r, ERR_BAD_REQUEST, "date: must be a date YYYY-MM-DD");
-		f.from = local_to_utc(&day, 0);
-		f.to = local_to_utc(&day, 1440);
+		list_day_bounds(&day, &f.from, &f.to);
 	} else {
 		if (!has_from)
 			f.from = r->now - 30 * 86400;
@@ -1514,8 +1677,7 @@ op_appt_list(struct req *r)
 		return OP_OK;
 	}
 	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&lp.pk, &sb, msgpack_sbuffer_write);
-	n = appt_list(&f, list_pack_cb, &lp);
+	n = appt_list_pack(&f, &sb);
 	pack_list_result(r, n, sb.data, sb.size);
 	readcache_put(key, sizeof key, sb.data, sb.size, n);
 	msgpack_sbuffer_destroy(&sb);

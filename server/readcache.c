@@ -19,9 +19,18 @@
 #include "readcache.h"
 #include "util.h"
 
-#define READCACHE_SLOTS		16384
+/*
+ * Sized for a big clinic's working set: 200 doctors' weekdays from two
+ * months back to two months ahead are 17,000 lists of about 20
+ * appointments, 7 KB each, 125 MB in all. With fewer slots, or a cap below that, a desk
+ * paging through the calendar keeps pushing out what it will ask for
+ * next, and every such miss costs a join per appointment again. The slots
+ * themselves are 7 MB, taken on the first answer kept; the answers only
+ * as they come.
+ */
+#define READCACHE_SLOTS		65536
 #define READCACHE_WAYS		4
-#define READCACHE_BYTES		(64u << 20)	/* answers kept, in all */
+#define READCACHE_BYTES		(256u << 20)	/* answers kept, in all */
 
 struct rc_slot {
 	uint64_t	 hash;
@@ -30,9 +39,17 @@ struct rc_slot {
 	char		*val;
 	size_t		 vlen;
 	int64_t		 count;
+	uint32_t	 used_at;	/* its index in used[] */
 };
 
+/*
+ * used[] lists the slots holding an answer, so that dropping everything,
+ * which every write to the store causes, costs what is held rather than a
+ * walk over every slot.
+ */
 static struct rc_slot	*slots;
+static uint32_t		*used;
+static size_t		 nused;
 static size_t		 bytes;
 static sqlite3		*state_handle;
 static int64_t		 state_version = -1, state_changes = -1;
@@ -61,6 +78,10 @@ rc_set(uint64_t h)
 static void
 rc_slot_free(struct rc_slot *s)
 {
+	uint32_t	last = used[--nused];
+
+	used[s->used_at] = last;
+	slots[last].used_at = s->used_at;
 	bytes -= s->vlen;
 	free(s->val);
 	memset(s, 0, sizeof *s);
@@ -69,14 +90,8 @@ rc_slot_free(struct rc_slot *s)
 void
 readcache_clear(void)
 {
-	size_t	i;
-
-	if (slots == NULL)
-		return;
-	for (i = 0; i < READCACHE_SLOTS; i++) {
-		if (slots[i].val != NULL)
-			rc_slot_free(&slots[i]);
-	}
+	while (nused > 0)
+		rc_slot_free(&slots[used[nused - 1]]);
 }
 
 /* Checks the store's state; 0 when entries of this state may be used. */
@@ -151,8 +166,10 @@ readcache_put(const void *key, size_t klen, const char *val, size_t vlen,
 	    sqlite3_total_changes64(h) != state_changes)
 		return;
 	usable = 0;
-	if (slots == NULL)
+	if (slots == NULL) {
 		slots = xcalloc(READCACHE_SLOTS, sizeof *slots);
+		used = xcalloc(READCACHE_SLOTS, sizeof *used);
+	}
 	hash = rc_hash(key, klen);
 	set = rc_set(hash);
 	s = &set[victim++ % READCACHE_WAYS];
@@ -174,5 +191,7 @@ readcache_put(const void *key, size_t klen, const char *val, size_t vlen,
 		memcpy(s->val, val, vlen);
 	s->vlen = vlen;
 	s->count = count;
+	s->used_at = (uint32_t)nused;
+	used[nused++] = (uint32_t)(s - slots);
 	bytes += vlen;
 }

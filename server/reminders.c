@@ -275,6 +275,10 @@ plan_channels(int64_t patient_id)
 {
 	struct patient	p;
 
+	/* Neither configured: no patient is reachable, and every booking
+	 * would read the patient and their choice again to learn that. */
+	if (!mail_on && !sms_on)
+		return RCH_NONE;
 	if (patients_by_id(patient_id, &p) != 0)
 		return RCH_NONE;
 	return reminders_prefs_get(patient_id, NULL) & reachable(&p, NULL);
@@ -776,9 +780,15 @@ row_from(sqlite3_stmt *st, struct reminder *r)
 static int
 next_due(int64_t now, struct reminder *r)
 {
+	/* Named: without statistics the planner walks reminders_by_state
+	 * through every pending row, a clinic's whole future, seeking each
+	 * in the table (and sorts): with 150,000 pending rows rearm's MIN
+	 * took 57 ms that way, 0.3 ms through reminders_due, and both run
+	 * after every booking. */
 	static const char *sql = "SELECT id, appointment_id, kind, channel, due_at, "
-	    "state, attempts FROM reminders WHERE state IN ('pending', 'retry') "
-	    "AND due_at <= ? ORDER BY due_at, id LIMIT 1";
+	    "state, attempts FROM reminders INDEXED BY reminders_due "
+	    "WHERE state IN ('pending', 'retry') AND due_at <= ? "
+	    "ORDER BY due_at, id LIMIT 1";
 	sqlite3_stmt	*st = db_prepare(sql);
 	int		 rc = -1;
 
@@ -1009,8 +1019,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 static void
 rearm(void)
 {
+	/* Named, as in next_due. */
 	static const char *sql = "SELECT MIN(due_at) FROM reminders "
-	    "WHERE state IN ('pending', 'retry')";
+	    "INDEXED BY reminders_due WHERE state IN ('pending', 'retry')";
 	sqlite3_stmt	*st;
 	struct timeval	 tv = { 0, 0 };
 	int64_t		 due = 0, wait;

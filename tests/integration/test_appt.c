@@ -1957,6 +1957,80 @@ test_cancel_cutoff_and_no_show_timing(void **state)
 	cli_close(&pj);
 }
 
+/* The appointment a booking replies with (c's last reply) is the one
+ * appt.get reads back. */
+static void
+assert_reply_is_stored(struct tcli *c, json_t *reply)
+{
+	json_t	*booked = json_deep_copy(json_object_get(reply, "appointment")), *got;
+	char	*a, *b;
+
+	assert_non_null(booked);
+	got = json_object_get(call_ok(c, "appt.get", "{s:I}", "id",
+	    (json_int_t)jint(booked, "id")), "appointment");
+	if (!json_equal(booked, got)) {
+		a = json_dumps(booked, JSON_SORT_KEYS | JSON_COMPACT);
+		b = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
+		print_error("booked %s\nstored %s\n", a, b);
+		free(a);
+		free(b);
+		json_decref(booked);
+		fail();
+	}
+	json_decref(booked);
+}
+
+/*
+ * appt.book answers from what it inserted and read on the way, not from a
+ * read-back: every field must still be what the store holds, the patient's
+ * no-show count and a type's name and colour included.
+ */
+static void
+test_book_reply_is_the_stored_appointment(void **state)
+{
+	struct tcli	 pj, r, a;
+	char		 day[11];
+	int64_t		 pid, type, n;
+	json_t		*res;
+
+	(void)state;
+	open_as(&pj, &john);
+	open_as(&r, &desk);
+	open_as(&a, &admin);
+	workday_ahead(&r, 1, day);
+	clock_to(&r, at(day, 8, 50));
+	pid = new_patient(&r, "Reply Check");
+	n = book(&r, chen.id, pid, at(day, 9, 0));
+	clock_to(&r, at(day, 9, 5));
+	call_ok(&r, "appt.no_show", "{s:I}", "id", (json_int_t)n);
+
+	res = call_ok(&r, "appt.book", "{s:I, s:I, s:I, s:s}", "doctor_id",
+	    (json_int_t)chen.id, "patient_id", (json_int_t)pid, "starts_at",
+	    (json_int_t)at(day, 14, 0), "reason", "Follow-up");
+	assert_int_equal(jint(res, "appointment.no_show_count"), 1);
+	assert_jstr(res, "appointment.patient_name", "Reply Check");
+	assert_reply_is_stored(&r, res);
+
+	/* A patient's own request. */
+	res = call_ok(&pj, "appt.book", "{s:I, s:I}", "doctor_id",
+	    (json_int_t)chen.id, "starts_at", (json_int_t)at(day, 14, 40));
+	assert_jstr(res, "appointment.status", "requested");
+	assert_reply_is_stored(&pj, res);
+
+	/* With a type: its name and colour. */
+	type = jint(call_ok(&a, "appt_types.create", "{s:s, s:i, s:s}", "name",
+	    "Reply check visit", "minutes", 60, "colour", "#2e86c1"), "type.id");
+	res = call_ok(&r, "appt.book", "{s:I, s:I, s:I, s:I}", "doctor_id",
+	    (json_int_t)chen.id, "patient_id", (json_int_t)pid, "starts_at",
+	    (json_int_t)at(day, 10, 0), "type_id", (json_int_t)type);
+	assert_jstr(res, "appointment.type_name", "Reply check visit");
+	assert_jstr(res, "appointment.colour", "#2e86c1");
+	assert_reply_is_stored(&r, res);
+	cli_close(&a);
+	cli_close(&r);
+	cli_close(&pj);
+}
+
 int
 main(void)
 {
@@ -1983,6 +2057,7 @@ main(void)
 		cmocka_unit_test(test_slots_today_only_ahead_and_none_on_past_days),
 		cmocka_unit_test(test_workflow_from_request_to_completed),
 		cmocka_unit_test(test_cancel_cutoff_and_no_show_timing),
+		cmocka_unit_test(test_book_reply_is_the_stored_appointment),
 	};
 
 	/* Dates and wall-clock times here are the clinic's. */

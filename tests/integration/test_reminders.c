@@ -856,6 +856,43 @@ test_cancel_drops_reminders(void **state)
 	cli_close(&admin);
 }
 
+/*
+ * The timer sleeps until the earliest row due (here another patient's
+ * reminder, days ahead); a booking's confirmation is due at once and must
+ * go out without the clock moving, whatever wakes the timer for it.
+ */
+static void
+test_confirmation_goes_out_while_the_timer_waits(void **state)
+{
+	struct tcli	 desk, admin;
+	char		 email[128], phone[32], email2[128], phone2[32];
+	int64_t		 pid, pid2, appt, start, now;
+
+	(void)state;
+	cli_open_as(&desk, &srv, DEMO_RECEPTION);
+	cli_open_as(&admin, &srv, DEMO_ADMIN);
+	pid = new_patient(&desk, "Waiting Timer", email, sizeof email, phone,
+	    sizeof phone);
+	pid2 = new_patient(&desk, "Woken Timer", email2, sizeof email2, phone2,
+	    sizeof phone2);
+	now = server_now(&desk);
+	start = free_slot(&desk, now + 3 * 86400);
+	appt = book(&desk, pid, start);
+	assert_int_equal(wait_mails(&shared.sink, email, "confirmation", 1), 1);
+	/* Sent and settled: the timer now waits days for the 24h rows. */
+	json_decref(wait_row_state(&admin, appt, "confirmation", "email", "sent"));
+
+	appt = book(&desk, pid2, free_slot(&desk, start + 3600));
+	assert_int_equal(wait_mails(&shared.sink, email2, "confirmation", 1), 1);
+	json_decref(wait_row_state(&admin, appt, "confirmation", "email", "sent"));
+	/* Nothing else went out early for either. */
+	assert_quiet(&shared, email, 1, phone, 0);
+	assert_int_equal(count_mails(&shared.sink, email2, NULL), 1);
+	assert_int_equal(count_texts(&shared.twilio, phone2), 0);
+	cli_close(&desk);
+	cli_close(&admin);
+}
+
 static void
 test_appointment_that_began_is_skipped_not_sent(void **state)
 {
@@ -1492,6 +1529,7 @@ main(void)
 		cmocka_unit_test(test_patient_request_gets_reminders_once_approved),
 		cmocka_unit_test(test_reschedule_moves_both_reminders),
 		cmocka_unit_test(test_cancel_drops_reminders),
+		cmocka_unit_test(test_confirmation_goes_out_while_the_timer_waits),
 		cmocka_unit_test(test_appointment_that_began_is_skipped_not_sent),
 		cmocka_unit_test(test_both_due_at_once_sends_only_the_later),
 		cmocka_unit_test(test_manual_reminder_roles_and_rate_limit),

@@ -20,6 +20,7 @@ static int	 txn_open;	/* between db_begin and its end, outside batches */
 static int	 own_commit;	/* our COMMIT is running */
 static int	 batch_open;
 static int	 read_open;	/* a loop turn's read transaction (see db_prepare) */
+static uint64_t	 read_gen;	/* moves each time such a transaction ends */
 
 static void	 db_read_begin(void);
 static void	 db_read_end(void);
@@ -231,6 +232,7 @@ db_close(void)
 		stmt_cache[i].stmt = NULL;
 	}
 	read_open = 0;
+	read_gen++;
 	if (db != NULL) {
 		sqlite3_close(db);
 		db = NULL;
@@ -324,8 +326,26 @@ db_read_end(void)
 	if (!read_open)
 		return;
 	read_open = 0;
+	read_gen++;
 	if (!sqlite3_get_autocommit(db) && db_exec_commit() != SQLITE_OK)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+db_read_snapshot(uint64_t *gen)
+{
+	struct timeval	tv;
+
+	if (db == NULL || !read_open || batch_ev == NULL ||
+	    sqlite3_txn_state(db, "main") != SQLITE_TXN_READ)
+		return 0;
+	/* An older turn's snapshot is not this turn's: db_read_begin ends it
+	 * on the next statement. */
+	event_base_gettimeofday_cached(event_get_base(batch_ev), &tv);
+	if (timercmp(&tv, &read_turn, !=))
+		return 0;
+	*gen = read_gen;
+	return 1;
 }
 
 static void

@@ -48,6 +48,13 @@ void	 db_batch_stop(void);
 int	 db_begin(void);
 int	 db_commit(void);
 void	 db_rollback(void);
+/*
+ * 1 with *gen when the loop turn's read transaction holds a snapshot: until
+ * *gen moves, nothing another connection commits is visible, so what was
+ * read under the same gen still stands (bar this connection's own writes,
+ * which end the read transaction first). 0 when reads are not in one.
+ */
+int	 db_read_snapshot(uint64_t *gen);
 /* Whether a write transaction (or a batch's savepoint) is open. */
 int	 db_in_write(void);
 /*

@@ -53,6 +53,7 @@ static size_t		 nused;
 static size_t		 bytes;
 static sqlite3		*state_handle;
 static int64_t		 state_version = -1, state_changes = -1;
+static uint64_t		 state_gen = UINT64_MAX;	/* the snapshot checked */
 static int		 usable;	/* the last get saw a state we may use */
 static unsigned		 victim;	/* the next way a full set gives up */
 
@@ -102,9 +103,16 @@ rc_check_state(void)
 	sqlite3		*h = db_handle();
 	sqlite3_stmt	*st;
 	int64_t		 version = -1, changes;
+	uint64_t	 gen;
 
 	if (h == NULL || sqlite3_txn_state(h, "main") == SQLITE_TXN_WRITE)
 		return -1;
+	/* The loop turn's snapshot we checked already: no other process's
+	 * commit can show in it, and our own rows would move the count. */
+	changes = sqlite3_total_changes64(h);
+	if (db_read_snapshot(&gen) && gen == state_gen && h == state_handle &&
+	    changes == state_changes)
+		return 0;
 	/* Stepping it also takes the read snapshot the op then reads from. */
 	st = db_prepare(sql);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -112,7 +120,6 @@ rc_check_state(void)
 	sqlite3_reset(st);
 	if (version < 0)
 		return -1;
-	changes = sqlite3_total_changes64(h);
 	if (h != state_handle || version != state_version ||
 	    changes != state_changes) {
 		readcache_clear();
@@ -120,6 +127,8 @@ rc_check_state(void)
 		state_version = version;
 		state_changes = changes;
 	}
+	if (!db_read_snapshot(&state_gen))
+		state_gen = UINT64_MAX;
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "clinic.h"
 #include "json.h"
@@ -279,4 +280,17 @@ events_pending(struct tcli *c, const char *name)
 	c->mc.on_event = NULL;
 	c->mc.on_event_arg = NULL;
 	return s.n;
+}
+
+void
+outside_exec(const char *sql)
+{
+	sqlite3	*db = NULL;
+	char	*err = NULL;
+
+	assert_int_equal(sqlite3_open(clinic_srv.db_path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err);
+	sqlite3_close(db);
 }

@@ -93,5 +93,8 @@ json_t	*read_event(struct tcli *, const char *name, int timeout_ms);
 /* Events named name (NULL: any) that reach c before the reply to a request
  * sent now. */
 int	 events_pending(struct tcli *, const char *name);
+/* Runs one statement on clinic_srv's database file from outside the server,
+ * as an operator's sqlite3 shell would. */
+void	 outside_exec(const char *sql);
 
 #endif

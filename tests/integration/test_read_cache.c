@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "clinic.h"
 #include "harness.h"
@@ -44,20 +43,6 @@ find_appt(json_t *list, int64_t id)
 			return a;
 	}
 	return NULL;
-}
-
-/* Runs one statement on the database file from outside the server. */
-static void
-outside_exec(const char *sql)
-{
-	sqlite3	*db = NULL;
-	char	*err = NULL;
-
-	assert_int_equal(sqlite3_open(clinic_srv.db_path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", sql, err);
-	sqlite3_close(db);
 }
 
 static void

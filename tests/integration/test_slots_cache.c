@@ -16,7 +16,6 @@
 #include <time.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "clinic.h"
 #include "harness.h"
@@ -72,20 +71,6 @@ count_free(struct tcli *c, int64_t doctor, const char *date)
 
 	json_decref(list);
 	return n;
-}
-
-/* Runs one statement on the database file from outside the server. */
-static void
-outside_exec(const char *sql)
-{
-	sqlite3	*db = NULL;
-	char	*err = NULL;
-
-	assert_int_equal(sqlite3_open(clinic_srv.db_path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", sql, err);
-	sqlite3_close(db);
 }
 
 /* The id of the demo's appointment type named name. */

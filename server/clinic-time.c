@@ -6,6 +6,13 @@
 
 #include "clinic-time.h"
 
+#define DAY_BOUNDS_KEPT	512	/* a power of two */
+
+static struct {
+	int64_t	days, from, to;
+	int	set;
+} day_bounds[DAY_BOUNDS_KEPT];
+
 int
 clinic_tz_set(const char *tz)
 {
@@ -15,6 +22,8 @@ clinic_tz_set(const char *tz)
 	if (setenv("TZ", buf, 1) != 0)
 		return -1;
 	tzset();
+	/* Kept days were the old zone's. */
+	memset(day_bounds, 0, sizeof day_bounds);
 	return 0;
 }
 
@@ -201,4 +210,20 @@ hhmm_format(int minutes, char *out)
 	out[3] = (char)('0' + m / 10);
 	out[4] = (char)('0' + m % 10);
 	out[5] = '\0';
+}
+
+void
+local_day_bounds(const struct civil_date *day, int64_t *from, int64_t *to)
+{
+	int64_t	days = date_to_days(day);
+	size_t	i = (size_t)days & (DAY_BOUNDS_KEPT - 1);
+
+	if (!day_bounds[i].set || day_bounds[i].days != days) {
+		day_bounds[i].days = days;
+		day_bounds[i].from = local_to_utc(day, 0);
+		day_bounds[i].to = local_to_utc(day, 1440);
+		day_bounds[i].set = 1;
+	}
+	*from = day_bounds[i].from;
+	*to = day_bounds[i].to;
 }

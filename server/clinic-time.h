@@ -29,6 +29,10 @@ int	date_compare(const struct civil_date *, const struct civil_date *);
  * 0..1440) on a local date. Times skipped by DST move forward; a time
  * that happens twice is its first occurrence. */
 int64_t	local_to_utc(const struct civil_date *, int minutes);
+/* The instants a local day starts and ends (the next day's start). A
+ * day's pair is kept until the zone changes: a list asks for the same few
+ * days again and again, and each pair is eight localtime_r. */
+void	local_day_bounds(const struct civil_date *, int64_t *from, int64_t *to);
 /* The local date and minutes past midnight of a UTC instant. */
 void	utc_to_local(int64_t, struct civil_date *, int *minutes);
 /* "HH:MM" -> minutes (0..1440, "24:00" allowed); -1 if malformed. */

@@ -165,15 +165,15 @@ cap_problem(int64_t doctor_id, int64_t starts_at, int overbook, int *marked,
 {
 	struct doctor_cap	c;
 	struct civil_date	day;
-	int64_t			total, overbooks;
+	int64_t			total, overbooks, from, to;
 
 	*marked = 0;
 	doctor_cap_get(doctor_id, &c);
 	if (c.daily_cap <= 0)
 		return NULL;
 	utc_to_local(starts_at, &day, NULL);
-	appt_day_load(doctor_id, local_to_utc(&day, 0), local_to_utc(&day, 1440),
-	    &total, &overbooks);
+	local_day_bounds(&day, &from, &to);
+	appt_day_load(doctor_id, from, to, &total, &overbooks);
 	if (total < c.daily_cap)
 		return NULL;
 	if (!overbook) {
@@ -1365,8 +1365,7 @@ op_appt_cancel_day(struct req *r)
 	doctors_clear(&doc);
 	memset(&f, 0, sizeof f);
 	f.doctor_id = doctor_id;
-	f.from = local_to_utc(&day, 0);
-	f.to = local_to_utc(&day, 1440);
+	local_day_bounds(&day, &f.from, &f.to);
 	f.status = -1;
 	f.limit = LIST_LIMIT_MAX;
 	d = xcalloc(1, sizeof *d);
@@ -1577,34 +1576,6 @@ pack_list_result(struct req *r, int64_t n, const char *packed, size_t len)
 	msgpack_sbuffer_write(&r->result, packed, len);
 }
 
-/*
- * The instants a local day starts and ends: two local_to_utc calls, eight
- * localtime_r, a fifth of a list answered from the read cache. The zone is
- * set once, at startup (main.c), so a day's bounds never change and the
- * days a desk asks for are kept.
- */
-#define DAY_BOUNDS_KEPT	512
-
-static void
-list_day_bounds(const struct civil_date *day, int64_t *from, int64_t *to)
-{
-	static struct {
-		int64_t	days, from, to;
-		int	set;
-	}		 kept[DAY_BOUNDS_KEPT];
-	int64_t		 days = date_to_days(day);
-	size_t		 i = (size_t)(days & (DAY_BOUNDS_KEPT - 1));
-
-	if (!kept[i].set || kept[i].days != days) {
-		kept[i].days = days;
-		kept[i].from = local_to_utc(day, 0);
-		kept[i].to = local_to_utc(day, 1440);
-		kept[i].set = 1;
-	}
-	*from = kept[i].from;
-	*to = kept[i].to;
-}
-
 int
 op_appt_list(struct req *r)
 {
@@ -1637,7 +1608,7 @@ op_appt_list(struct req *r)
 			return req_fail(r, ERR_BAD_REQUEST, "date: give either date or from/to");
 		if (date_parse(date, &day) != 0)
 			return req_fail(r, ERR_BAD_REQUEST, "date: must be a date YYYY-MM-DD");
-		list_day_bounds(&day, &f.from, &f.to);
+		local_day_bounds(&day, &f.from, &f.to);
 	} else {
 		if (!has_from)
 			f.from = r->now - 30 * 86400;

@@ -442,6 +442,28 @@ test_london(void **state)
 	assert_local(utc_at(2026, 3, 29, 1, 0), 2026, 3, 29, 120);
 }
 
+/* The kept bounds are local_to_utc's, and a new zone is not answered from
+ * the old zone's. */
+static void
+test_day_bounds_follow_the_zone(void **state)
+{
+	struct civil_date	d = { 2026, 3, 8 };	/* DST starts in New York */
+	int64_t			from, to;
+
+	(void)state;
+	assert_int_equal(clinic_tz_set("America/New_York"), 0);
+	local_day_bounds(&d, &from, &to);
+	assert_int_equal(from, local_to_utc(&d, 0));
+	assert_int_equal(to, local_to_utc(&d, 1440));
+	assert_int_equal(to - from, 23 * 3600);
+	local_day_bounds(&d, &from, &to);	/* kept */
+	assert_int_equal(to - from, 23 * 3600);
+	assert_int_equal(clinic_tz_set("UTC"), 0);
+	local_day_bounds(&d, &from, &to);
+	assert_int_equal(from, utc_at(2026, 3, 8, 0, 0));
+	assert_int_equal(to - from, 86400);
+}
+
 static void
 test_utc_zone_is_identity(void **state)
 {
@@ -482,6 +504,7 @@ main(void)
 		cmocka_unit_test(test_new_york_utc_to_local),
 		cmocka_unit_test(test_local_to_utc_inverts_utc_to_local),
 		cmocka_unit_test(test_london),
+		cmocka_unit_test(test_day_bounds_follow_the_zone),
 		cmocka_unit_test(test_utc_zone_is_identity),
 	};
 

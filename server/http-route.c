@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/http.h>
@@ -254,6 +255,65 @@ http_query_args(const char *query)
 	}
 	evhttp_clear_headers(&q);
 	return args;
+}
+
+/* --- content codings --- */
+
+/* A qvalue ("0", "0.5", "1.000") above zero; n its length. Anything that
+ * is not a qvalue counts as zero: a coding is sent only when surely asked. */
+static int
+qvalue_positive(const char *s, size_t n)
+{
+	size_t	i;
+
+	if (n == 0 || (s[0] != '0' && s[0] != '1') || (n > 1 && s[1] != '.') ||
+	    n > 5)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] >= '1' && s[i] <= '9')
+			return 1;
+	return 0;
+}
+
+int
+http_accepts_gzip(const char *v)
+{
+	const char	*p = v, *name;
+	size_t		 len, n;
+	int		 gzip = -1, star = -1, ok;	/* -1: not named */
+
+	if (v == NULL)
+		return 0;
+	while (*p != '\0') {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		name = p;
+		len = strcspn(p, ";, \t");
+		p += len;
+		ok = 1;
+		for (;;) {
+			p += strspn(p, " \t");
+			if (*p != ';')
+				break;
+			p++;
+			p += strspn(p, " \t");
+			n = strcspn(p, ";, \t");
+			if (n >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+				ok = qvalue_positive(p + 2, n - 2);
+			p += n;
+		}
+		p += strcspn(p, ",");
+		if ((len == 4 && strncasecmp(name, "gzip", 4) == 0) ||
+		    (len == 6 && strncasecmp(name, "x-gzip", 6) == 0))
+			gzip = gzip == 0 ? 0 : ok;
+		else if (len == 1 && *name == '*')
+			star = ok;
+	}
+	return gzip != -1 ? gzip : star == 1;
 }
 
 /* --- iCalendar (RFC 5545) --- */

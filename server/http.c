@@ -808,25 +808,40 @@ static void
 http_static(struct hreq *h, const char *path)
 {
 	const struct web_asset	*a = web_asset_find(path);
-	const char		*inm;
-	struct evkeyvalq	*out;
+	const char		*inm, *etag;
+	struct evkeyvalq	*in, *out;
+	int			 gz;
 
 	if (a == NULL) {
 		http_send_error(h, "not_found", "no such page", 0);
 		return;
 	}
+	in = evhttp_request_get_input_headers(h->req);
 	out = evhttp_request_get_output_headers(h->req);
-	evhttp_add_header(out, "ETag", a->etag);
+	/*
+	 * The gzip form (made at build time) to clients that take it. The
+	 * two forms are two representations: each has its own ETag, and
+	 * Vary tells caches to keep them apart.
+	 */
+	gz = a->gz != NULL &&
+	    http_accepts_gzip(evhttp_find_header(in, "Accept-Encoding"));
+	etag = gz ? a->gz_etag : a->etag;
+	if (a->gz != NULL)
+		evhttp_add_header(out, "Vary", "Accept-Encoding");
+	evhttp_add_header(out, "ETag", etag);
 	evhttp_add_header(out, "Cache-Control", "no-cache");
-	inm = evhttp_find_header(evhttp_request_get_input_headers(h->req),
-	    "If-None-Match");
-	if (inm != NULL && strcmp(inm, a->etag) == 0) {
+	inm = evhttp_find_header(in, "If-None-Match");
+	if (inm != NULL && strcmp(inm, etag) == 0) {
 		evhttp_send_reply(h->req, 304, "Not Modified", NULL);
 		h->req = NULL;
 		hreq_free(h);
 		return;
 	}
-	http_send(h, 200, a->mime, (const char *)a->data, a->len);
+	if (gz) {
+		evhttp_add_header(out, "Content-Encoding", "gzip");
+		http_send(h, 200, a->mime, (const char *)a->gz, a->gz_len);
+	} else
+		http_send(h, 200, a->mime, (const char *)a->data, a->len);
 }
 
 /* --- dispatch through the op table --- */

@@ -54,6 +54,13 @@ const struct http_route *http_route_find(int method, const char *path,
 const char	*http_route_action(const struct http_route *, json_t *args);
 /* Query string to op arguments ("doctorId=3" -> {doctor_id: 3}); new reference. */
 json_t		*http_query_args(const char *query);
+/*
+ * Whether an Accept-Encoding value (NULL: none sent) takes gzip (RFC 9110
+ * 12.5.3): "gzip" or "x-gzip" with a q above 0, or, when neither is named,
+ * "*" with one. No header gets the identity form, whatever the RFC allows:
+ * a client that sends none may not decode gzip.
+ */
+int		 http_accepts_gzip(const char *accept_encoding);
 
 /* An appointment as an RFC 5545 calendar (CRLF lines); allocated. */
 char	*http_render_ics(json_t *appointment, int64_t now);

@@ -11,6 +11,9 @@ struct web_asset {
 	const unsigned char	*data;
 	size_t			 len;
 	const char		*etag;		/* quoted, from the content's sha256 */
+	const unsigned char	*gz;		/* the gzip form, or NULL: not smaller */
+	size_t			 gz_len;
+	const char		*gz_etag;	/* the gzip form's own ETag */
 };
 
 extern const struct web_asset	web_assets[];

@@ -398,6 +398,7 @@ function startEvents() {
 	on('chat.typing', onChatTyping);
 	on('notification', onNotification);
 	on('appt.changed', onApptChanged);
+	on('presence', onPresence);
 	es.addEventListener('open', () => {
 		const again = document.body.dataset.events === 'lost';
 		document.body.dataset.events = 'open';
@@ -406,6 +407,7 @@ function startEvents() {
 			/* Catch up with what happened while the stream was
 			 * down; views with forms keep what is typed in them. */
 			refreshBadges();
+			state.convs = null;	/* its presence may be stale */
 			const v = state.view;
 			if (v && v.catchUp)
 				v.catchUp();
@@ -484,6 +486,31 @@ function onApptChanged(a) {
 	const v = state.view;
 	if (v && (v.name === 'appointments' || v.name === 'reschedule'))
 		v.changed(a);
+}
+
+/* Whether someone is online, shown by marks that follow the presence
+ * events (sent for those the patient shares a conversation with).
+ * text(p) is a mark's text for p: {user_id, online, last_seen}. */
+function presenceMark(tag, props, p, text) {
+	const el = h(tag, Object.assign({ 'data-presence': p.user_id }, props));
+	el.presenceText = text;
+	showPresence(el, p);
+	return el;
+}
+
+function showPresence(el, p) {
+	el.textContent = el.presenceText(p);
+	el.dataset.online = p.online ? '1' : '0';
+}
+
+function onPresence(p) {
+	if (!Number.isInteger(p.user_id))
+		return;
+	(state.convs || []).forEach((c) => {
+		if (c.peer.user_id === p.user_id)
+			Object.assign(c.peer, { online: !!p.online, last_seen: p.last_seen });
+	});
+	main.querySelectorAll('[data-presence="' + p.user_id + '"]').forEach((el) => showPresence(el, p));
 }
 
 /* --- routing --- */
@@ -1080,15 +1107,16 @@ async function viewMessages(ctx) {
 	    h('h3', null, h('a', { href: '#/messages/' + c.id, text: c.peer.full_name }),
 	    c.unread ? h('span', { class: 'badge', text: String(c.unread),
 	    'aria-label': c.unread + ' unread' }) : null),
-	    h('p', { class: 'muted', text: (c.peer.online ? 'Online' : 'Offline') +
-	    (c.last_message ? ' · ' + stamp(c.last_message.created_at) + ': ' +
-	    c.last_message.body.slice(0, 80) : '') }))));
+	    h('p', { class: 'muted' }, presenceMark('span', null, c.peer,
+	    (p) => p.online ? 'Online' : 'Offline'), c.last_message ? ' · ' +
+	    stamp(c.last_message.created_at) + ': ' + c.last_message.body.slice(0, 80) : ''))));
 	const docs = ct.contacts;
 	const who = field('Doctor', 'user_id', 'select', {
-		options: [['', 'Choose a doctor']].concat(docs.map((d) => [String(d.user_id),
-		    d.full_name + (d.online ? ' (online)' : '')])),
+		options: [['', 'Choose a doctor']],
 		hint: 'You can write to the doctors you have or had an appointment with.'
 	});
+	who.input.append(...docs.map((d) => presenceMark('option', { value: String(d.user_id) }, d,
+	    (p) => d.full_name + (p.online ? ' (online)' : ''))));
 	const f = form('Write to a doctor', [who], async () => {
 		if (!who.input.value)
 			throw apiError('bad_request', 'user_id: choose a doctor', 0);
@@ -1127,6 +1155,8 @@ async function viewConversation(ctx) {
 	state.convs = convs.conversations;
 	const conv = convs.conversations.find((c) => c.id === cid);
 	const peer = conv ? conv.peer.full_name : 'your doctor';
+	const mark = conv ? presenceMark('p', { class: 'muted' }, conv.peer, (p) => p.online ?
+	    'Online' : 'Offline' + (p.last_seen ? ', last seen ' + stamp(p.last_seen) : '')) : null;
 	let peerRead = conv ? conv.peer_read_id : 0;
 	let readSent = conv ? conv.read_id : 0;
 	let lastTyping = 0, typingTimer = 0;
@@ -1215,8 +1245,12 @@ async function viewConversation(ctx) {
 			try {
 				const r = await api('GET', '/api/messages/' + cid +
 				    query({ after_id: last, limit: 200 }));
-				if (ctx.current())
-					r.messages.forEach(add);
+				if (!ctx.current())
+					return;
+				r.messages.forEach(add);
+				/* Presence, too, may have changed meanwhile. */
+				(await api('GET', '/api/messages')).conversations
+				    .forEach((c) => onPresence(c.peer));
 			} catch (e) {
 				/* The next live message or a reload shows them. */
 			}
@@ -1234,7 +1268,7 @@ async function viewConversation(ctx) {
 			typingTimer = setTimeout(() => { typing.textContent = ''; }, 5000);
 		}
 	};
-	ctx.mount('Messages with ' + peer, [h('p', null, h('a', { href: '#/messages', text: 'All conversations' })),
+	ctx.mount('Messages with ' + peer, [mark, h('p', null, h('a', { href: '#/messages', text: 'All conversations' })),
 	    older, hist.messages.length ? null : h('p', { class: 'muted', text: 'No messages yet. Say hello.' }),
 	    log, typing, f]);
 	log.scrollTop = log.scrollHeight;

@@ -1,7 +1,8 @@
 /* test_http.c -- the HTTP adapter over real HTTP (libcurl) against a real
  * mediflowd: every route's success and its refusals, cookies and CSRF,
  * security headers, limits (body size, rate, slowloris deadline, conns),
- * Server-Sent Events fed by the TCP protocol, .ics and FHIR. */
+ * Server-Sent Events fed by the TCP protocol (messages, presence), .ics
+ * and FHIR. */
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <netinet/in.h>
@@ -46,6 +47,8 @@ struct hcli {
 	json_t	*json;
 	int	 csrf;		/* 1: send the right X-CSRF-Token, 0: none, 2: a wrong one */
 	const char *xff;	/* X-Forwarded-For to send, or NULL */
+	const char *accept_encoding;	/* Accept-Encoding to send, or NULL */
+	const char *if_none_match;	/* If-None-Match to send, or NULL */
 	const char *iface;	/* local address to connect from, or NULL */
 	const char *base;	/* the server's URL; NULL: srv's */
 };
@@ -212,6 +215,16 @@ hc_req(struct hcli *c, const char *method, const char *path, const char *body)
 	free(csrf);
 	if (c->xff != NULL) {
 		h = xasprintf("X-Forwarded-For: %s", c->xff);
+		hdrs = curl_slist_append(hdrs, h);
+		free(h);
+	}
+	if (c->accept_encoding != NULL) {
+		h = xasprintf("Accept-Encoding: %s", c->accept_encoding);
+		hdrs = curl_slist_append(hdrs, h);
+		free(h);
+	}
+	if (c->if_none_match != NULL) {
+		h = xasprintf("If-None-Match: %s", c->if_none_match);
 		hdrs = curl_slist_append(hdrs, h);
 		free(h);
 	}
@@ -741,6 +754,94 @@ test_fhir_patient_and_appointments(void **state)
 	hc_close(&c);
 }
 
+/* --- the page's files --- */
+
+/* Each file in its gzip form (made at build time) to a client that takes
+ * gzip, else as it is; the two forms have their own ETags and revalidate
+ * each to its own, and Vary says the answer depends on Accept-Encoding. */
+static void
+test_static_files_gzip_when_accepted(void **state)
+{
+	static const char *const paths[] = { "/", "/app.js", "/app.css" };
+	struct hcli	 c;
+	char		*plain, *etag, *gz_etag, *v;
+	size_t		 plain_len, i;
+
+	(void)state;
+	hc_open(&c);
+	for (i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		/* No Accept-Encoding: as it is. */
+		expect(&c, 200, "GET", paths[i], NULL);
+		assert_null(hc_header(&c, "Content-Encoding", NULL));
+		assert_non_null(v = hc_header(&c, "Vary", "Accept-Encoding"));
+		free(v);
+		assert_non_null(etag = hc_header(&c, "ETag", "\""));
+		assert_true(c.len > 0);
+		plain = xmalloc(c.len);
+		memcpy(plain, c.body, c.len);
+		plain_len = c.len;
+		if (i == 0)
+			assert_non_null(memmem(plain, plain_len, "<html", 5));
+
+		/* A browser's: the gzip bytes themselves, smaller. */
+		c.accept_encoding = "gzip, deflate, br";
+		expect(&c, 200, "GET", paths[i], NULL);
+		assert_non_null(v = hc_header(&c, "Content-Encoding", "gzip"));
+		free(v);
+		assert_non_null(v = hc_header(&c, "Vary", "Accept-Encoding"));
+		free(v);
+		assert_non_null(gz_etag = hc_header(&c, "ETag", "\""));
+		assert_string_not_equal(gz_etag, etag);
+		assert_true(c.len >= 18 && c.len < plain_len);
+		assert_int_equal((unsigned char)c.body[0], 0x1f);
+		assert_int_equal((unsigned char)c.body[1], 0x8b);
+		assert_non_null(v = hc_header(&c, "Content-Type", NULL));
+		assert_non_null(strstr(v, "charset=utf-8"));
+		free(v);
+
+		/* Decoded (by libcurl's zlib): the very same file. */
+		c.accept_encoding = NULL;
+		curl_easy_setopt(c.curl, CURLOPT_ACCEPT_ENCODING, "gzip");
+		expect(&c, 200, "GET", paths[i], NULL);
+		curl_easy_setopt(c.curl, CURLOPT_ACCEPT_ENCODING, NULL);
+		assert_int_equal(c.len, plain_len);
+		assert_memory_equal(c.body, plain, plain_len);
+
+		/* gzip refused (q=0), or only other codings: as it is. */
+		c.accept_encoding = "gzip;q=0, identity";
+		expect(&c, 200, "GET", paths[i], NULL);
+		assert_null(hc_header(&c, "Content-Encoding", NULL));
+		assert_int_equal(c.len, plain_len);
+		c.accept_encoding = "br";
+		expect(&c, 200, "GET", paths[i], NULL);
+		assert_null(hc_header(&c, "Content-Encoding", NULL));
+		assert_int_equal(c.len, plain_len);
+
+		/* Revalidation: each form's ETag is 304 for that form only. */
+		c.accept_encoding = "gzip";
+		c.if_none_match = gz_etag;
+		expect(&c, 304, "GET", paths[i], NULL);
+		assert_int_equal(c.len, 0);
+		assert_non_null(v = hc_header(&c, "ETag", gz_etag));
+		free(v);
+		c.if_none_match = etag;
+		expect(&c, 200, "GET", paths[i], NULL);
+		assert_non_null(v = hc_header(&c, "Content-Encoding", "gzip"));
+		free(v);
+		c.accept_encoding = NULL;
+		expect(&c, 304, "GET", paths[i], NULL);
+		c.if_none_match = gz_etag;
+		expect(&c, 200, "GET", paths[i], NULL);
+		assert_int_equal(c.len, plain_len);
+		c.if_none_match = NULL;
+
+		free(plain);
+		free(etag);
+		free(gz_etag);
+	}
+	hc_close(&c);
+}
+
 /* --- Server-Sent Events --- */
 
 static size_t
@@ -774,8 +875,8 @@ test_sse_gets_a_chat_message_sent_over_tcp(void **state)
 	struct sink	 st = { NULL, 0 };
 	CURL		*e;
 	CURLM		*m;
-	char		*url, *session, *cookie, *path, *body;
-	int64_t		 uid, conv;
+	char		*url, *session, *cookie, *path, *body, *want;
+	int64_t		 uid, conv, doc_uid;
 	json_t		*res;
 
 	(void)state;
@@ -849,6 +950,24 @@ test_sse_gets_a_chat_message_sent_over_tcp(void **state)
 	expect(&c, 404, "GET", "/api/messages/999999", NULL);
 	/* The patient's own message comes back on the stream too. */
 	assert_true(pump_until(m, &st, "Thank you"));
+
+	/* Presence: the doctor's terminal goes and comes back, and the
+	 * stream (which shares a conversation with them) is told each time. */
+	doc_uid = jint(call_ok(&doc, "auth.me", NULL), "user.id");
+	cli_close(&doc);
+	want = xasprintf("event: presence\ndata: {\"user_id\":%lld,"
+	    "\"online\":false,\"last_seen\":", (long long)doc_uid);
+	assert_true(pump_until(m, &st, want));
+	free(want);
+	/* Only what comes from here on counts. */
+	free(st.s);
+	st.s = NULL;
+	st.n = 0;
+	cli_open_as(&doc, &srv, DEMO_DOCTOR);
+	want = xasprintf("event: presence\ndata: {\"user_id\":%lld,"
+	    "\"online\":true,\"last_seen\":", (long long)doc_uid);
+	assert_true(pump_until(m, &st, want));
+	free(want);
 
 	/* Logging out ends the session the stream belongs to. */
 	expect(&c, 200, "POST", "/api/auth/logout", NULL);
@@ -1349,6 +1468,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_health_headers_static_and_unknown_routes),
+		cmocka_unit_test(test_static_files_gzip_when_accepted),
 		cmocka_unit_test(test_login_cookie_csrf_and_logout),
 		cmocka_unit_test(test_register_book_reschedule_cancel_ics),
 		cmocka_unit_test(test_records_rx_notifications_reminders),

@@ -1,5 +1,6 @@
 /* test_http_route.c -- the HTTP adapter's pure parts: route matching, query
- * strings to op arguments, the .ics rendering and the FHIR resources. */
+ * strings to op arguments, the .ics rendering, the FHIR resources and
+ * whether Accept-Encoding takes gzip. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -195,6 +196,33 @@ test_fhir_resources(void **state)
 	json_decref(r);
 }
 
+static void
+test_accept_encoding_takes_gzip(void **state)
+{
+	static const char *const yes[] = {
+		"gzip", "GZip", "x-gzip", "gzip, deflate, br", "br, gzip",
+		"deflate,gzip;q=0.5", "gzip ; q=1", "gzip;q=1.000", "gzip;Q=0.001",
+		"*", "br, *;q=0.1", " , gzip", "gzip;level=9", "identity;q=0, gzip",
+	};
+	static const char *const no[] = {
+		"", "identity", "br, deflate", "gzip;q=0", "gzip;q=0.000",
+		"gzip; q=0.0, *", "*;q=0", "gzip;q=", "gzip;q=abc", "gzip;q=0.0001",
+		"gzip;q=2", "gzipx", "xgzip", "gz", "br;q=1, gzip;q=0",
+		"gzip;q=0, gzip", "*, gzip;q=0",
+	};
+	size_t	i;
+
+	(void)state;
+	/* No header: the identity form, for clients that predate gzip. */
+	assert_int_equal(http_accepts_gzip(NULL), 0);
+	for (i = 0; i < sizeof yes / sizeof yes[0]; i++)
+		if (!http_accepts_gzip(yes[i]))
+			fail_msg("\"%s\" should take gzip", yes[i]);
+	for (i = 0; i < sizeof no / sizeof no[0]; i++)
+		if (http_accepts_gzip(no[i]))
+			fail_msg("\"%s\" should not take gzip", no[i]);
+}
+
 int
 main(void)
 {
@@ -204,6 +232,7 @@ main(void)
 		cmocka_unit_test(test_query_strings_become_op_arguments),
 		cmocka_unit_test(test_ics_is_rfc5545),
 		cmocka_unit_test(test_fhir_resources),
+		cmocka_unit_test(test_accept_encoding_takes_gzip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -285,8 +285,23 @@ function tcpClient(port) {
 
 // --- the browser ---
 
-async function newContext(opts) {
-	const ctx = await browser.newContext(Object.assign({
+// env: chromium's environment (undefined: ours).
+function launchBrowser(env) {
+	return chromium.launch({
+		executablePath: CHROMIUM,
+		headless: true,
+		env: env,
+		// Root cannot use chromium's sandbox; containers often
+		// have a small /dev/shm.
+		args: ['--disable-dev-shm-usage'].concat(process.getuid &&
+		    process.getuid() === 0 ? ['--no-sandbox'] : [])
+	});
+}
+
+// A context in the emulated DEVICE_TZ; in another browser b, and with
+// timezoneId: undefined, in that browser's own zone.
+async function newContext(opts, b) {
+	const ctx = await (b || browser).newContext(Object.assign({
 		baseURL: 'http://127.0.0.1:' + server.http,
 		timezoneId: DEVICE_TZ,
 		locale: 'en-GB'
@@ -384,6 +399,10 @@ async function test_first_load_is_small_and_csp_clean() {
 	    ' bytes transferred (limit ' + FIRST_LOAD_MAX + ')');
 	lines.forEach((l) => console.log(l));
 	check(responses.some((r) => r.url().endsWith('/app.js')), 'app.js was loaded');
+	// The files come in their gzip form (the page ran, so it decoded).
+	for (const r of responses.filter((x) => !new URL(x.url()).pathname.startsWith('/api/')))
+		check((await r.allHeaders())['content-encoding'] === 'gzip',
+		    new URL(r.url()).pathname + ' came gzipped');
 	check(total < FIRST_LOAD_MAX, 'first load ' + total + ' < ' + FIRST_LOAD_MAX);
 	const doc = responses.find((r) => new URL(r.url()).pathname === '/');
 	check(/script-src 'self'/.test(doc.headers()['content-security-policy'] || ''),
@@ -537,6 +556,91 @@ async function test_doctor_message_appears_without_reload() {
 	await page.screenshot({ path: path.join(OUT, 'web-chat.png'), fullPage: true });
 	check(problems.length === 0, problems.join('; '));
 	await ctx.close();
+}
+
+// The doctor's online marks follow presence without a reload: a real TCP
+// session of the doctor's (a terminal) logging in turns the conversation
+// list's mark and the picker's "(online)" on, its disconnect turns them
+// off; the same in the open conversation's header, which then says when
+// the doctor was last seen.
+async function test_online_marks_follow_the_doctors_presence() {
+	const ctx = await newContext();
+	const problems = [];
+	const page = await newPage(ctx, problems);
+	const p = await patientWithAppointment(ctx, 'Pia Presence');
+	const uid = p.chen.user_id;
+	// Presence goes to those who share a conversation with the doctor.
+	const conv = (await apiCall(ctx, 'POST', '/api/messages/open', { user_id: uid })).conversation;
+	check(conv.peer.user_id === uid && !conv.peer.online, 'Dr. Chen is offline to begin with');
+	const listMark = 'ul[aria-label="Conversations"] [data-presence="' + uid + '"]';
+	const option = 'select[name="user_id"] option[value="' + uid + '"]';
+	const header = 'main > p[data-presence="' + uid + '"]';
+	const textOf = (sel) => page.evaluate((s) => {
+		const el = document.querySelector(s);
+		return el ? el.textContent : null;
+	}, sel);
+	const waitText = async (sel, want, what) => {
+		const ok = (t) => want instanceof RegExp ? want.test(t) : t === want;
+		await page.waitForFunction(([s, w, re]) => {
+			const el = document.querySelector(s);
+			return el !== null && (re ? new RegExp(w).test(el.textContent) : el.textContent === w);
+		}, [sel, want instanceof RegExp ? want.source : want, want instanceof RegExp])
+		    .catch(() => {});
+		const got = await textOf(sel);
+		check(got !== null && ok(got), what + ': ' + want + ' (got "' + got + '")');
+	};
+	// Logs the doctor in on a connection of its own: online until closed.
+	let token = null;
+	const doctorTerminal = async () => {
+		const c = await tcpClient(server.tcp);
+		await c.call('hello', { version: 1 });
+		if (token === null)
+			token = (await c.call('auth.login', { email: 'doctor@test.com', password: PASSWORD })).token;
+		else
+			await c.call('auth.resume', { token: token });
+		return c;
+	};
+
+	let doc = null;
+	try {
+		await page.goto('/#/messages');
+		await page.waitForSelector('body[data-events="open"]');
+		await page.evaluate(() => { window.mfNoReload = 1; });
+		await waitText(listMark, 'Offline', 'the conversation list says');
+		await waitText(option, 'Dr. Sarah Chen', 'the picker has no mark');
+		doc = await doctorTerminal();
+		await waitText(listMark, 'Online', 'the doctor\'s login: the conversation list says');
+		await waitText(option, 'Dr. Sarah Chen (online)', 'and the picker');
+		check(await page.locator('[data-presence][data-online="1"]').count() === 2, 'two marks are on');
+		await page.screenshot({ path: path.join(OUT, 'web-presence.png'), fullPage: true });
+		doc.close();
+		await waitText(listMark, 'Offline', 'the doctor\'s disconnect: the conversation list says');
+		await waitText(option, 'Dr. Sarah Chen', 'and the picker drops the mark');
+
+		// The open conversation's header.
+		await page.getByRole('link', { name: 'Dr. Sarah Chen' }).click();
+		await page.waitForSelector('h1:text("Messages with Dr. Sarah Chen")');
+		await waitText(header, /^Offline, last seen \d/, 'the header says');
+		doc = await doctorTerminal();
+		await waitText(header, 'Online', 'the doctor\'s terminal resumes: the header says');
+		doc.close();
+		await waitText(header, /^Offline, last seen \d/, 'it closes: the header says');
+		// The time is the one the server keeps, shown in the clinic's zone.
+		const after = (await apiCall(ctx, 'GET', '/api/messages')).conversations.find((c) => c.id === conv.id);
+		check(!after.peer.online && after.peer.last_seen > 0, 'the server has the doctor offline');
+		const seen = zoned(after.peer.last_seen, CLINIC_TZ);
+		const text = await textOf(header);
+		check(text.includes(seen.time) && text.includes(seen.date.slice(0, 4)),
+		    'last seen ' + seen.date + ' ' + seen.time + ' (' + CLINIC_TZ + '): "' + text + '"');
+		check(await page.evaluate(() => window.mfNoReload) === 1, 'the page was not reloaded');
+		await page.screenshot({ path: path.join(OUT, 'web-presence-conversation.png'), fullPage: true });
+		await audit(page, 'conversation with a presence mark');
+		check(problems.length === 0, problems.join('; '));
+	} finally {
+		if (doc)
+			doc.close();
+		await ctx.close();
+	}
 }
 
 // A new patient, logged in in ctx, with an appointment with Dr. Chen on
@@ -1123,6 +1227,27 @@ async function test_times_are_the_clinics_not_the_devices() {
 	check(h3b.endsWith(device.time), 'then the device\'s time, unlabelled (got "' + h3b + '")');
 	check(problems.length === 0, problems.join('; '));
 	await ctx3.close();
+
+	// Not only an emulated zone: a browser whose own TZ is the device's
+	// (the server keeps its environment and --tz).
+	const own = await launchBrowser(Object.assign({}, process.env, { TZ: DEV }));
+	try {
+		const ctx4 = await newContext({ timezoneId: undefined, storageState: session }, own);
+		const page4 = await newPage(ctx4, problems);
+		await page4.goto('/#/appointments');
+		check(await page4.evaluate(() => new Intl.DateTimeFormat().resolvedOptions().timeZone) === DEV,
+		    'the browser runs in its TZ, ' + DEV);
+		const h3c = await page4.locator('li.card[data-appointment="' + p.appointment.id + '"] h3').textContent();
+		check(h3c.includes(clinic.weekday) && h3c.includes(clinic.time) && !h3c.includes(device.time),
+		    'with TZ=' + DEV + ' the card shows the clinic\'s ' + clinic.weekday + ' ' + clinic.time +
+		    ' (got "' + h3c + '")');
+		const note4 = await page4.locator('#tz-note').textContent();
+		check(note4.includes(CLINIC_TZ) && note4.includes(DEV), 'and says so: ' + note4);
+		check(problems.length === 0, problems.join('; '));
+		await ctx4.close();
+	} finally {
+		await own.close();
+	}
 }
 
 // Late in the clinic's day today has no free times left: both pickers
@@ -1262,6 +1387,7 @@ let tests = [
 	test_first_load_is_small_and_csp_clean,
 	test_patient_registers_books_sees_and_cancels,
 	test_doctor_message_appears_without_reload,
+	test_online_marks_follow_the_doctors_presence,
 	test_reschedule_settings_and_back_button,
 	test_records_prescriptions_and_notifications,
 	test_keyboard_alone_logs_in_and_books,
@@ -1285,14 +1411,7 @@ async function main() {
 		if (!fs.existsSync(CHROMIUM))
 			throw new Error(CHROMIUM + ' is missing: make deps installs chromium');
 		server = await startServer();
-		browser = await chromium.launch({
-			executablePath: CHROMIUM,
-			headless: true,
-			// Root cannot use chromium's sandbox; containers often
-			// have a small /dev/shm.
-			args: ['--disable-dev-shm-usage'].concat(process.getuid &&
-			    process.getuid() === 0 ? ['--no-sandbox'] : [])
-		});
+		browser = await launchBrowser();
 	} catch (e) {
 		console.log('web: cannot start: ' + e.message);
 		console.log('[  FAILED  ] ' + tests.length + ' test(s), listed below:');

@@ -23,7 +23,10 @@ enum conn_wire {
 
 struct conn {
 	uint64_t		 id;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* its writes and its input buffer */
+	struct event		*rd_ev;		/* reading (conn.c: conn_sock_read_cb) */
+	int			 rd_on;		/* rd_ev is added */
+	int			 rd_stop;	/* reading ended for good (closing) */
 	char			 addr[64];
 	int			 is_local;	/* loopback or unix socket */
 	int			 refs;

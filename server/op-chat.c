@@ -1,6 +1,7 @@
 /* op-chat.c -- chat ops, their push events (chat.message, chat.read,
  * chat.typing) and presence (online/offline to those who share a
- * conversation with the user), and chat.contacts: whom one may message. */
+ * conversation with the user or have them among their contacts), and
+ * chat.contacts: whom one may message. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,6 +183,98 @@ collect_peer(int64_t peer, void *arg)
 	u->ids = ids;
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Whether a connected user, of role, has who among their contacts (the rule
+ * of chat.contacts and chat_allowed): staff with staff, and a patient with
+ * the doctors they have or had an appointment with. who_patient and
+ * who_doctor are who's own ids (0 if none).
+ */
+static int
+presence_is_contact(const struct user *who, int64_t who_patient,
+    int64_t who_doctor, int64_t user_id, enum role role)
+{
+	struct patient	p;
+	int64_t		doctor_id;
+
+	if ((who->role & ROLES_STAFF) && (role & ROLES_STAFF))
+		return 1;
+	if (who->role == ROLE_DOCTOR && role == ROLE_PATIENT)
+		return who_doctor != 0 && patients_by_user(user_id, &p) == 0 &&
+		    appt_doctor_has_patient(who_doctor, p.id);
+	if (who->role == ROLE_PATIENT && role == ROLE_DOCTOR)
+		return who_patient != 0 &&
+		    doctors_id_for_user(user_id, &doctor_id) == 0 &&
+		    appt_doctor_has_patient(doctor_id, who_patient);
+	return 0;
+}
+
+/*
+ * Whom a change in user_id's presence goes to, sorted and without repeats:
+ * those who share a conversation with them, and the connected users who
+ * have them among their contacts (a picker of whom to write to shows the
+ * online mark too). The contact rule is checked for the connected users
+ * only, never by listing, say, every patient of a doctor.
+ */
+static void
+presence_audience(int64_t user_id, struct push_users *out)
+{
+	struct conn	*c;
+	struct user	 who;
+	struct patient	 p;
+	int64_t		*ids = NULL, who_patient = 0, who_doctor = 0;
+	size_t		 n = 0, cap = 0, i, k;
+
+	out->ids = NULL;
+	out->n = 0;
+	chat_peers(user_id, collect_peer, out);
+	if (users_by_id(user_id, &who) == 0) {
+		if (who.role == ROLE_PATIENT && patients_by_user(user_id, &p) == 0)
+			who_patient = p.id;
+		if (who.role == ROLE_DOCTOR &&
+		    doctors_id_for_user(user_id, &who_doctor) != 0)
+			who_doctor = 0;
+		/* Each connected user once, sorted, then the rule per user. */
+		TAILQ_FOREACH(c, &conns, entry) {
+			if (c->session == NULL || c->dead ||
+			    c->session->user_id == user_id)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 32;
+				ids = xrealloc(ids, cap * 2 * sizeof *ids);
+			}
+			ids[2 * n] = c->session->user_id;
+			ids[2 * n + 1] = c->session->role;
+			n++;
+		}
+		qsort(ids, n, 2 * sizeof *ids, cmp_id);
+		for (i = 0; i < n; i++) {
+			if (i > 0 && ids[2 * i] == ids[2 * (i - 1)])
+				continue;
+			if (presence_is_contact(&who, who_patient, who_doctor,
+			    ids[2 * i], (enum role)ids[2 * i + 1]))
+				collect_peer(ids[2 * i], out);
+		}
+		free(ids);
+	}
+	if (out->n > 1) {
+		int64_t	*all = (int64_t *)out->ids;
+
+		qsort(all, out->n, sizeof *all, cmp_id);
+		for (i = 1, k = 1; i < out->n; i++)
+			if (all[i] != all[k - 1])
+				all[k++] = all[i];
+		out->n = k;
+	}
+}
+
 static void
 presence_run(evutil_socket_t fd, short what, void *arg)
 {
@@ -204,7 +297,7 @@ presence_run(evutil_socket_t fd, short what, void *arg)
 		p->online = online;
 		p->last_seen = clock_now();
 		presence_store(uid, p->last_seen);
-		chat_peers(uid, collect_peer, &peers);
+		presence_audience(uid, &peers);
 		if (peers.n > 0) {
 			msgpack_sbuffer_init(&sb);
 			msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);

@@ -81,6 +81,53 @@ unread_total(struct tcli *c)
 
 /* ================================================================== */
 
+/*
+ * Presence also reaches the connected users who have the user among their
+ * contacts, with no conversation yet (a picker of whom to write to shows the
+ * mark): a patient hears their own doctor and never a doctor they never saw;
+ * staff hear staff. First: no conversation exists yet.
+ */
+static void
+test_presence_reaches_contacts_without_a_conversation(void **state)
+{
+	struct tcli	 p, s, d, r;
+	json_t		*ev;
+
+	(void)state;
+	open_as(&p, &john);
+	open_as(&s, &desk);
+	/* John never saw Dr. Raman: the desk hears him, John does not. */
+	open_as(&r, &raman);
+	expect_presence(&s, raman.user_id, 1);
+	open_as(&d, &chen);
+	expect_presence(&s, chen.user_id, 1);
+	/* Presence goes out in order: Dr. Raman's, had John got it, first. */
+	ev = read_event(&p, "presence", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_int_equal(jint(ev, "data.user_id"), chen.user_id);
+	assert_true(json_is_true(jpath(ev, "data.online")));
+	json_decref(ev);
+	cli_close(&r);
+	expect_presence(&s, raman.user_id, 0);
+	cli_close(&d);
+	ev = read_event(&p, "presence", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_int_equal(jint(ev, "data.user_id"), chen.user_id);
+	assert_false(json_is_true(jpath(ev, "data.online")));
+	json_decref(ev);
+	expect_presence(&s, chen.user_id, 0);
+	/* The desk is no contact of John's: his going is not the desk's, and
+	 * Dr. Raman's coming back is the next thing it hears. */
+	cli_close(&p);
+	open_as(&r, &raman);
+	ev = read_event(&s, "presence", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_int_equal(jint(ev, "data.user_id"), raman.user_id);
+	json_decref(ev);
+	cli_close(&r);
+	cli_close(&s);
+}
+
 static void
 test_patient_and_their_doctor_chat_in_order(void **state)
 {
@@ -843,6 +890,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* First: before any conversation exists. */
+		cmocka_unit_test(test_presence_reaches_contacts_without_a_conversation),
 		cmocka_unit_test(test_patient_and_their_doctor_chat_in_order),
 		cmocka_unit_test(test_who_may_chat_with_whom),
 		cmocka_unit_test(test_every_terminal_of_a_user_hears_it),

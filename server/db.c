@@ -281,9 +281,10 @@ db_prepare(const char *sql)
  * it is durable.
  */
 static struct event	*batch_ev;
+static struct event	*turn_ev;	/* runs after the read's turn */
 static int		 savepoints;
 static int		 doomed;	/* the open write must not commit */
-static struct timeval	 read_turn;	/* the loop turn the read began in */
+static int		 read_turn_over;	/* the read's loop turn has ended */
 static void		(*batch_on_open)(void);
 static void		(*batch_on_close)(int ok);
 
@@ -296,28 +297,38 @@ static void		(*batch_on_close)(int ok);
  * A request of the next turn may run before that timer (libevent runs the
  * turn's I/O callbacks first): it ends the old one, so it never reads a
  * snapshot older than its own arrival (another process, an admin's sqlite3
- * shell, may have written in between). A turn is told by libevent's cached
- * time, which it takes once per turn.
+ * shell, may have written in between). The turn's end is told by turn_ev,
+ * made active when the read begins: libevent runs it after the callbacks
+ * already queued, in the same iteration (it has the most urgent priority),
+ * so any read after it begins a new snapshot. Not by libevent's cached
+ * time: that comes from CLOCK_MONOTONIC_COARSE, the same for every turn of
+ * a 4 ms tick (tests/unit/test_db_snapshot.c).
  */
 static void
 db_read_begin(void)
 {
 	const struct timeval	now = { 0, 0 };
-	struct timeval		tv;
 
-	if (read_open && batch_ev != NULL) {
-		event_base_gettimeofday_cached(event_get_base(batch_ev), &tv);
-		if (timercmp(&tv, &read_turn, !=))
-			db_read_end();
-	}
+	if (read_open && read_turn_over)
+		db_read_end();
 	if (batch_ev == NULL || batch_open || read_open || txn_open ||
 	    !sqlite3_get_autocommit(db))
 		return;
 	if (db_savepoint(SP_BEGIN_READ) != SQLITE_OK)
 		return;		/* the statement runs on its own, as before */
 	read_open = 1;
-	event_base_gettimeofday_cached(event_get_base(batch_ev), &read_turn);
+	read_turn_over = 0;
+	event_active(turn_ev, EV_TIMEOUT, 0);
 	evtimer_add(batch_ev, &now);
+}
+
+static void
+turn_end_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	read_turn_over = 1;
 }
 
 static void
@@ -334,15 +345,10 @@ db_read_end(void)
 int
 db_read_snapshot(uint64_t *gen)
 {
-	struct timeval	tv;
-
-	if (db == NULL || !read_open || batch_ev == NULL ||
-	    sqlite3_txn_state(db, "main") != SQLITE_TXN_READ)
-		return 0;
 	/* An older turn's snapshot is not this turn's: db_read_begin ends it
 	 * on the next statement. */
-	event_base_gettimeofday_cached(event_get_base(batch_ev), &tv);
-	if (timercmp(&tv, &read_turn, !=))
+	if (db == NULL || !read_open || read_turn_over || batch_ev == NULL ||
+	    sqlite3_txn_state(db, "main") != SQLITE_TXN_READ)
 		return 0;
 	*gen = read_gen;
 	return 1;
@@ -362,6 +368,10 @@ db_batch_start(struct event_base *base, void (*on_open)(void),
     void (*on_close)(int ok))
 {
 	batch_ev = evtimer_new(base, batch_commit_cb, NULL);
+	turn_ev = event_new(base, -1, 0, turn_end_cb, NULL);
+	/* Were it less urgent than the read's callback, it could run only
+	 * after the next iteration's I/O callbacks. */
+	event_priority_set(turn_ev, 0);
 	batch_on_open = on_open;
 	batch_on_close = on_close;
 }
@@ -405,6 +415,8 @@ db_batch_stop(void)
 	if (batch_ev != NULL) {
 		event_free(batch_ev);
 		batch_ev = NULL;
+		event_free(turn_ev);
+		turn_ev = NULL;
 	}
 }
 

@@ -254,7 +254,8 @@ presence_audience(int64_t user_id, struct push_users *out)
 			ids[2 * n + 1] = c->session->role;
 			n++;
 		}
-		qsort(ids, n, 2 * sizeof *ids, cmp_id);
+		if (n > 1)
+			qsort(ids, n, 2 * sizeof *ids, cmp_id);
 		for (i = 0; i < n; i++) {
 			if (i > 0 && ids[2 * i] == ids[2 * (i - 1)])
 				continue;

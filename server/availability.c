@@ -9,6 +9,8 @@
 
 static const char *kind_names[] = { "leave", "holiday", "extra" };
 
+static void	plans_changed(void);
+
 const char *
 exception_kind_name(enum exception_kind k)
 {
@@ -96,6 +98,7 @@ availability_replace(int64_t doctor_id, const struct avail_template *t)
 	sqlite3_stmt	*st;
 	int		 i;
 
+	plans_changed();
 	st = db_prepare(del_s);
 	sqlite3_bind_int64(st, 1, doctor_id);
 	if (db_step_done(st) != SQLITE_DONE)
@@ -184,6 +187,7 @@ availability_add_exception(struct avail_exception *e)
 	    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt	*st = db_prepare(sql);
 
+	plans_changed();
 	db_bind_opt_int(st, 1, e->doctor_id != 0, e->doctor_id);
 	db_bind_text(st, 2, e->date);
 	db_bind_text(st, 3, exception_kind_name(e->kind));
@@ -222,6 +226,7 @@ availability_remove_exception(int64_t id)
 	static const char *sql = "DELETE FROM availability_exceptions WHERE id = ?";
 	sqlite3_stmt	*st = db_prepare(sql);
 
+	plans_changed();
 	sqlite3_bind_int64(st, 1, id);
 	return db_step_done(st) == SQLITE_DONE ? 0 : -1;
 }
@@ -235,6 +240,89 @@ struct day_plan {
 	int			nbreaks;
 	int			closed;
 };
+
+/*
+ * Days' plans kept, by doctor and date: every booking checks its time
+ * against its day's plan inside its write transaction, where the read
+ * cache serves nothing, and reading the plan was 12k instructions, a
+ * twentieth of a booking; a kept one costs 2.5k, the PRAGMA below most.
+ *
+ * A kept plan is the committed one, always:
+ * - this server changes the three tables only through the writers above,
+ *   and each drops every plan first;
+ * - a plan read after such a change, while its transaction is still open,
+ *   might yet roll back, so none is kept until a lookup finds no write
+ *   transaction open: the one that changed them has ended then;
+ * - another process's commit (an operator's sqlite3 shell) moves PRAGMA
+ *   data_version, which every lookup compares, and drops them all.
+ */
+#define PLANS_KEPT	1024	/* a power of two */
+#define PLAN_KEPT_MAX	8	/* sessions, and breaks, of a plan kept */
+
+struct kept_plan {
+	int64_t			doctor_id;
+	int64_t			days;
+	int			set;
+	int			closed;
+	int			nsessions;
+	int			nbreaks;
+	struct avail_session	sessions[PLAN_KEPT_MAX];
+	struct avail_session	breaks[PLAN_KEPT_MAX];
+};
+
+static struct kept_plan	*plans;
+static sqlite3		*plans_handle;
+static int64_t		 plans_version = -1;
+static int		 plans_unsure;	/* changed in a transaction still open */
+
+static void
+plans_drop(void)
+{
+	if (plans != NULL)
+		memset(plans, 0, PLANS_KEPT * sizeof *plans);
+}
+
+static void
+plans_changed(void)
+{
+	plans_drop();
+	plans_unsure = 1;
+}
+
+/* The place of a doctor's day among the kept plans, or NULL when no plan
+ * may be kept or served now. */
+static struct kept_plan *
+plan_kept(int64_t doctor_id, int64_t days)
+{
+	static const char *sql = "PRAGMA data_version";
+	sqlite3		*h = db_handle();
+	sqlite3_stmt	*st;
+	int64_t		 version = -1;
+	uint64_t	 i;
+
+	if (h == NULL)
+		return NULL;
+	if (sqlite3_txn_state(h, "main") != SQLITE_TXN_WRITE)
+		plans_unsure = 0;
+	if (plans_unsure)
+		return NULL;
+	st = db_prepare(sql);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (version < 0)
+		return NULL;
+	if (h != plans_handle || version != plans_version) {
+		plans_drop();
+		plans_handle = h;
+		plans_version = version;
+	}
+	if (plans == NULL)
+		plans = xcalloc(PLANS_KEPT, sizeof *plans);
+	i = ((uint64_t)doctor_id * 0x9e3779b97f4a7c15ULL + (uint64_t)days) &
+	    (PLANS_KEPT - 1);
+	return &plans[i];
+}
 
 /*
  * A day's plan in one statement: the weekly template's sessions and breaks
@@ -255,17 +343,31 @@ day_plan(int64_t doctor_id, const struct civil_date *d, struct day_plan *p)
 	    "coalesce(end_min, -1), coalesce(slot_minutes, 0) "
 	    "FROM availability_exceptions WHERE date = ?3 AND "
 	    "(doctor_id = ?1 OR doctor_id IS NULL)";
-	sqlite3_stmt		*st = db_prepare(sql);
+	sqlite3_stmt		*st;
 	struct avail_session	*s;
+	struct kept_plan	*k;
 	char			 date[11];
-	int			 kind, start_min;
+	int64_t			 days = date_to_days(d);
+	int			 kind, start_min, rc;
 
 	memset(p, 0, sizeof *p);
+	k = plan_kept(doctor_id, days);
+	if (k != NULL && k->set && k->doctor_id == doctor_id && k->days == days) {
+		p->closed = k->closed;
+		p->nsessions = k->nsessions;
+		p->nbreaks = k->nbreaks;
+		memcpy(p->sessions, k->sessions, (size_t)k->nsessions *
+		    sizeof p->sessions[0]);
+		memcpy(p->breaks, k->breaks, (size_t)k->nbreaks *
+		    sizeof p->breaks[0]);
+		return;
+	}
+	st = db_prepare(sql);
 	date_format(d, date);
 	sqlite3_bind_int64(st, 1, doctor_id);
 	sqlite3_bind_int(st, 2, date_weekday(d));
 	db_bind_text(st, 3, date);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		kind = sqlite3_column_int(st, 0);
 		start_min = sqlite3_column_int(st, 1);
 		if (kind == 2 && start_min < 0) {
@@ -286,6 +388,18 @@ day_plan(int64_t doctor_id, const struct civil_date *d, struct day_plan *p)
 		s->slot_minutes = sqlite3_column_int(st, 3);
 	}
 	sqlite3_reset(st);
+	/* Only a whole plan: a read cut short by an error is not kept. */
+	if (k == NULL || rc != SQLITE_DONE || p->nsessions > PLAN_KEPT_MAX ||
+	    p->nbreaks > PLAN_KEPT_MAX)
+		return;
+	k->doctor_id = doctor_id;
+	k->days = days;
+	k->closed = p->closed;
+	k->nsessions = p->nsessions;
+	k->nbreaks = p->nbreaks;
+	memcpy(k->sessions, p->sessions, (size_t)p->nsessions * sizeof k->sessions[0]);
+	memcpy(k->breaks, p->breaks, (size_t)p->nbreaks * sizeof k->breaks[0]);
+	k->set = 1;
 }
 
 struct busy {

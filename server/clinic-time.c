@@ -7,11 +7,23 @@
 #include "clinic-time.h"
 
 #define DAY_BOUNDS_KEPT	512	/* a power of two */
+#define LOCAL_TIMES_KEPT	4096	/* a power of two */
 
 static struct {
 	int64_t	days, from, to;
 	int	set;
 } day_bounds[DAY_BOUNDS_KEPT];
+
+/*
+ * local_to_utc's answers by wall time (seconds as if the zone were UTC):
+ * each costs four localtime_r, and every booking converts its day's
+ * session and break edges, the same few times of the same days. The
+ * answer depends only on the wall time and the zone.
+ */
+static struct {
+	int64_t	wall, t;
+	int	set;
+} local_times[LOCAL_TIMES_KEPT];
 
 int
 clinic_tz_set(const char *tz)
@@ -22,8 +34,9 @@ clinic_tz_set(const char *tz)
 	if (setenv("TZ", buf, 1) != 0)
 		return -1;
 	tzset();
-	/* Kept days were the old zone's. */
+	/* Kept days and times were the old zone's. */
 	memset(day_bounds, 0, sizeof day_bounds);
+	memset(local_times, 0, sizeof local_times);
 	return 0;
 }
 
@@ -148,10 +161,9 @@ utc_offset_at(int64_t t)
  * before, so the same slot could get two instants. Here the answer is
  * always the first one, and a skipped time moves forward by the gap.
  */
-int64_t
-local_to_utc(const struct civil_date *d, int minutes)
+static int64_t
+wall_to_utc(int64_t wall)
 {
-	int64_t	wall = date_to_days(d) * 86400 + (int64_t)minutes * 60;
 	/* The offsets in force a day either side; a wall time lies at most
 	 * one transition away from both. */
 	int64_t	before = utc_offset_at(wall - 86400);
@@ -167,6 +179,20 @@ local_to_utc(const struct civil_date *d, int minutes)
 	/* Valid with the earlier offset, or in the gap: the earlier offset
 	 * carries a skipped time past the change. */
 	return t_before;
+}
+
+int64_t
+local_to_utc(const struct civil_date *d, int minutes)
+{
+	int64_t	wall = date_to_days(d) * 86400 + (int64_t)minutes * 60;
+	size_t	i = (size_t)((uint64_t)wall / 60) & (LOCAL_TIMES_KEPT - 1);
+
+	if (!local_times[i].set || local_times[i].wall != wall) {
+		local_times[i].wall = wall;
+		local_times[i].t = wall_to_utc(wall);
+		local_times[i].set = 1;
+	}
+	return local_times[i].t;
 }
 
 void

@@ -28,8 +28,18 @@ struct doctor {
 	int64_t		updated_at;
 };
 
+/* What a booking shows of its doctor, without the rest of the profile. */
+struct doctor_brief {
+	int64_t		id;
+	int64_t		user_id;
+	char		full_name[NAME_MAX_CHARS * 4 + 1];
+	int		active;
+};
+
 /* 0 and the profile (free with doctors_clear), or -1 when none. */
 int	doctors_by_id(int64_t, struct doctor *);
+/* 0 and the doctor's brief (nothing to free), or -1 when none. */
+int	doctors_brief_by_id(int64_t, struct doctor_brief *);
 /* The doctor id of a user; 0 and *id, or -1 when the user is no doctor. */
 int	doctors_id_for_user(int64_t user_id, int64_t *doctor_id);
 /* Creates the profile of a doctor user if it has none; returns its id or -1. */

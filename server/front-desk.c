@@ -433,17 +433,36 @@ waitlist_fulfil(const struct appt *a, int64_t now)
 {
 	/* The window rule is waitlist_offer_freed's; an offer names its time
 	 * exactly. At most one entry is open per doctor and patient. */
+#define FULFIL_WHERE "patient_id = ?3 AND doctor_id = ?4 AND " \
+	"status IN ('waiting', 'offered') AND ((earliest <= ?5 AND " \
+	"latest >= ?6) OR (status = 'offered' AND offered_starts_at = ?5))"
 	static const char *sql = "UPDATE waitlist SET status = 'booked', "
-	    "booked_at = ?1, appointment_id = ?2 WHERE patient_id = ?3 AND "
-	    "doctor_id = ?4 AND status IN ('waiting', 'offered') AND "
-	    "((earliest <= ?5 AND latest >= ?6) OR (status = 'offered' AND "
-	    "offered_starts_at = ?5))";
+	    "booked_at = ?1, appointment_id = ?2 WHERE " FULFIL_WHERE;
+	static const char *any_sql = "SELECT 1 FROM waitlist WHERE "
+	    FULFIL_WHERE " LIMIT 1";
+#undef FULFIL_WHERE
 	sqlite3_stmt	*st;
+	int		 rc;
 
 	/* A patient's own request is not a booking until it is approved: a
 	 * rejected one leaves them waiting where they were. */
 	if (a->status != APPT_APPROVED && a->status != APPT_CHECKED_IN)
 		return 0;
+	/*
+	 * Most bookings close no entry. Asking first, with the same WHERE,
+	 * costs 3k instructions; the UPDATE cost 21k even when it matched
+	 * nothing, most of it opening (and zeroing) the temporary b-tree
+	 * SQLite collects the rowids in before it changes any row.
+	 */
+	st = db_prepare(any_sql);
+	sqlite3_bind_int64(st, 3, a->patient_id);
+	sqlite3_bind_int64(st, 4, a->doctor_id);
+	sqlite3_bind_int64(st, 5, a->starts_at);
+	sqlite3_bind_int64(st, 6, a->ends_at);
+	if ((rc = db_step_done(st)) == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return -1;
 	if ((st = db_prepare(sql)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, now);

@@ -114,6 +114,26 @@ patients_by_id(int64_t id, struct patient *p)
 	return patients_fetch(st, p);
 }
 
+/* Three columns, not ten copied into a struct of 4 KB cleared first. */
+int
+patients_brief_by_id(int64_t id, struct patient_brief *p)
+{
+	static const char *sql = "SELECT id, user_id, full_name FROM patients "
+	    "WHERE id = ?";
+	sqlite3_stmt	*st = db_prepare(sql);
+	int		 found = 0;
+
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		p->id = sqlite3_column_int64(st, 0);
+		p->user_id = sqlite3_column_int64(st, 1);	/* NULL reads as 0 */
+		copy_column(st, 2, p->full_name, sizeof p->full_name);
+		found = 1;
+	}
+	sqlite3_reset(st);
+	return found ? 0 : -1;
+}
+
 int
 patients_by_user(int64_t user_id, struct patient *p)
 {

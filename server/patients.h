@@ -31,8 +31,17 @@ struct patient {
 	int64_t		updated_at;
 };
 
+/* What a booking shows of its patient, without the rest of the row. */
+struct patient_brief {
+	int64_t		id;
+	int64_t		user_id;	/* 0: no login */
+	char		full_name[NAME_MAX_CHARS * 4 + 1];
+};
+
 /* 0 and the row, or -1 when there is none. */
 int	patients_by_id(int64_t, struct patient *);
+/* 0 and the patient's brief, or -1 when there is none. */
+int	patients_brief_by_id(int64_t, struct patient_brief *);
 int	patients_by_user(int64_t user_id, struct patient *);
 /*
  * Inserts and sets p->id, with the name's search words and the phone's

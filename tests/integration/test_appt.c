@@ -351,6 +351,64 @@ test_stats_keep_long_doctor_names(void **state)
 	cli_close(&a);
 }
 
+/*
+ * A booking checks its time against its day's plan, which the server
+ * keeps between bookings: every change to the hours, by any of the
+ * three ops or by another process, is seen by the next booking of the
+ * same day.
+ */
+static void
+test_bookings_follow_every_change_to_the_hours(void **state)
+{
+	struct tcli	 a, r;
+	char		 tue[11], sql[256];
+	int64_t		 doc, pat, leave;
+
+	(void)state;
+	open_as(&a, &admin);
+	open_as(&r, &desk);
+	doc = new_doctor(&a, "Dr. Kept Plan");
+	pat = new_patient(&r, "Kept Plan Patient");
+	week_day(&r, 15, 2, tue);
+#define BOOK_AT(h, m) cli_call(&r, "appt.book", "{s:I, s:I, s:I}", \
+	"doctor_id", (json_int_t)doc, "patient_id", (json_int_t)pat, \
+	"starts_at", (json_int_t)at(tue, (h), (m)))
+	call_ok(&r, "availability.set", "{s:I, s:[{s:i, s:s, s:s, s:i}]}", "doctor_id",
+	    (json_int_t)doc, "weekly", "weekday", 2, "start", "09:00", "end", "12:00",
+	    "slot_minutes", 30);
+	reply_ok(BOOK_AT(9, 0));
+	reply_err(BOOK_AT(13, 0), "conflict");
+
+	/* New hours: the morning is gone, the afternoon is there. */
+	call_ok(&r, "availability.set", "{s:I, s:[{s:i, s:s, s:s, s:i}]}", "doctor_id",
+	    (json_int_t)doc, "weekly", "weekday", 2, "start", "13:00", "end", "17:00",
+	    "slot_minutes", 30);
+	reply_err(BOOK_AT(10, 0), "conflict");
+	reply_ok(BOOK_AT(13, 0));
+
+	/* A day of leave closes it; taking the leave back opens it. */
+	leave = jint(call_ok(&r, "availability.add_exception", "{s:I, s:s, s:s}",
+	    "doctor_id", (json_int_t)doc, "date", tue, "kind", "leave"), "exception.id");
+	reply_err(BOOK_AT(14, 0), "conflict");
+	call_ok(&r, "availability.remove_exception", "{s:I}", "id", (json_int_t)leave);
+	reply_ok(BOOK_AT(14, 0));
+
+	/* Another process's writes, both ways. */
+	snprintf(sql, sizeof sql, "DELETE FROM availability WHERE doctor_id = %lld",
+	    (long long)doc);
+	outside_exec(sql);
+	reply_err(BOOK_AT(15, 0), "conflict");
+	snprintf(sql, sizeof sql, "INSERT INTO availability (doctor_id, weekday, "
+	    "start_min, end_min, slot_minutes) VALUES (%lld, 2, 540, 600, 30)",
+	    (long long)doc);
+	outside_exec(sql);
+	reply_ok(BOOK_AT(9, 30));
+	reply_err(BOOK_AT(15, 0), "conflict");
+#undef BOOK_AT
+	cli_close(&r);
+	cli_close(&a);
+}
+
 /* --- doctors --- */
 
 static void
@@ -1534,6 +1592,54 @@ test_bad_input_is_refused_and_writes_nothing(void **state)
 
 /* --- live updates --- */
 
+/*
+ * appt.book packs the appointment once, for its reply and its push: the
+ * two must agree field for field, for the desk's booking and a patient's.
+ */
+static void
+test_booking_push_is_the_reply(void **state)
+{
+	struct tcli	 r, r2, pj;
+	char		 mon[11];
+	json_t		*res, *mine, *ev;
+
+	(void)state;
+	open_as(&r, &desk);
+	open_as(&r2, &desk);
+	open_as(&pj, &john);
+	week_day(&r, 11, 1, mon);
+
+	res = call_ok(&r, "appt.book", "{s:I, s:I, s:I, s:s}", "doctor_id",
+	    (json_int_t)chen.id, "patient_id", (json_int_t)john.id, "starts_at",
+	    (json_int_t)at(mon, 9, 0), "reason", "Follow-up, \"knee\"");
+	mine = json_deep_copy(jpath(res, "appointment"));
+	assert_non_null(mine);
+	ev = read_event(&r2, "appt.changed", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_true(json_equal(jpath(ev, "data"), mine));
+	assert_jstr(ev, "data.reason", "Follow-up, \"knee\"");
+	json_decref(ev);
+	json_decref(mine);
+	/* john heard of it too; nothing else is pending for him. */
+	ev = read_event(&pj, "appt.changed", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	json_decref(ev);
+
+	res = call_ok(&pj, "appt.book", "{s:I, s:I}", "doctor_id",
+	    (json_int_t)chen.id, "starts_at", (json_int_t)at(mon, 10, 0));
+	mine = json_deep_copy(jpath(res, "appointment"));
+	assert_non_null(mine);
+	assert_jstr(mine, "status", "requested");
+	ev = read_event(&r2, "appt.changed", EVENT_WAIT_MS);
+	assert_non_null(ev);
+	assert_true(json_equal(jpath(ev, "data"), mine));
+	json_decref(ev);
+	json_decref(mine);
+	cli_close(&pj);
+	cli_close(&r2);
+	cli_close(&r);
+}
+
 static void
 test_changes_are_pushed_to_the_right_sessions(void **state)
 {
@@ -2059,6 +2165,8 @@ main(void)
 		cmocka_unit_test(test_workflow_from_request_to_completed),
 		cmocka_unit_test(test_cancel_cutoff_and_no_show_timing),
 		cmocka_unit_test(test_book_reply_is_the_stored_appointment),
+		cmocka_unit_test(test_booking_push_is_the_reply),
+		cmocka_unit_test(test_bookings_follow_every_change_to_the_hours),
 	};
 
 	/* Dates and wall-clock times here are the clinic's. */

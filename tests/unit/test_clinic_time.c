@@ -464,6 +464,29 @@ test_day_bounds_follow_the_zone(void **state)
 	assert_int_equal(to - from, 86400);
 }
 
+/* local_to_utc keeps its answers: asked again they are the same, across
+ * the DST change too, and a new zone is not answered from the old one's. */
+static void
+test_kept_local_times_follow_the_zone(void **state)
+{
+	int	round;
+
+	(void)state;
+	assert_int_equal(clinic_tz_set("America/New_York"), 0);
+	for (round = 0; round < 2; round++) {
+		assert_int_equal(local(2026, 3, 8, 9, 0), utc_at(2026, 3, 8, 13, 0));
+		assert_int_equal(local(2026, 3, 8, 2, 30), utc_at(2026, 3, 8, 7, 30));
+		assert_int_equal(local(2026, 11, 1, 1, 30), utc_at(2026, 11, 1, 5, 30));
+		assert_int_equal(local(2026, 3, 7, 9, 0), utc_at(2026, 3, 7, 14, 0));
+	}
+	assert_int_equal(clinic_tz_set("Europe/London"), 0);
+	assert_int_equal(local(2026, 3, 8, 9, 0), utc_at(2026, 3, 8, 9, 0));
+	assert_int_equal(local(2026, 3, 7, 9, 0), utc_at(2026, 3, 7, 9, 0));
+	assert_int_equal(local(2026, 11, 1, 1, 30), utc_at(2026, 11, 1, 1, 30));
+	assert_int_equal(clinic_tz_set("America/New_York"), 0);
+	assert_int_equal(local(2026, 3, 8, 9, 0), utc_at(2026, 3, 8, 13, 0));
+}
+
 static void
 test_utc_zone_is_identity(void **state)
 {
@@ -505,6 +528,7 @@ main(void)
 		cmocka_unit_test(test_local_to_utc_inverts_utc_to_local),
 		cmocka_unit_test(test_london),
 		cmocka_unit_test(test_day_bounds_follow_the_zone),
+		cmocka_unit_test(test_kept_local_times_follow_the_zone),
 		cmocka_unit_test(test_utc_zone_is_identity),
 	};
 

@@ -12,7 +12,8 @@
  * filled in per request: the template is packed once into msgpack with
  * holes, and each request copies the packed bytes and packs only the holes.
  * With -E every connection runs the secure channel (common/channel.h): the
- * handshake without a pin check, then sealed records both ways.
+ * handshake without a pin check, then sealed records both ways; -S picks
+ * what the hello offers, for A/B runs of the record ciphers.
  *
  * When the time is up no new request is sent, and the replies still in
  * flight are waited for (at most DRAIN_SECONDS), so the count of successful
@@ -168,6 +169,8 @@ static struct {
 	const char		*ops_spec;
 	int			 quiet;
 	int			 encrypt;	/* -E */
+	unsigned		 offer;		/* -S: the channel's offer, 0 all */
+	unsigned		 suite;		/* the suite the server chose */
 	const char		*templates[MAX_OPS];	/* -a, in op order */
 	int			 ntemplates;
 
@@ -254,7 +257,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: loadgen [-h host] [-p port] [-c conns] [-d seconds | -n requests]\n"
 	    "               [-o op[:weight],...] [-a json-args]... [-e email -P password]\n"
-	    "               [-s] [-L] [-E] [-w warmup] [-q depth] [-l label] [-Q]\n"
+	    "               [-s] [-L] [-E] [-S suite] [-w warmup] [-q depth] [-l label]\n"
+	    "               [-Q]\n"
 	    "  -h HOST    server address (default 127.0.0.1)\n"
 	    "  -p PORT    server port (default 7400)\n"
 	    "  -c N       connections (default 50)\n"
@@ -286,6 +290,9 @@ usage(void)
 	    "  -L         login mode: every request is a full auth.login\n"
 	    "  -E         encrypt: the secure channel on every connection (the\n"
 	    "             server's key is not checked)\n"
+	    "  -S SUITE   with -E, offer only this record cipher: aes256gcm,\n"
+	    "             xchacha20, or v1 (the \"MFE1\" hello of older clients);\n"
+	    "             default: every suite this CPU runs\n"
 	    "  -w SECS    warm-up before measuring (default 1)\n"
 	    "  -q N       requests in flight per connection (default 1, max %d)\n"
 	    "  -l LABEL   a name for the RESULT line (default the op string)\n"
@@ -890,18 +897,28 @@ sock_read_cb(evutil_socket_t fd, short what, void *arg)
 static int
 channel_handshake(struct lg_conn *c, struct evbuffer *raw)
 {
-	unsigned char	 in[CHANNEL_SERVER_HELLO_LEN], server_pk[CHANNEL_KEY_LEN];
-	unsigned char	 finish[CHANNEL_CLIENT_FINISH_LEN];
+	unsigned char	 in[CHANNEL_SERVER_HELLO_MAX], server_pk[CHANNEL_KEY_LEN];
+	unsigned char	 finish[CHANNEL_CLIENT_FINISH_MAX];
 	const char	*cause;
+	size_t		 len, flen;
 
-	if (evbuffer_get_length(raw) < sizeof in)
+	if (evbuffer_copyout(raw, in, CHANNEL_SERVER_HELLO_PEEK) <
+	    CHANNEL_SERVER_HELLO_PEEK)
 		return 1;
-	evbuffer_remove(raw, in, sizeof in);
-	if (channel_client_finish(c->ch, in, server_pk, finish, &cause) != 0) {
+	if ((len = channel_server_hello_length(c->ch, in, &cause)) == 0) {
 		conn_dead(c, cause);
 		return -1;
 	}
-	evbuffer_add(bufferevent_get_output(c->bev), finish, sizeof finish);
+	if (evbuffer_get_length(raw) < len)
+		return 1;
+	evbuffer_remove(raw, in, len);
+	if (channel_client_finish(c->ch, in, len, server_pk, finish, &flen,
+	    &cause) != 0) {
+		conn_dead(c, cause);
+		return -1;
+	}
+	lg.suite = channel_suite(c->ch);
+	evbuffer_add(bufferevent_get_output(c->bev), finish, flen);
 	send_hello(c);
 	return 0;
 }
@@ -1460,11 +1477,13 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		conn_read_own(c);
 		if (lg.encrypt) {
-			unsigned char	hello[CHANNEL_CLIENT_HELLO_LEN];
+			unsigned char	hello[CHANNEL_CLIENT_HELLO_MAX];
+			size_t		len;
 
 			c->ch = channel_new();
-			channel_client_hello(c->ch, hello);
-			evbuffer_add(bufferevent_get_output(bev), hello, sizeof hello);
+			len = channel_client_hello(c->ch, lg.offer != 0 ? lg.offer :
+			    channel_suites_available(), hello);
+			evbuffer_add(bufferevent_get_output(bev), hello, len);
 			c->state = CS_CHANNEL;
 		} else
 			send_hello(c);
@@ -1631,7 +1650,9 @@ report(void)
 		printf("%s: %d conns x depth %d%s, %.2f s: %llu requests, %llu errors, "
 		    "%.0f req/s; latency ms p50 %.3f p99 %.3f p99.9 %.3f max %.3f "
 		    "mean %.3f\n", lg.label, lg.nready, lg.depth,
-		    lg.encrypt ? ", encrypted" : "", secs,
+		    !lg.encrypt ? "" : lg.suite == CHANNEL_SUITE_AES256GCM ?
+		    ", encrypted (AES-256-GCM)" : ", encrypted (XChaCha20-Poly1305)",
+		    secs,
 		    (unsigned long long)lg.requests, (unsigned long long)lg.errors,
 		    rps, p50 / 1e6, p99 / 1e6, p999 / 1e6, lg.hist.max / 1e6,
 		    lg.hist.total ? lg.hist.sum / (double)lg.hist.total / 1e6 : 0.0);
@@ -1675,7 +1696,7 @@ main(int argc, char **argv)
 	lg.duration = -1;
 	lg.warmup = 1;
 	lg.depth = 1;
-	while ((ch = getopt(argc, argv, "h:p:c:d:n:o:a:e:P:sLEw:q:l:Q")) != -1) {
+	while ((ch = getopt(argc, argv, "h:p:c:d:n:o:a:e:P:sLES:w:q:l:Q")) != -1) {
 		switch (ch) {
 		case 'h':
 			lg.host = optarg;
@@ -1709,6 +1730,17 @@ main(int argc, char **argv)
 			lg.templates[lg.ntemplates++] = optarg;
 			break;
 		case 'E':
+			lg.encrypt = 1;
+			break;
+		case 'S':
+			if (strcmp(optarg, "aes256gcm") == 0)
+				lg.offer = CHANNEL_SUITE_AES256GCM;
+			else if (strcmp(optarg, "xchacha20") == 0)
+				lg.offer = CHANNEL_SUITE_XCHACHA20;
+			else if (strcmp(optarg, "v1") == 0)
+				lg.offer = CHANNEL_OFFER_V1;
+			else
+				usage();
 			lg.encrypt = 1;
 			break;
 		case 'e':
@@ -1761,6 +1793,11 @@ main(int argc, char **argv)
 	if (lg.encrypt && sodium_init() < 0) {
 		fprintf(stderr, "loadgen: libsodium would not start\n");
 		return 1;
+	}
+	if (lg.offer == CHANNEL_SUITE_AES256GCM &&
+	    !(channel_suites_available() & CHANNEL_SUITE_AES256GCM)) {
+		fprintf(stderr, "loadgen: -S aes256gcm: this CPU has no AES-NI\n");
+		return 2;
 	}
 	if (lg.label == NULL)
 		lg.label = lg.login_mode ? "auth.login" : ops;

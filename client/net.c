@@ -145,7 +145,8 @@ open_records(struct mf_client *c)
 	int		 opened = 0;
 
 	while (c->rawlen - off >= CHANNEL_LENGTH_LEN) {
-		if ((rlen = channel_record_length(c->raw + off, &cause)) == 0)
+		if ((rlen = channel_record_length(c->chan, c->raw + off,
+		    &cause)) == 0)
 			return -1;
 		if (c->rawlen - off < rlen)
 			break;
@@ -323,10 +324,11 @@ int
 mfc_connect_secure(struct mf_client *c, const char *hostport,
     const struct mfc_trust *t, char **cause)
 {
-	unsigned char	 hello[CHANNEL_CLIENT_HELLO_LEN];
-	unsigned char	 finish[CHANNEL_CLIENT_FINISH_LEN];
+	unsigned char	 hello[CHANNEL_CLIENT_HELLO_MAX];
+	unsigned char	 finish[CHANNEL_CLIENT_FINISH_MAX];
 	unsigned char	 server_pk[CHANNEL_KEY_LEN];
 	const char	*why;
+	size_t		 hlen, flen;
 	int		 timeout = t->timeout_ms > 0 ? t->timeout_ms :
 			     HANDSHAKE_TIMEOUT_MS, rc;
 
@@ -338,18 +340,19 @@ mfc_connect_secure(struct mf_client *c, const char *hostport,
 	if (mfc_connect(c, hostport, cause) != 0)
 		return MFC_ERROR;
 	c->chan = channel_new();
-	channel_client_hello(c->chan, hello);
-	if (mfc_write_raw(c, hello, sizeof hello) != 0) {
+	hlen = channel_client_hello(c->chan, t->channel_offer != 0 ?
+	    t->channel_offer : channel_suites_available(), hello);
+	if (mfc_write_raw(c, hello, hlen) != 0) {
 		*cause = xasprintf("%s: %s", hostport, strerror(errno));
 		goto fail;
 	}
 	/* Fail closed: whatever answers, only the right key goes further. */
-	rc = read_raw(c, CHANNEL_MAGIC_LEN, timeout);
-	if (rc == 0 && memcmp(c->raw, CHANNEL_MAGIC, CHANNEL_MAGIC_LEN) == 0)
-		rc = read_raw(c, CHANNEL_SERVER_HELLO_LEN, timeout);
+	rc = read_raw(c, CHANNEL_SERVER_HELLO_PEEK, timeout);
+	if (rc == 0 && (hlen = channel_server_hello_length(c->chan, c->raw,
+	    &why)) != 0)
+		rc = read_raw(c, hlen, timeout);
 	else if (rc == 0) {
-		*cause = xasprintf("%s did not answer the encrypted handshake (an "
-		    "older mediflowd, or not mediflowd at all)", hostport);
+		*cause = xasprintf("%s: %s", hostport, why);
 		goto fail;
 	}
 	if (rc != 0) {
@@ -357,12 +360,13 @@ mfc_connect_secure(struct mf_client *c, const char *hostport,
 		    rc == -2 ? "did not answer" : "closed the connection");
 		goto fail;
 	}
-	if (channel_client_finish(c->chan, c->raw, server_pk, finish, &why) != 0) {
+	if (channel_client_finish(c->chan, c->raw, hlen, server_pk, finish,
+	    &flen, &why) != 0) {
 		*cause = xasprintf("%s: %s", hostport, why);
 		goto fail;
 	}
-	c->rawlen -= CHANNEL_SERVER_HELLO_LEN;
-	memmove(c->raw, c->raw + CHANNEL_SERVER_HELLO_LEN, c->rawlen);
+	c->rawlen -= hlen;
+	memmove(c->raw, c->raw + hlen, c->rawlen);
 	channel_fingerprint(server_pk, c->fingerprint);
 	rc = mfc_trust_check(t, hostport, c->fingerprint, cause);
 	if (rc < 0) {
@@ -370,7 +374,8 @@ mfc_connect_secure(struct mf_client *c, const char *hostport,
 		return rc;
 	}
 	c->key_new = rc == 1;
-	if (mfc_write_raw(c, finish, sizeof finish) != 0) {
+	/* Hc2s; AES-256-GCM has none, its first record follows the pin. */
+	if (flen > 0 && mfc_write_raw(c, finish, flen) != 0) {
 		*cause = xasprintf("%s: %s", hostport, strerror(errno));
 		goto fail;
 	}
@@ -386,7 +391,7 @@ mfc_write(struct mf_client *c, const void *data, size_t len)
 {
 	const unsigned char	*p = data;
 	unsigned char		*out;
-	size_t			 n, olen = 0;
+	size_t			 n, slen, olen = 0;
 	int			 rc;
 
 	if (c->chan == NULL)
@@ -395,7 +400,12 @@ mfc_write(struct mf_client *c, const void *data, size_t len)
 	    CHANNEL_RECORD_OVERHEAD);
 	while (len > 0) {
 		n = len < CHANNEL_RECORD_MAX ? len : CHANNEL_RECORD_MAX;
-		olen += channel_seal(c->chan, p, n, out + olen);
+		if ((slen = channel_seal(c->chan, p, n, out + olen)) == 0) {
+			free(out);
+			errno = EPIPE;	/* the channel is spent */
+			return -1;
+		}
+		olen += slen;
 		p += n;
 		len -= n;
 	}

@@ -45,6 +45,9 @@ struct mfc_trust {
 			    void *arg);
 	void		*ask_arg;
 	int		 timeout_ms;	/* for the handshake; 0: 30 seconds */
+	/* The channel's offer (CHANNEL_SUITE_* or CHANNEL_OFFER_V1); 0: every
+	 * suite this CPU runs. Other values are for tests. */
+	unsigned	 channel_offer;
 };
 
 /* What mfc_connect_secure and mfc_trust_check return. */

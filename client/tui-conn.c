@@ -74,7 +74,8 @@ static struct {
 	struct mfc_trust		 trust;
 	struct channel			*chan;
 	struct evbuffer			*opened;	/* records opened, not framed */
-	unsigned char			 finish[CHANNEL_CLIENT_FINISH_LEN];
+	unsigned char			 finish[CHANNEL_CLIENT_FINISH_MAX];
+	size_t				 finish_len;	/* 0 for AES-256-GCM */
 	char				 fingerprint[CHANNEL_FINGERPRINT_SIZE];
 	int				 key_changed;	/* refused for good */
 } tc;
@@ -312,7 +313,11 @@ tconn_write(const void *data, size_t len)
 	if ((plain = evbuffer_new()) == NULL ||
 	    evbuffer_add_reference(plain, data, len, NULL, NULL) != 0)
 		abort();
-	channel_buffer_seal(tc.chan, plain, bufferevent_get_output(tc.bev));
+	/* A spent channel (2^64 records) can send no more: the socket is
+	 * shut so the loop loses the connection the usual way. */
+	if (channel_buffer_seal(tc.chan, plain,
+	    bufferevent_get_output(tc.bev)) != 0)
+		shutdown(bufferevent_getfd(tc.bev), SHUT_RDWR);
 	evbuffer_free(plain);
 }
 
@@ -384,6 +389,7 @@ tconn_close(void)
 	if (tc.opened != NULL)
 		evbuffer_drain(tc.opened, evbuffer_get_length(tc.opened));
 	sodium_memzero(tc.finish, sizeof tc.finish);
+	tc.finish_len = 0;
 }
 
 void
@@ -507,43 +513,45 @@ tconn_retry_cb(evutil_socket_t fd, short what, void *arg)
 static void
 tconn_keys_begin(struct bufferevent *bev)
 {
-	unsigned char	hello[CHANNEL_CLIENT_HELLO_LEN];
+	unsigned char	hello[CHANNEL_CLIENT_HELLO_MAX];
 	struct timeval	tv = { KEYS_TIMEOUT_SECONDS, 0 };
+	size_t		len;
 
 	tc.chan = channel_new();
-	channel_client_hello(tc.chan, hello);
-	bufferevent_write(bev, hello, sizeof hello);
+	len = channel_client_hello(tc.chan, tc.trust.channel_offer != 0 ?
+	    tc.trust.channel_offer : channel_suites_available(), hello);
+	bufferevent_write(bev, hello, len);
 	bufferevent_set_timeouts(bev, &tv, NULL);
 	tc.state = TCONN_KEYS;
 	tconn_changed();
 }
 
-/* The server's 92 bytes: its key, checked against the pin before anything
- * else is sent. Fails closed: whatever answers, only the right key goes
- * further. */
+/* The server's hello (69 bytes for AES-256-GCM, 93 for XChaCha20): its
+ * key, checked against the pin before anything else is sent. Fails
+ * closed: whatever answers, only the right key goes further. */
 static void
 tconn_keys_read(struct evbuffer *in)
 {
-	unsigned char	 hello[CHANNEL_SERVER_HELLO_LEN];
+	unsigned char	 hello[CHANNEL_SERVER_HELLO_MAX];
 	unsigned char	 server_pk[CHANNEL_KEY_LEN];
 	const char	*why;
 	char		*cause = NULL;
+	size_t		 len;
 	int		 rc;
 
-	if (evbuffer_copyout(in, hello, CHANNEL_MAGIC_LEN) < CHANNEL_MAGIC_LEN)
+	if (evbuffer_copyout(in, hello, CHANNEL_SERVER_HELLO_PEEK) <
+	    CHANNEL_SERVER_HELLO_PEEK)
 		return;
-	if (memcmp(hello, CHANNEL_MAGIC, CHANNEL_MAGIC_LEN) != 0) {
-		why = "the server did not answer the encrypted handshake (an "
-		    "older mediflowd, or not mediflowd at all)";
+	if ((len = channel_server_hello_length(tc.chan, hello, &why)) == 0) {
 		tconn_set_error(why);
 		tconn_lost(why);
 		return;
 	}
-	if (evbuffer_get_length(in) < CHANNEL_SERVER_HELLO_LEN)
+	if (evbuffer_get_length(in) < len)
 		return;
-	evbuffer_remove(in, hello, sizeof hello);
-	if (channel_client_finish(tc.chan, hello, server_pk, tc.finish,
-	    &why) != 0) {
+	evbuffer_remove(in, hello, len);
+	if (channel_client_finish(tc.chan, hello, len, server_pk, tc.finish,
+	    &tc.finish_len, &why) != 0) {
 		tconn_set_error(why);
 		tconn_lost(why);
 		return;
@@ -571,8 +579,10 @@ tconn_key_verdict(int rc, const char *cause)
 			tconn_start();
 			return;
 		}
-		bufferevent_write(tc.bev, tc.finish, sizeof tc.finish);
+		if (tc.finish_len > 0)
+			bufferevent_write(tc.bev, tc.finish, tc.finish_len);
 		sodium_memzero(tc.finish, sizeof tc.finish);
+		tc.finish_len = 0;
 		tc.state = TCONN_HANDSHAKE;
 		tconn_handshake();
 		tconn_changed();

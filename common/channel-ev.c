@@ -11,7 +11,7 @@
 
 #include "channel.h"
 
-void
+int
 channel_buffer_seal(struct channel *ch, struct evbuffer *src,
     struct evbuffer *dst)
 {
@@ -25,11 +25,13 @@ channel_buffer_seal(struct channel *ch, struct evbuffer *src,
 		    evbuffer_reserve_space(dst, (ev_ssize_t)CHANNEL_SEALED_LEN(n),
 		    &v, 1) != 1)
 			abort();	/* out of memory */
-		v.iov_len = channel_seal(ch, p, n, v.iov_base);
+		if ((v.iov_len = channel_seal(ch, p, n, v.iov_base)) == 0)
+			return -1;	/* the channel is spent */
 		if (evbuffer_commit_space(dst, &v, 1) != 0)
 			abort();
 		evbuffer_drain(src, n);
 	}
+	return 0;
 }
 
 int
@@ -44,13 +46,13 @@ channel_buffer_open(struct channel *ch, struct evbuffer *src,
 	while (evbuffer_get_length(dst) < max) {
 		if (evbuffer_copyout(src, hdr, sizeof hdr) < (ev_ssize_t)sizeof hdr)
 			break;
-		if ((rlen = channel_record_length(hdr, cause)) == 0)
+		if ((rlen = channel_record_length(ch, hdr, cause)) == 0)
 			return -1;
 		if (evbuffer_get_length(src) < rlen)
 			break;
 		if ((rec = evbuffer_pullup(src, (ev_ssize_t)rlen)) == NULL ||
 		    evbuffer_reserve_space(dst,
-		    (ev_ssize_t)(rlen - CHANNEL_RECORD_OVERHEAD), &v, 1) != 1)
+		    (ev_ssize_t)(rlen - channel_overhead(ch)), &v, 1) != 1)
 			abort();
 		if (channel_open(ch, rec, rlen, v.iov_base, &plen, cause) != 0)
 			return -1;

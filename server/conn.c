@@ -943,8 +943,9 @@ conn_close_after_flush(struct conn *c)
 
 /*
  * The secure channel, under the framing (protocol.md, "Secure channel").
- * A connection's first four bytes say which wire it speaks: "MFE1" starts
- * the encrypted handshake; anything else is a plain frame's length, taken
+ * A connection's first four bytes say which wire it speaks: "MFE2" (or
+ * "MFE1", from older clients) starts the encrypted handshake, which also
+ * picks the record cipher; anything else is a plain frame's length, taken
  * only from loopback or a unix socket while plain_loopback is on.
  */
 
@@ -1056,9 +1057,10 @@ static struct evbuffer *
 conn_input(struct conn *c)
 {
 	struct evbuffer	*raw = bufferevent_get_input(c->bev);
-	unsigned char	 in[CHANNEL_CLIENT_HELLO_LEN];
-	unsigned char	 out[CHANNEL_SERVER_HELLO_LEN];
+	unsigned char	 in[CHANNEL_CLIENT_HELLO_MAX];
+	unsigned char	 out[CHANNEL_SERVER_HELLO_MAX];
 	const char	*cause;
+	size_t		 n;
 
 	switch (c->wire) {
 	case CONN_WIRE_PLAIN:
@@ -1066,32 +1068,35 @@ conn_input(struct conn *c)
 	case CONN_WIRE_UNKNOWN:
 		if (evbuffer_copyout(raw, in, CHANNEL_MAGIC_LEN) < CHANNEL_MAGIC_LEN)
 			return NULL;
-		if (memcmp(in, CHANNEL_MAGIC, CHANNEL_MAGIC_LEN) != 0) {
+		if ((n = channel_client_hello_length(in)) == 0) {
 			c->wire = CONN_WIRE_PLAIN;
 			return conn_plain_allowed(c) ? raw : NULL;
 		}
-		if (evbuffer_get_length(raw) < CHANNEL_CLIENT_HELLO_LEN)
+		if (evbuffer_get_length(raw) < n)
 			return NULL;
-		evbuffer_remove(raw, in, sizeof in);
+		evbuffer_remove(raw, in, n);
 		c->chan = channel_new();
 		c->wire = CONN_WIRE_HANDSHAKE;
 		if (!have_key) {
 			conn_drop(c, "no server key");
 			return NULL;
 		}
-		if (channel_server_accept(c->chan, &server_key, in, out,
-		    &cause) != 0) {
+		if (channel_server_accept(c->chan, &server_key,
+		    channel_suites_available(), in, n, out, &n, &cause) != 0) {
 			log_warn("conn %llu (%s): handshake: %s",
 			    (unsigned long long)c->id, c->addr, cause);
 			conn_drop(c, cause);
 			return NULL;
 		}
-		evbuffer_add(bufferevent_get_output(c->bev), out, sizeof out);
+		evbuffer_add(bufferevent_get_output(c->bev), out, n);
 		/* FALLTHROUGH */
 	case CONN_WIRE_HANDSHAKE:
-		if (evbuffer_get_length(raw) < CHANNEL_CLIENT_FINISH_LEN)
+		/* Hc2s, or for AES-256-GCM (which has none) the first
+		 * record: the client has checked our key once it speaks. */
+		n = channel_client_finish_length(c->chan);
+		if (evbuffer_get_length(raw) == 0 || evbuffer_get_length(raw) < n)
 			return NULL;
-		evbuffer_remove(raw, in, CHANNEL_CLIENT_FINISH_LEN);
+		evbuffer_remove(raw, in, n);
 		if (channel_server_finish(c->chan, in, &cause) != 0) {
 			log_warn("conn %llu (%s): handshake: %s",
 			    (unsigned long long)c->id, c->addr, cause);
@@ -1100,8 +1105,8 @@ conn_input(struct conn *c)
 		}
 		c->plain_in = evbuffer_new();
 		c->wire = CONN_WIRE_SECURE;
-		log_debug("conn %llu (%s): encrypted", (unsigned long long)c->id,
-		    c->addr);
+		log_debug("conn %llu (%s): encrypted, %s", (unsigned long long)c->id,
+		    c->addr, channel_suite_name(channel_suite(c->chan)));
 		/* FALLTHROUGH */
 	case CONN_WIRE_SECURE:
 		/* At most one whole frame ahead, as on the plain wire. */

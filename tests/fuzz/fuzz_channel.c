@@ -1,8 +1,11 @@
 /* fuzz_channel.c -- libFuzzer: the secure channel's handshake and records.
  *
- * The first input byte picks who the fuzzer plays:
- *   0  a hostile client: its hello, its stream header and its records are
- *      the input's bytes, fed to the server's half (channel_server_accept,
+ * The first input byte picks who the fuzzer plays (byte % 3), and for the
+ * genuine parties what the client offers (byte / 3 % 3: AES-256-GCM where
+ * the CPU has it, XChaCha20, or the "MFE1" hello):
+ *   0  a hostile client: its hello ("MFE1" or "MFE2" with any offer), its
+ *      stream header if the suite has one, and its records are the input's
+ *      bytes, fed to the server's half (channel_server_accept,
  *      channel_server_finish, channel_buffer_open) as conn_input does;
  *   1  a genuine client whose record stream the fuzzer cuts and splices:
  *      the rest of the input is a script of records to seal (of any size)
@@ -25,6 +28,23 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int	LLVMFuzzerInitialize(int *, char ***);
 
 static struct channel_keypair	server_kp;
+
+static unsigned	offer_pick(unsigned);
+
+/* A genuine client's offer: AES-256-GCM falls back to XChaCha20 on a CPU
+ * without AES-NI. */
+static unsigned
+offer_pick(unsigned b)
+{
+	switch (b % 3) {
+	case 0:
+		return channel_suites_available() & CHANNEL_SUITE_AES256GCM ?
+		    CHANNEL_SUITE_AES256GCM : CHANNEL_SUITE_XCHACHA20;
+	case 1:
+		return CHANNEL_SUITE_XCHACHA20;
+	}
+	return CHANNEL_OFFER_V1;
+}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -63,21 +83,34 @@ drain(struct channel *ch, struct evbuffer *src, struct evbuffer *dst)
 static void
 hostile_client(const uint8_t *data, size_t size)
 {
-	unsigned char	 out[CHANNEL_SERVER_HELLO_LEN];
+	unsigned char	 out[CHANNEL_SERVER_HELLO_MAX];
 	struct channel	*ch = channel_new();
 	struct evbuffer	*src, *dst;
 	const char	*cause;
+	size_t		 n, olen;
 
-	if (size < CHANNEL_CLIENT_HELLO_LEN ||
-	    channel_server_accept(ch, &server_kp, data, out, &cause) != 0)
+	if (size < CHANNEL_MAGIC_LEN)
 		goto out;
-	data += CHANNEL_CLIENT_HELLO_LEN;
-	size -= CHANNEL_CLIENT_HELLO_LEN;
-	if (size < CHANNEL_CLIENT_FINISH_LEN ||
-	    channel_server_finish(ch, data, &cause) != 0)
+	/* Not a magic: the hello as far as it goes, which must be refused. */
+	if ((n = channel_client_hello_length(data)) == 0)
+		n = size < CHANNEL_CLIENT_HELLO_MAX ? size : CHANNEL_CLIENT_HELLO_MAX;
+	if (size < n)
 		goto out;
-	data += CHANNEL_CLIENT_FINISH_LEN;
-	size -= CHANNEL_CLIENT_FINISH_LEN;
+	if (channel_server_accept(ch, &server_kp, channel_suites_available(),
+	    data, n, out, &olen, &cause) != 0) {
+		if (cause == NULL || olen != 0)
+			abort();
+		goto out;
+	}
+	if (channel_client_hello_length(data) != n || olen == 0)
+		abort();	/* accepted what is no hello */
+	data += n;
+	size -= n;
+	n = channel_client_finish_length(ch);
+	if (size < n || channel_server_finish(ch, data, &cause) != 0)
+		goto out;
+	data += n;
+	size -= n;
 	src = evbuffer_new();
 	dst = evbuffer_new();
 	evbuffer_add(src, data, size);
@@ -91,25 +124,30 @@ out:
 }
 
 static void
-spliced_stream(const uint8_t *data, size_t size)
+spliced_stream(unsigned offer, const uint8_t *data, size_t size)
 {
-	unsigned char	 hello[CHANNEL_CLIENT_HELLO_LEN];
-	unsigned char	 shello[CHANNEL_SERVER_HELLO_LEN];
-	unsigned char	 fin[CHANNEL_CLIENT_FINISH_LEN], spk[CHANNEL_KEY_LEN];
+	unsigned char	 hello[CHANNEL_CLIENT_HELLO_MAX];
+	unsigned char	 shello[CHANNEL_SERVER_HELLO_MAX];
+	unsigned char	 fin[CHANNEL_CLIENT_FINISH_MAX], spk[CHANNEL_KEY_LEN];
 	static unsigned char sealed[CHANNEL_SEALED_LEN(CHANNEL_RECORD_MAX)];
 	static unsigned char plain[CHANNEL_RECORD_MAX];
 	struct channel	*cli = channel_new(), *srv = channel_new();
 	struct evbuffer	*src = evbuffer_new(), *dst = evbuffer_new();
 	struct evbuffer	*want = evbuffer_new();
 	const char	*cause;
-	size_t		 pos = 0, n, slen, wlen, sealed_total = 0;
+	size_t		 pos = 0, n, slen, wlen, sealed_total = 0, hlen, flen;
 	int		 injected = 0, failed = 0;
 
-	channel_client_hello(cli, hello);
-	if (channel_server_accept(srv, &server_kp, hello, shello, &cause) != 0 ||
-	    channel_client_finish(cli, shello, spk, fin, &cause) != 0 ||
+	hlen = channel_client_hello(cli, offer, hello);
+	if (channel_server_accept(srv, &server_kp, channel_suites_available(),
+	    hello, hlen, shello, &hlen, &cause) != 0 ||
+	    channel_client_finish(cli, shello, hlen, spk, fin, &flen,
+	    &cause) != 0 ||
 	    memcmp(spk, server_kp.pk, sizeof spk) != 0 ||
-	    channel_server_finish(srv, fin, &cause) != 0)
+	    flen != channel_client_finish_length(srv) ||
+	    channel_server_finish(srv, fin, &cause) != 0 ||
+	    channel_suite(cli) != (offer == CHANNEL_SUITE_AES256GCM ?
+	    CHANNEL_SUITE_AES256GCM : CHANNEL_SUITE_XCHACHA20))
 		abort();
 	/* At most 1 MiB sealed per input: the fuzzer is after the framing,
 	 * not a benchmark of xchacha20. */
@@ -136,7 +174,8 @@ spliced_stream(const uint8_t *data, size_t size)
 			memcpy(plain, data + pos, size - pos < n ? size - pos : n);
 			slen = channel_seal(cli, plain, n, sealed);
 			sealed_total += n;
-			if (slen != CHANNEL_SEALED_LEN(n))
+			if (slen != n + channel_overhead(cli) ||
+			    slen > CHANNEL_SEALED_LEN(n))
 				abort();
 			evbuffer_add(src, sealed, slen);
 			if (!injected)
@@ -166,20 +205,33 @@ spliced_stream(const uint8_t *data, size_t size)
 }
 
 static void
-hostile_server(const uint8_t *data, size_t size)
+hostile_server(unsigned offer, const uint8_t *data, size_t size)
 {
-	unsigned char	 hello[CHANNEL_CLIENT_HELLO_LEN];
-	unsigned char	 fin[CHANNEL_CLIENT_FINISH_LEN], spk[CHANNEL_KEY_LEN];
+	unsigned char	 hello[CHANNEL_CLIENT_HELLO_MAX];
+	unsigned char	 fin[CHANNEL_CLIENT_FINISH_MAX], spk[CHANNEL_KEY_LEN];
 	struct channel	*ch = channel_new();
 	struct evbuffer	*src, *dst;
 	const char	*cause;
+	size_t		 n, flen;
 
-	channel_client_hello(ch, hello);
-	if (size < CHANNEL_SERVER_HELLO_LEN ||
-	    channel_client_finish(ch, data, spk, fin, &cause) != 0)
+	channel_client_hello(ch, offer, hello);
+	if (size < CHANNEL_SERVER_HELLO_PEEK)
 		goto out;
-	data += CHANNEL_SERVER_HELLO_LEN;
-	size -= CHANNEL_SERVER_HELLO_LEN;
+	/* A suite we did not offer, or another magic, ends it here; the
+	 * length itself is tried too, one byte short. */
+	if ((n = channel_server_hello_length(ch, data, &cause)) == 0)
+		goto out;
+	if (size > n && data[n] == 0xff) {
+		if (channel_client_finish(ch, data, n - 1, spk, fin, &flen,
+		    &cause) == 0)
+			abort();
+		goto out;
+	}
+	if (size < n || channel_client_finish(ch, data, n, spk, fin, &flen,
+	    &cause) != 0)
+		goto out;
+	data += n;
+	size -= n;
 	src = evbuffer_new();
 	dst = evbuffer_new();
 	evbuffer_add(src, data, size);
@@ -201,10 +253,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hostile_client(data + 1, size - 1);
 		break;
 	case 1:
-		spliced_stream(data + 1, size - 1);
+		spliced_stream(offer_pick(data[0] / 3u), data + 1, size - 1);
 		break;
 	default:
-		hostile_server(data + 1, size - 1);
+		hostile_server(offer_pick(data[0] / 3u), data + 1, size - 1);
 		break;
 	}
 	return 0;

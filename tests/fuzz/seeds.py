@@ -230,6 +230,26 @@ def fuzz_channel():
     # 2: a hostile server's hello.
     write("fuzz_channel", b"\x02MFE1" + bytes(range(64)) + bytes(24) +
           struct.pack(">I", 17) + bytes(17))
+    # "MFE2": hostile clients offering AES-256-GCM and XChaCha20 (with its
+    # header), or only a suite nobody runs.
+    key = bytes(range(1, 33))
+    write("fuzz_channel", b"\x00MFE2\x03" + key + struct.pack(">I", 17) +
+          b"A" * 17)
+    write("fuzz_channel", b"\x00MFE2\x01" + key + bytes(24) +
+          struct.pack(">I", 18) + b"B" * 18)
+    write("fuzz_channel", b"\x00MFE2\x04" + key)
+    # Genuine streams: byte 0 / 3 picks the offer (0 AES-256-GCM,
+    # 1 XChaCha20, 2 the "MFE1" hello).
+    write("fuzz_channel", b"\x01" + b"\x00\x10" + b"A" * 16 + b"\x80" +
+          b"\x81\x01")
+    write("fuzz_channel", b"\x04" + b"\x00\x10" + b"A" * 16 +
+          b"\x00\x05abcde")
+    write("fuzz_channel", b"\x07" + b"\x00\x10" + b"A" * 16)
+    # Hostile servers answering each offer.
+    write("fuzz_channel", b"\x02MFE2\x02" + key + key +
+          struct.pack(">I", 17) + b"C" * 17)
+    write("fuzz_channel", b"\x05MFE2\x01" + key + key + bytes(24) + b"\xff")
+    write("fuzz_channel", b"\x08MFE1" + key + key + bytes(24))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,16 @@ static struct tsrv	srv;
 static char		home[256];
 static char		known[PATH_MAX];	/* home's known_servers for the library tests */
 
+/*
+ * What sec_open offers: a test's initial state for the tests run once per
+ * suite (mediflow's own offer, AES-256-GCM on a CPU with AES-NI; XChaCha20;
+ * the "MFE1" hello of older clients), 0 (mediflow's) for the others.
+ */
+static unsigned		offer_default = 0;
+static unsigned		offer_xchacha = CHANNEL_SUITE_XCHACHA20;
+static unsigned		offer_v1 = CHANNEL_OFFER_V1;
+static unsigned		sec_offer;
+
 struct run {
 	int	 status;
 	char	*out;
@@ -67,7 +77,7 @@ setup_home(void **state)
 {
 	const char	*tmp = getenv("TMPDIR");
 
-	(void)state;
+	sec_offer = *state != NULL ? *(unsigned *)*state : 0;
 	snprintf(home, sizeof home, "%s/mediflow-home-XXXXXX",
 	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
 	if (mkdtemp(home) == NULL)
@@ -273,8 +283,20 @@ sec_connect_to(struct tcli *c, const char *addr, const char *fingerprint,
 	t.trust_new = trust_new;
 	t.fingerprint = fingerprint;
 	t.timeout_ms = CALL_TIMEOUT_MS;
+	t.channel_offer = sec_offer;
 	c->reply = NULL;
 	return mfc_connect_secure(&c->mc, addr, &t, cause);
+}
+
+/* The suite a connection of this test must have settled on. */
+static unsigned
+sec_suite_expected(void)
+{
+	if (sec_offer == 0)
+		return channel_suites_available() & CHANNEL_SUITE_AES256GCM ?
+		    CHANNEL_SUITE_AES256GCM : CHANNEL_SUITE_XCHACHA20;
+	return sec_offer == CHANNEL_SUITE_AES256GCM ? CHANNEL_SUITE_AES256GCM :
+	    CHANNEL_SUITE_XCHACHA20;
 }
 
 static void
@@ -288,6 +310,8 @@ sec_open(struct tcli *c, const struct tsrv *s)
 		fail();
 	}
 	assert_non_null(c->mc.chan);
+	assert_int_equal(channel_suite(c->mc.chan), sec_suite_expected());
+	assert_int_equal(c->mc.chan->v1, sec_offer == CHANNEL_OFFER_V1);
 	call_ok(c, "hello", "{s:i}", "version", PROTO_VERSION);
 }
 
@@ -971,21 +995,26 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup_home, teardown_home)
-		T(test_encrypted_session_works_end_to_end),
-		T(test_pipelined_requests_are_answered_in_order),
+#define SUITES(f)							\
+	{ #f " [default]", f, setup_home, teardown_home, &offer_default }, \
+	{ #f " [XChaCha20]", f, setup_home, teardown_home, &offer_xchacha }, \
+	{ #f " [MFE1]", f, setup_home, teardown_home, &offer_v1 }
+		SUITES(test_encrypted_session_works_end_to_end),
+		SUITES(test_pipelined_requests_are_answered_in_order),
 		T(test_a_reply_longer_than_a_record_arrives_whole),
 		T(test_a_bad_frame_inside_the_channel_gets_an_encrypted_error),
 		T(test_cli_trust_new_key_pins_the_servers_key),
 		T(test_cli_asks_about_a_first_key_on_a_terminal),
 		T(test_cli_refuses_a_fingerprint_that_does_not_match),
 		T(test_changed_server_key_is_refused_loudly_with_nothing_sent),
-		T(test_a_flipped_byte_closes_only_that_connection),
-		T(test_a_replayed_record_closes_the_connection),
-		T(test_reordered_and_truncated_records_close_the_connection),
+		SUITES(test_a_flipped_byte_closes_only_that_connection),
+		SUITES(test_a_replayed_record_closes_the_connection),
+		SUITES(test_reordered_and_truncated_records_close_the_connection),
 		T(test_require_encryption_refuses_plain_hello_cleanly),
 		T(test_plain_from_another_host_is_refused_encrypted_is_not),
 		T(test_client_refuses_a_server_without_the_channel),
 		T(test_trust_check_pins_first_keys_and_refuses_changes),
+#undef SUITES
 #undef T
 	};
 

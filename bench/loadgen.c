@@ -57,6 +57,8 @@
 #define MAX_HOLES	16	/* placeholders in one template */
 /* Seconds without a byte from the server before a connection is given up. */
 #define REPLY_TIMEOUT	30
+/* -r: requests due on one connection that may wait for a place. */
+#define PACE_BACKLOG	65536
 #define DRAIN_SECONDS	10
 
 /*
@@ -108,6 +110,8 @@ struct lg_conn {
 	size_t			 frame_cap;
 	struct channel		*ch;		/* -E */
 	struct evbuffer		*plain_in;	/* -E: opened records */
+	uint64_t		*due;		/* -r: when the waiting ones were due */
+	size_t			 due_head, due_count;
 };
 
 /*
@@ -165,6 +169,12 @@ static struct {
 	int			 login_mode;	/* -L */
 	int			 each_login;	/* -s: every connection logs in itself */
 	int			 depth;
+	double			 rate;		/* -r: requests a second, open loop */
+	struct event		*pace_ev;	/* -r */
+	uint64_t		 pace_start_ns, paced;
+	int			 pace_next;	/* -r: the next connection in turn */
+	uint64_t		 max_backlog;	/* -r: most requests waiting at once */
+	uint64_t		 backlog;
 	const char		*label;
 	const char		*ops_spec;
 	int			 quiet;
@@ -207,6 +217,9 @@ static struct {
 	int			 exit_code;
 } lg;
 
+/* -r: when the request being sent was due (0: now). */
+static uint64_t	send_due_ns;
+
 static void	usage(void) __attribute__((noreturn));
 static uint64_t	now_ns(void);
 static int	hist_index(uint64_t);
@@ -243,6 +256,8 @@ static void	read_cb(struct bufferevent *, void *);
 static void	sock_read_cb(evutil_socket_t, short, void *);
 static void	conn_read_own(struct lg_conn *);
 static void	conn_send(struct lg_conn *, const void *, size_t);
+static void	pace_cb(evutil_socket_t, short, void *);
+static void	send_due(struct lg_conn *, uint64_t);
 static void	event_cb(struct bufferevent *, short, void *);
 static void	warmup_cb(evutil_socket_t, short, void *);
 static void	stop_cb(evutil_socket_t, short, void *);
@@ -257,8 +272,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: loadgen [-h host] [-p port] [-c conns] [-d seconds | -n requests]\n"
 	    "               [-o op[:weight],...] [-a json-args]... [-e email -P password]\n"
-	    "               [-s] [-L] [-E] [-S suite] [-w warmup] [-q depth] [-l label]\n"
-	    "               [-Q]\n"
+	    "               [-s] [-L] [-E] [-S suite] [-w warmup] [-q depth] [-r rate]\n"
+	    "               [-l label] [-Q]\n"
 	    "  -h HOST    server address (default 127.0.0.1)\n"
 	    "  -p PORT    server port (default 7400)\n"
 	    "  -c N       connections (default 50)\n"
@@ -295,6 +310,10 @@ usage(void)
 	    "             default: every suite this CPU runs\n"
 	    "  -w SECS    warm-up before measuring (default 1)\n"
 	    "  -q N       requests in flight per connection (default 1, max %d)\n"
+	    "  -r RATE    open loop: RATE requests a second in all, due at even\n"
+	    "             times in turn over the connections whatever the replies\n"
+	    "             do (at most -q in flight on each, the rest wait); latency\n"
+	    "             counts from when a request was due\n"
 	    "  -l LABEL   a name for the RESULT line (default the op string)\n"
 	    "  -Q         print only the RESULT line\n", MAX_DEPTH);
 	exit(2);
@@ -964,9 +983,72 @@ send_request(struct lg_conn *c, const char *op, int op_index, int with_login)
 	f->id = c->next_id++;
 	f->op = op_index;
 	f->counted = op_index >= 0 && lg.measuring;
-	f->start_ns = now_ns();
+	/* Open loop: from when it was due, so a late send is not hidden. */
+	f->start_ns = send_due_ns != 0 ? send_due_ns : now_ns();
 	if (op_index >= 0)
 		lg.ops[op_index].sent++;
+}
+
+/*
+ * Open loop (-r): requests fall due at the rate, whatever the replies do,
+ * in turn over the connections; one that has depth in flight keeps the
+ * ones due for it until a reply frees a place. Latency counts from when a
+ * request was due, so a server that falls behind cannot hide it (the
+ * "coordinated omission" of closed-loop load).
+ */
+static void
+pace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t	now = now_ns(), due;
+	struct lg_conn	*c = NULL;
+	int		i;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (lg.stopping)
+		return;
+	for (;;) {
+		due = lg.pace_start_ns + (uint64_t)((double)(lg.paced + 1) *
+		    1e9 / lg.rate);
+		if (due > now)
+			break;
+		lg.paced++;
+		for (i = 0; i < lg.conns; i++) {
+			c = &lg.c[lg.pace_next];
+			lg.pace_next = (lg.pace_next + 1) % lg.conns;
+			if (c->state == CS_RUN)
+				break;
+		}
+		if (i == lg.conns || c == NULL)
+			return;
+		send_due(c, due);
+	}
+}
+
+static void
+send_due(struct lg_conn *c, uint64_t due)
+{
+	if (c->count < lg.depth && c->due_count == 0) {
+		send_due_ns = due;
+		send_next(c);
+		send_due_ns = 0;
+		return;
+	}
+	if (c->due == NULL)
+		c->due = xcalloc(PACE_BACKLOG, sizeof *c->due);
+	if (c->due_count == PACE_BACKLOG) {
+		fprintf(stderr, "loadgen: more than %d requests behind on one "
+		    "connection: the server cannot take -r %.0f\n", PACE_BACKLOG,
+		    lg.rate);
+		lg.exit_code = 1;
+		stop_cb(-1, 0, NULL);
+		return;
+	}
+	c->due[(c->due_head + c->due_count) % PACE_BACKLOG] = due;
+	c->due_count++;
+	if (++lg.backlog > lg.max_backlog)
+		lg.max_backlog = lg.backlog;
 }
 
 static void
@@ -1066,8 +1148,17 @@ start_run(void)
 		if (c->state != CS_READY)
 			continue;
 		c->state = CS_RUN;
-		for (j = 0; j < lg.depth; j++)
+		for (j = 0; j < lg.depth && lg.rate == 0; j++)
 			send_next(c);
+	}
+	if (lg.rate > 0) {
+		/* Ticks well under a request's service time; the pace itself
+		 * comes from the clock, not from the ticks. */
+		tv.tv_sec = 0;
+		tv.tv_usec = 100;
+		lg.pace_start_ns = now_ns();
+		lg.pace_ev = event_new(lg.base, -1, EV_PERSIST, pace_cb, NULL);
+		event_add(lg.pace_ev, &tv);
 	}
 }
 
@@ -1248,7 +1339,18 @@ handle_reply(struct lg_conn *c, const msgpack_object *reply)
 			event_base_loopbreak(lg.base);
 		return;
 	}
-	send_next(c);
+	if (lg.rate == 0)
+		send_next(c);
+	else if (c->due_count > 0) {
+		uint64_t	due = c->due[c->due_head];
+
+		c->due_head = (c->due_head + 1) % PACE_BACKLOG;
+		c->due_count--;
+		lg.backlog--;
+		send_due_ns = due;
+		send_next(c);
+		send_due_ns = 0;
+	}
 }
 
 /*
@@ -1670,7 +1772,7 @@ report(void)
 	    "seconds=%.3f requests=%llu errors=%llu%s bad_replies=%llu "
 	    "conn_failures=%llu rps=%.1f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
 	    "max_ms=%.3f mean_ms=%.3f ok_rps=%.1f ok_total=%llu unanswered=%llu "
-	    "encrypted=%d\n",
+	    "encrypted=%d offered_rps=%.1f max_backlog=%llu\n",
 	    lg.label, lg.ops_spec,
 	    lg.login_mode, lg.conns, lg.nready, lg.depth, secs,
 	    (unsigned long long)lg.requests, (unsigned long long)lg.errors, errs,
@@ -1679,15 +1781,17 @@ report(void)
 	    p999 / 1e6, lg.hist.max / 1e6,
 	    lg.hist.total ? lg.hist.sum / (double)lg.hist.total / 1e6 : 0.0,
 	    ok_rps, (unsigned long long)lg.ok_total,
-	    (unsigned long long)lg.unanswered, lg.encrypt);
+	    (unsigned long long)lg.unanswered, lg.encrypt, lg.rate,
+	    (unsigned long long)lg.max_backlog);
 	fflush(stdout);
 }
 
 int
 main(int argc, char **argv)
 {
-	const char	*ops = "health";
-	char		*end;
+	const char		*ops = "health";
+	struct event_config	*cfg;
+	char			*end;
 	int		 ch, i;
 
 	lg.host = "127.0.0.1";
@@ -1696,7 +1800,7 @@ main(int argc, char **argv)
 	lg.duration = -1;
 	lg.warmup = 1;
 	lg.depth = 1;
-	while ((ch = getopt(argc, argv, "h:p:c:d:n:o:a:e:P:sLES:w:q:l:Q")) != -1) {
+	while ((ch = getopt(argc, argv, "h:p:c:d:n:o:a:e:P:sLES:w:q:r:l:Q")) != -1) {
 		switch (ch) {
 		case 'h':
 			lg.host = optarg;
@@ -1742,6 +1846,11 @@ main(int argc, char **argv)
 			else
 				usage();
 			lg.encrypt = 1;
+			break;
+		case 'r':
+			lg.rate = strtod(optarg, &end);
+			if (*end != '\0' || !(lg.rate > 0 && lg.rate <= 1e7))
+				usage();
 			break;
 		case 'e':
 			lg.email = optarg;
@@ -1820,7 +1929,15 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	msgpack_sbuffer_init(&lg.sb);
-	if ((lg.base = event_base_new()) == NULL) {
+	/* -r paces by 100 us ticks: libevent's default timer clock is the
+	 * coarse one (4 ms steps here). */
+	if ((cfg = event_config_new()) == NULL)
+		return 1;
+	if (lg.rate > 0)
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	lg.base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (lg.base == NULL) {
 		fprintf(stderr, "loadgen: cannot create the event loop\n");
 		return 1;
 	}
@@ -1837,6 +1954,7 @@ main(int argc, char **argv)
 	for (i = 0; i < lg.conns; i++) {
 		if (lg.c[i].rd_ev != NULL)
 			event_free(lg.c[i].rd_ev);
+		free(lg.c[i].due);
 		if (lg.c[i].bev != NULL)
 			bufferevent_free(lg.c[i].bev);
 		msgpack_unpacked_destroy(&lg.c[i].reply);
@@ -1847,6 +1965,8 @@ main(int argc, char **argv)
 			evbuffer_free(lg.c[i].plain_in);
 	}
 	free(lg.c);
+	if (lg.pace_ev != NULL)
+		event_free(lg.pace_ev);
 	for (i = 0; i < lg.nops; i++) {
 		if (lg.ops[i].args != NULL) {
 			free(lg.ops[i].args->bytes);

@@ -41,6 +41,7 @@ struct chat {
 	time_t		 typed_at;	/* we told the server we type */
 	int		 sending;
 	char		 pending[FIELD_MAX];	/* the message on its way */
+	struct dialog	*picker;	/* "Chat with", while it is open */
 };
 
 static void	chat_draw(struct view *, int, int, int, int);
@@ -345,6 +346,11 @@ new_pick(struct dialog *d)
 	struct chat	*c = pk->c;
 	json_t		*x = dialog_selected(d);
 
+	if (c == NULL) {
+		/* The chat tab is gone. */
+		dialog_close(d);
+		return;
+	}
 	if (x == NULL) {
 		strlcpy_mf(d->error, "nobody to write to by that name", sizeof d->error);
 		return;
@@ -419,6 +425,8 @@ new_closed(struct dialog *d)
 {
 	struct picker	*pk = d->arg;
 
+	if (pk->c != NULL && pk->c->picker == d)
+		pk->c->picker = NULL;
 	event_free(pk->timer);
 	free(pk);
 }
@@ -430,6 +438,7 @@ chat_new(struct chat *c)
 	struct dialog	*d = dialog_new("Chat with", new_pick, pk);
 
 	pk->c = c;
+	c->picker = d;
 	pk->timer = evtimer_new(tui_base(), new_search_cb, d);
 	dialog_field(d, "q", "Name");
 	d->changed = new_changed;
@@ -481,6 +490,13 @@ chat_event(struct view *v, const char *event, json_t *data)
 		if (jget_int(data, "conversation_id") == c->open_id)
 			c->typing_at = time(NULL);
 	} else if (strcmp(event, "presence") == 0) {
+		/* The picker's contacts too: the server tells them as well. */
+		if (c->picker != NULL && c->picker->items != NULL)
+			json_array_foreach(c->picker->items, i, conv)
+				if (jget_int(conv, "user_id") ==
+				    jget_int(data, "user_id"))
+					json_object_set(conv, "online",
+					    json_object_get(data, "online"));
 		json_array_foreach(c->convs, i, conv) {
 			peer = json_object_get(conv, "peer");
 			if (jget_int(peer, "user_id") == jget_int(data, "user_id")) {
@@ -728,6 +744,8 @@ chat_free(struct view *v)
 
 	if (chat_current == c)
 		chat_current = NULL;
+	if (c->picker != NULL)
+		((struct picker *)c->picker->arg)->c = NULL;
 	json_decref(c->convs);
 	json_decref(c->messages);
 	field_wipe(&c->input);

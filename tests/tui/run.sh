@@ -207,6 +207,23 @@ wait_line() {
 	return 1
 }
 
+# wait_line_without WINDOW TEXT NOT [MS]: a line with TEXT shows, and none
+# with TEXT holds NOT.
+wait_line_without() {
+	end=$(($(now_ms) + ${4:-10000}))
+	while :; do
+		if screen "$1" | grep -qF -- "$2" &&
+		    ! screen "$1" | grep -F -- "$2" | grep -qF -- "$3"; then
+			return 0
+		fi
+		[ "$(now_ms)" -ge "$end" ] && break
+		sleep 0.05
+	done
+	echo "window $1 showed no line with \"$2\" but without \"$3\"; it showed:"
+	screen "$1" | sed 's/^/| /'
+	return 1
+}
+
 login() {
 	wait_for "$1" "E-mail" || return 1
 	type_text "$1" "$2"
@@ -985,6 +1002,17 @@ test_chat_with_offers_whom_one_may_write_to() {
 	keys chatpat n
 	wait_for chatpat "Chat with" || return 1
 	wait_line chatpat "Dr. Sarah Chen" "doctor" || return 1
+	# The open picker's online marks follow presence: Dr. Okafor, one of
+	# John's doctors and at no other terminal, comes and goes.
+	wait_line chatpat "Dr. Michael Okafor" "doctor" || return 1
+	wait_line_without chatpat "Dr. Michael Okafor" "online" || return 1
+	open_client chatoka
+	login chatoka m.okafor@test.com "$PASSWORD" || return 1
+	wait_for chatoka "Dr. Michael Okafor (doctor)" || return 1
+	wait_line chatpat "Dr. Michael Okafor" "online" || return 1
+	keys chatoka C-c
+	wait_for chatoka "mediflow exited 0" || return 1
+	wait_line_without chatpat "Dr. Michael Okafor" "online" || return 1
 	type_text chatpat lopez
 	wait_for chatpat "nobody you may write to by that name" || return 1
 	keys chatpat Escape

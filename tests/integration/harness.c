@@ -1,4 +1,5 @@
 /* harness.c -- a private mediflowd per test file and a blocking client. */
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -212,6 +213,7 @@ srv_start(struct tsrv *s, const struct tsrv_opts *opts)
 	char		*argv[64], *bin, *conf_path = NULL;
 	char		*wrapper, *wrapper_copy = NULL, *word;
 	int		 argc = 0, pipefd[2], logfd, i;
+	pid_t		 parent;
 	FILE		*f;
 
 	memset(s, 0, sizeof *s);
@@ -285,9 +287,14 @@ srv_start(struct tsrv *s, const struct tsrv_opts *opts)
 	    (s->keep_dir ? O_APPEND : O_TRUNC), 0600);
 	assert_true(logfd >= 0);
 	fflush(NULL);
+	parent = getpid();
 	s->pid = fork();
 	assert_true(s->pid >= 0);
 	if (s->pid == 0) {
+		/* A failed assertion longjmps past srv_stop: the server must
+		 * not outlive the test program (it was left running). */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+			_exit(127);
 		dup2(pipefd[1], STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);
 		/* Only the test's own settings: nothing from the caller's shell. */

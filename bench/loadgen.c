@@ -23,7 +23,6 @@
  * key=value pairs for scripts. */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -871,26 +870,17 @@ conn_read_own(struct lg_conn *c)
 static void
 sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct lg_conn		*c = arg;
-	struct evbuffer		*in = bufferevent_get_input(c->bev);
-	struct evbuffer_iovec	 v[2];
-	struct iovec		 iov[2];
-	ssize_t			 n;
-	size_t			 left;
-	int			 nv, i;
+	struct lg_conn	*c = arg;
+	ssize_t		 n;
 
 	if (what & EV_TIMEOUT) {
 		conn_dead(c, "timed out waiting for a reply");
 		return;
 	}
-	if ((nv = evbuffer_reserve_space(in, 65536, v, 2)) <= 0)
-		abort();	/* out of memory */
-	for (i = 0; i < nv; i++) {
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len;
-	}
-	n = readv(fd, iov, nv);
+	n = evbuffer_read_some(bufferevent_get_input(c->bev), fd, 65536);
 	if (n <= 0) {
+		if (n < 0 && errno == ENOMEM)
+			abort();	/* out of memory */
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR))
 			return;
@@ -898,13 +888,6 @@ sock_read_cb(evutil_socket_t fd, short what, void *arg)
 		    strerror(errno));
 		return;
 	}
-	for (i = 0, left = (size_t)n; i < nv; i++) {
-		if (v[i].iov_len > left)
-			v[i].iov_len = left;
-		left -= v[i].iov_len;
-	}
-	if (evbuffer_commit_space(in, v, nv) != 0)
-		abort();
 	read_cb(c->bev, c);
 }
 

@@ -1,10 +1,13 @@
 /* util.c -- allocation that never fails, strings, UTF-8. */
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/buffer.h>
 
 #include "util.h"
 
@@ -193,4 +196,38 @@ fail:
 	free(p);
 	errno = saved;
 	return -1;
+}
+
+ssize_t
+evbuffer_read_some(struct evbuffer *buf, int fd, size_t max)
+{
+	struct evbuffer_iovec	 v[2];
+	struct iovec		 iov[2];
+	size_t			 got;
+	ssize_t			 n;
+	int			 nv, i;
+
+	if ((nv = evbuffer_reserve_space(buf, (ev_ssize_t)max, v, 2)) <= 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (i = 0, got = 0; i < nv; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+		if (iov[i].iov_len > max - got)
+			iov[i].iov_len = max - got;
+		got += iov[i].iov_len;
+	}
+	if ((n = readv(fd, iov, nv)) <= 0)
+		return n;
+	for (i = 0, got = (size_t)n; i < nv; i++) {
+		if (v[i].iov_len > got)
+			v[i].iov_len = got;
+		got -= v[i].iov_len;
+	}
+	if (evbuffer_commit_space(buf, v, nv) != 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return n;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <sys/types.h>
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -30,5 +31,14 @@ int	 has_control_chars(const char *, size_t);
 
 /* Creates a directory and its parents; 0, or -1 with errno. */
 int	 mkdir_p(const char *, unsigned int mode);
+
+struct evbuffer;
+/*
+ * Reads what fd has, at most max bytes, onto the end of buf with one readv:
+ * libevent's evbuffer_read asks the kernel first how much is waiting (an
+ * ioctl FIONREAD before every read). The bytes read, 0 at end of file, or
+ * -1 with errno (ENOMEM when buf could not grow).
+ */
+ssize_t	 evbuffer_read_some(struct evbuffer *, int fd, size_t max);
 
 #endif

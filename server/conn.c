@@ -1233,13 +1233,10 @@ conn_read_set(struct conn *c, int on)
 static void
 conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct conn		*c = arg;
-	struct evbuffer		*in = bufferevent_get_input(c->bev);
-	struct evbuffer_iovec	 v[2];
-	struct iovec		 iov[2];
-	size_t			 have = evbuffer_get_length(in), want, got;
-	ssize_t			 n;
-	int			 nv, i;
+	struct conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	size_t		 have = evbuffer_get_length(in), want;
+	ssize_t		 n;
 
 	(void)what;
 	if (have >= conn_input_max()) {
@@ -1249,38 +1246,18 @@ conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 	want = conn_input_max() - have;
 	if (want > CONN_READ_SIZE)
 		want = CONN_READ_SIZE;
-	nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
-	if (nv <= 0) {
-		conn_drop(c, "out of memory for input");
-		return;
-	}
-	for (i = 0, got = 0; i < nv; i++) {
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len;
-		if (iov[i].iov_len > want - got)
-			iov[i].iov_len = want - got;
-		got += iov[i].iov_len;
-	}
-	n = readv(fd, iov, nv);
+	n = evbuffer_read_some(in, fd, want);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		conn_drop(c, evutil_socket_error_to_string(errno));
+		conn_drop(c, errno == ENOMEM ? "out of memory for input" :
+		    evutil_socket_error_to_string(errno));
 		return;
 	}
 	if (n == 0) {
 		conn_drop(c, c->wire == CONN_WIRE_HANDSHAKE ?
 		    "peer left during the handshake (our key refused?)" :
 		    "peer closed");
-		return;
-	}
-	for (i = 0, got = (size_t)n; i < nv; i++) {
-		if (v[i].iov_len > got)
-			v[i].iov_len = got;
-		got -= v[i].iov_len;
-	}
-	if (evbuffer_commit_space(in, v, nv) != 0) {
-		conn_drop(c, "input buffer");
 		return;
 	}
 	conn_process(c);

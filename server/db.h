@@ -17,6 +17,14 @@ struct migration {
 extern const struct migration	migrations[];
 extern const size_t		migrations_count;
 
+/*
+ * Bytes of a request's savepoint journal kept in memory (a booking writes
+ * some 50,000); more goes to a temp file. The journal is then written in
+ * one piece, and SQLite's unix VFS writes at most 128 KiB at a time: with a
+ * larger limit the spill fails as "disk full" (tests/unit/test_db_batch.c).
+ */
+#define DB_SUBJOURNAL_SPILL	128000
+
 /* Opens (creating) the database file and applies pending migrations. */
 int	 db_open(const char *path, int synchronous_full, char **cause);
 void	 db_close(void);

@@ -1,0 +1,227 @@
+/* test_db_batch.c -- group commit: each request's savepoint inside the batch.
+ *
+ * The requests of one loop turn share one write transaction; each runs in a
+ * savepoint, so one that fails rolls back alone and the others still commit
+ * with the batch. A savepoint keeps the pages it changes in a sub-journal:
+ * in memory up to DB_SUBJOURNAL_SPILL bytes, in a temp file beyond (the
+ * store sets that limit, and leaves temp_store at its default so the journal
+ * is one chunk instead of a thousand small ones). Both kinds of rollback are
+ * checked here, against the rows another connection reads after the commit.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <sqlite3.h>
+
+#include "db.h"
+
+#define ROWS		3000	/* of 1 KiB: some 750 pages, 3 MiB */
+#define ROW_BYTES	1024
+
+static char		 tmpdir[64];
+static char		 db_path[300];
+static struct event_base *base;
+static int		 closed_ok = -1;	/* what the batch's commit said */
+
+static void
+remove_db(const char *path)
+{
+	char	p[320];
+
+	unlink(path);
+	snprintf(p, sizeof p, "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", path);
+	unlink(p);
+}
+
+static void
+on_close(int ok)
+{
+	closed_ok = ok;
+}
+
+static void
+exec_ok(const char *sql)
+{
+	assert_int_equal(sqlite3_exec(db_handle(), sql, NULL, NULL, NULL),
+	    SQLITE_OK);
+}
+
+/* Through the statement cache, as a handler writes. */
+static void
+store_exec(const char *sql)
+{
+	sqlite3_stmt	*st = db_prepare(sql);
+
+	assert_int_equal(db_step_done(st), SQLITE_DONE);
+}
+
+/* What a separate connection reads once the batch is on disk. */
+static int64_t
+outside_int(const char *sql)
+{
+	sqlite3		*c;
+	sqlite3_stmt	*st;
+	int64_t		 n = -1;
+
+	assert_int_equal(sqlite3_open_v2(db_path, &c, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(c, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(c);
+	return n;
+}
+
+static const char *
+outside_text(const char *sql, char *buf, size_t len)
+{
+	sqlite3		*c;
+	sqlite3_stmt	*st;
+
+	snprintf(buf, len, "(no row)");
+	assert_int_equal(sqlite3_open_v2(db_path, &c, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(c, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(c);
+	return buf;
+}
+
+static const char	 touch_all_sql[] = "UPDATE rows SET tag = tag + 1";
+static const char	 touch_one_sql[] = "UPDATE rows SET tag = tag + 100 WHERE id = 1";
+static const char	 touch_last_sql[] =
+    "UPDATE rows SET tag = tag + 1000 WHERE id = (SELECT max(id) FROM rows)";
+static const char	 add_sql[] = "INSERT INTO rows (tag, pad) VALUES (7, 'new')";
+
+/* The four requests of one turn: two commit, two fail after writing. */
+static void
+turn(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+
+	/* One that commits. */
+	assert_int_equal(db_begin(), 0);
+	store_exec(touch_one_sql);
+	assert_int_equal(db_commit(), 0);
+
+	/* One that changes every page (its journal spills to a file),
+	 * then fails. */
+	assert_int_equal(db_begin(), 0);
+	store_exec(touch_all_sql);
+	store_exec(add_sql);
+	db_rollback();
+
+	/* One that changes a few pages (its journal stays in memory),
+	 * then fails. */
+	assert_int_equal(db_begin(), 0);
+	store_exec(touch_last_sql);
+	store_exec(add_sql);
+	db_rollback();
+
+	/* One more that commits, after both rollbacks. */
+	assert_int_equal(db_begin(), 0);
+	store_exec(touch_last_sql);
+	assert_int_equal(db_commit(), 0);
+}
+
+static void
+test_failed_requests_roll_back_alone_in_memory_or_spilled(void **state)
+{
+	struct event	*ev = event_new(base, -1, 0, turn, NULL);
+	char		 buf[64];
+
+	(void)state;
+	assert_non_null(ev);
+	event_active(ev, EV_TIMEOUT, 0);
+	/* The turn, then the zero-timeout timer's commit. */
+	assert_int_equal(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+	event_free(ev);
+	assert_int_equal(closed_ok, 1);
+
+	/* Only the two committed requests' changes are on disk. */
+	assert_int_equal(outside_int("SELECT count(*) FROM rows"), ROWS);
+	assert_int_equal(outside_int("SELECT tag FROM rows WHERE id = 1"), 100);
+	assert_int_equal(outside_int("SELECT tag FROM rows WHERE id = 2"), 0);
+	assert_int_equal(outside_int("SELECT tag FROM rows WHERE id = "
+	    "(SELECT max(id) FROM rows)"), 1000);
+	assert_int_equal(outside_int("SELECT sum(tag) FROM rows"), 1100);
+	assert_int_equal(outside_int("SELECT count(*) FROM rows WHERE "
+	    "length(pad) != 1024"), 0);
+	assert_string_equal(outside_text("PRAGMA integrity_check", buf,
+	    sizeof buf), "ok");
+}
+
+static int
+setup(void **state)
+{
+	char	*cause = NULL, sql[200];
+	int	 i;
+
+	(void)state;
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/mediflow-batch-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(db_path, sizeof db_path, "%s/t.db", tmpdir);
+	if ((base = event_base_new()) == NULL)
+		return -1;
+	if (db_open(db_path, 0, &cause) != 0) {
+		print_error("db_open: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	exec_ok("CREATE TABLE rows (id INTEGER PRIMARY KEY, tag INTEGER NOT NULL, "
+	    "pad TEXT NOT NULL)");
+	exec_ok("BEGIN");
+	for (i = 0; i < ROWS; i++) {
+		snprintf(sql, sizeof sql, "INSERT INTO rows (tag, pad) VALUES "
+		    "(0, printf('%%.%dc', 'x'))", ROW_BYTES);
+		exec_ok(sql);
+	}
+	exec_ok("COMMIT");
+	/* Bigger than the sub-journal's memory: the second request spills. */
+	assert_true((int64_t)ROWS * ROW_BYTES > 2 * DB_SUBJOURNAL_SPILL);
+	db_batch_start(base, NULL, on_close);
+	closed_ok = -1;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	db_batch_stop();
+	db_close();
+	event_base_free(base);
+	base = NULL;
+	remove_db(db_path);
+	rmdir(tmpdir);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_failed_requests_roll_back_alone_in_memory_or_spilled,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -635,7 +635,9 @@ op_appt_book(struct req *r)
 		strlcpy_mf(a.patient_name, p.full_name, sizeof a.patient_name);
 		a.doctor_user_id = d.user_id;
 		a.patient_user_id = p.user_id;
-		a.patient_no_shows = appt_no_show_count(patient_id);
+		/* Kept by the appointments' triggers (migration 016); read
+		 * before the insert, which, approved or requested, leaves it. */
+		a.patient_no_shows = p.no_show_count;
 	}
 	/* The push carries the map the reply does: packed once (a booking
 	 * packed it twice, a thirtieth of its instructions). */

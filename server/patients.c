@@ -118,8 +118,8 @@ patients_by_id(int64_t id, struct patient *p)
 int
 patients_brief_by_id(int64_t id, struct patient_brief *p)
 {
-	static const char *sql = "SELECT id, user_id, full_name FROM patients "
-	    "WHERE id = ?";
+	static const char *sql = "SELECT id, user_id, full_name, no_show_count "
+	    "FROM patients WHERE id = ?";
 	sqlite3_stmt	*st = db_prepare(sql);
 	int		 found = 0;
 
@@ -128,6 +128,7 @@ patients_brief_by_id(int64_t id, struct patient_brief *p)
 		p->id = sqlite3_column_int64(st, 0);
 		p->user_id = sqlite3_column_int64(st, 1);	/* NULL reads as 0 */
 		copy_column(st, 2, p->full_name, sizeof p->full_name);
+		p->no_show_count = sqlite3_column_int64(st, 3);
 		found = 1;
 	}
 	sqlite3_reset(st);

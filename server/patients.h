@@ -36,6 +36,7 @@ struct patient_brief {
 	int64_t		id;
 	int64_t		user_id;	/* 0: no login */
 	char		full_name[NAME_MAX_CHARS * 4 + 1];
+	int64_t		no_show_count;
 };
 
 /* 0 and the row, or -1 when there is none. */

@@ -526,6 +526,25 @@ STAILQ_HEAD(held_head, held);
 static struct held_head	held_list = STAILQ_HEAD_INITIALIZER(held_list);
 static int		holding;
 
+/*
+ * Spent entries are kept for the next batch: a booking holds one for every
+ * desk it tells, and calloc and free for them were a twentieth of a
+ * booking's instructions with 20 desks. The sanitizer build keeps none, so
+ * a use after release is still caught.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define HELD_SPARE_MAX	0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HELD_SPARE_MAX	0
+#endif
+#endif
+#ifndef HELD_SPARE_MAX
+#define HELD_SPARE_MAX	16384
+#endif
+static struct held_head	held_spare = STAILQ_HEAD_INITIALIZER(held_spare);
+static size_t		held_nspare;
+
 static struct held_body *
 held_body_new(const char *data, size_t len)
 {
@@ -549,6 +568,13 @@ held_free(struct held *h)
 {
 	conn_unref(h->conn);
 	held_body_unref(h->body);
+#if HELD_SPARE_MAX > 0
+	if (held_nspare < HELD_SPARE_MAX) {
+		STAILQ_INSERT_HEAD(&held_spare, h, entry);
+		held_nspare++;
+		return;
+	}
+#endif
 	free(h);
 }
 
@@ -557,7 +583,11 @@ conn_queue_body(struct conn *c, uint64_t id, int is_reply, struct held_body *b)
 {
 	struct held	*h;
 
-	h = xcalloc(1, sizeof *h);
+	if ((h = STAILQ_FIRST(&held_spare)) != NULL) {
+		STAILQ_REMOVE_HEAD(&held_spare, entry);
+		held_nspare--;
+	} else
+		h = xmalloc(sizeof *h);
 	h->conn = c;
 	conn_ref(c);
 	h->id = id;
@@ -1314,6 +1344,7 @@ void
 conn_shutdown(void)
 {
 	struct conn	*c, *next;
+	struct held	*h;
 
 	if (listener != NULL) {
 		evconnlistener_free(listener);
@@ -1323,4 +1354,9 @@ conn_shutdown(void)
 		next = TAILQ_NEXT(c, entry);
 		conn_drop(c, "server shutting down");
 	}
+	while ((h = STAILQ_FIRST(&held_spare)) != NULL) {
+		STAILQ_REMOVE_HEAD(&held_spare, entry);
+		free(h);
+	}
+	held_nspare = 0;
 }

@@ -294,6 +294,8 @@ static struct event	*batch_ev;
 static struct event	*turn_ev;	/* runs after the read's turn */
 static int		 savepoints;
 static int		 doomed;	/* the open write must not commit */
+static int		 direct;	/* it runs without a savepoint */
+static int64_t		 direct_changes;	/* rows changed before it began */
 static int		 read_turn_over;	/* the read's loop turn has ended */
 static void		(*batch_on_open)(void);
 static void		(*batch_on_close)(int ok);
@@ -395,9 +397,10 @@ db_batch_flush(void)
 		db_read_end();
 		return 0;
 	}
-	if (savepoints != 0) {
+	if (savepoints != 0 || direct) {
 		/* A handler returned inside its transaction: a bug. */
-		log_err("batch commit with %d open savepoints", savepoints);
+		log_err("batch commit with %d open savepoints%s", savepoints,
+		    direct ? " and a write without one" : "");
 		abort();
 	}
 	if (sqlite3_get_autocommit(db)) {
@@ -430,19 +433,12 @@ db_batch_stop(void)
 	}
 }
 
-int
-db_begin(void)
+/* Joins the loop turn's batch, opening it first if need be; 0 or -1. */
+static int
+batch_join(void)
 {
 	const struct timeval	now = { 0, 0 };
 
-	if (batch_ev == NULL) {
-		if (db_savepoint(SP_BEGIN_WRITE) != SQLITE_OK) {
-			db_log_error("BEGIN");
-			return -1;
-		}
-		txn_open = 1;
-		return 0;
-	}
 	if (batch_open && sqlite3_get_autocommit(db)) {
 		/* A SAVEPOINT now would start a transaction of its own. */
 		log_err("store: the batch was rolled back by an earlier error; "
@@ -460,6 +456,40 @@ db_begin(void)
 		if (batch_on_open != NULL)
 			batch_on_open();
 	}
+	return 0;
+}
+
+/*
+ * Rolls the whole batch back now: a write without a savepoint failed after
+ * it changed rows. Every request of the batch so far is told "unavailable"
+ * (on_close(0)); the turn's next write opens a new batch.
+ */
+static void
+batch_abort(void)
+{
+	log_err("store: a write failed part-way outside a savepoint; its batch "
+	    "is rolled back and its replies say unavailable");
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	batch_open = 0;
+	evtimer_del(batch_ev);
+	if (batch_on_close != NULL)
+		batch_on_close(0);
+}
+
+int
+db_begin(void)
+{
+	if (batch_ev == NULL) {
+		if (db_savepoint(SP_BEGIN_WRITE) != SQLITE_OK) {
+			db_log_error("BEGIN");
+			return -1;
+		}
+		txn_open = 1;
+		return 0;
+	}
+	if (batch_join() != 0)
+		return -1;
 	if (db_savepoint(SP_BEGIN) != SQLITE_OK) {
 		db_log_error("SAVEPOINT");
 		return -1;
@@ -469,9 +499,21 @@ db_begin(void)
 }
 
 int
+db_begin_direct(void)
+{
+	if (batch_ev == NULL || direct || savepoints > 0)
+		return db_begin();
+	if (batch_join() != 0)
+		return -1;
+	direct = 1;
+	direct_changes = sqlite3_total_changes64(db);
+	return 0;
+}
+
+int
 db_in_write(void)
 {
-	return batch_ev == NULL ? txn_open : savepoints > 0;
+	return batch_ev == NULL ? txn_open : savepoints > 0 || direct;
 }
 
 void
@@ -499,6 +541,10 @@ db_commit(void)
 		}
 		return 0;
 	}
+	if (direct && savepoints == 0) {
+		direct = 0;
+		return 0;
+	}
 	if (savepoints == 0)
 		return -1;
 	if (db_savepoint(SP_RELEASE) != SQLITE_OK) {
@@ -518,6 +564,14 @@ db_rollback(void)
 		txn_open = 0;
 		if (!sqlite3_get_autocommit(db))
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return;
+	}
+	if (direct && savepoints == 0) {
+		direct = 0;
+		/* Nothing written yet (a failed statement undoes itself):
+		 * the batch goes on. */
+		if (sqlite3_total_changes64(db) != direct_changes)
+			batch_abort();
 		return;
 	}
 	if (savepoints == 0)

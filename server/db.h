@@ -54,6 +54,15 @@ void	 db_batch_stop(void);
 
 /* A write transaction (a savepoint in a batch); 0 or -1 (logged). */
 int	 db_begin(void);
+/*
+ * The same without the savepoint, for a write whose checks all come before
+ * its first change, so that once it changes rows only a store error stops
+ * it: a savepoint copies every page the write changes first, a tenth of a
+ * booking. db_rollback before the first change leaves the batch as it was;
+ * after it, it rolls the whole batch back and its replies say unavailable.
+ * Nested inside another write, or without group commit, it is db_begin.
+ */
+int	 db_begin_direct(void);
 int	 db_commit(void);
 void	 db_rollback(void);
 /*

@@ -601,7 +601,10 @@ op_appt_book(struct req *r)
 	a.created_by = req_user_id(r);
 	a.created_at = a.updated_at = r->now;
 	a.type_id = type_id;
-	if (db_begin() != 0)
+	/* Every check comes before the first change (the overlap check is
+	 * appt_insert's first step), and a failed INSERT undoes itself: no
+	 * savepoint needed. */
+	if (db_begin_direct() != 0)
 		return req_fail(r, ERR_UNAVAILABLE, "store unavailable");
 	/* Hours, the cap and overlaps are checked inside the write transaction. */
 	if (check_start(r, doctor_id, starts_at, minutes, &a.ends_at) != 0 ||

@@ -7,6 +7,11 @@
  * store sets that limit, and leaves temp_store at its default so the journal
  * is one chunk instead of a thousand small ones). Both kinds of rollback are
  * checked here, against the rows another connection reads after the commit.
+ *
+ * A booking runs without a savepoint (db_begin_direct): all its checks come
+ * before its first change. Failing before that change leaves the batch as
+ * it was; failing after it rolls the whole batch back, every reply so far
+ * saying unavailable, and the turn's next write opens a new batch.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +35,7 @@ static char		 tmpdir[64];
 static char		 db_path[300];
 static struct event_base *base;
 static int		 closed_ok = -1;	/* what the batch's commit said */
+static int		 closed_failed;	/* batches that ended rolled back */
 
 static void
 remove_db(const char *path)
@@ -47,6 +53,8 @@ static void
 on_close(int ok)
 {
 	closed_ok = ok;
+	if (!ok)
+		closed_failed++;
 }
 
 static void
@@ -167,6 +175,109 @@ test_failed_requests_roll_back_alone_in_memory_or_spilled(void **state)
 	    sizeof buf), "ok");
 }
 
+/* Runs cb as one loop turn, then the turn's commit. */
+static void
+run_turn(event_callback_fn cb)
+{
+	struct event	*ev = event_new(base, -1, 0, cb, NULL);
+
+	assert_non_null(ev);
+	event_active(ev, EV_TIMEOUT, 0);
+	assert_int_equal(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+	event_free(ev);
+	assert_int_equal(db_in_write(), 0);
+}
+
+static void
+direct_turn_clean_failure(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	assert_int_equal(db_begin(), 0);
+	store_exec(touch_one_sql);
+	assert_int_equal(db_commit(), 0);
+
+	/* Its checks fail before it changes anything. */
+	assert_int_equal(db_begin_direct(), 0);
+	assert_int_equal(db_in_write(), 1);
+	assert_int_equal(outside_int("SELECT count(*) FROM rows"), ROWS);
+	db_rollback();
+
+	/* A failed INSERT undoes itself: still nothing changed. */
+	assert_int_equal(db_begin_direct(), 0);
+	assert_int_equal(db_step_done(db_prepare("INSERT INTO rows (id, tag, pad) "
+	    "VALUES (1, 0, 'taken')")) & 0xff, SQLITE_CONSTRAINT);
+	db_rollback();
+
+	/* One that commits, with a nested write that rolls back alone. */
+	assert_int_equal(db_begin_direct(), 0);
+	store_exec(touch_last_sql);
+	assert_int_equal(db_begin(), 0);
+	store_exec(add_sql);
+	db_rollback();
+	assert_int_equal(db_in_write(), 1);
+	assert_int_equal(db_commit(), 0);
+	assert_int_equal(closed_failed, 0);
+}
+
+static void
+test_direct_write_failing_before_its_first_change_leaves_the_batch(void **state)
+{
+	(void)state;
+	run_turn(direct_turn_clean_failure);
+	assert_int_equal(closed_ok, 1);
+	assert_int_equal(closed_failed, 0);
+	assert_int_equal(outside_int("SELECT count(*) FROM rows"), ROWS);
+	assert_int_equal(outside_int("SELECT tag FROM rows WHERE id = 1"), 100);
+	assert_int_equal(outside_int("SELECT sum(tag) FROM rows"), 1100);
+}
+
+static void
+direct_turn_late_failure(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	assert_int_equal(db_begin(), 0);
+	store_exec(touch_one_sql);
+	assert_int_equal(db_commit(), 0);
+
+	/* Fails after a change: the batch, the first request's change
+	 * included, is rolled back now. */
+	assert_int_equal(db_begin_direct(), 0);
+	store_exec(add_sql);
+	db_rollback();
+	assert_int_equal(closed_failed, 1);
+	assert_int_equal(closed_ok, 0);
+	assert_int_equal(db_in_write(), 0);
+
+	/* Doomed after a change (its audit row failed): the same. */
+	assert_int_equal(db_begin_direct(), 0);
+	store_exec(add_sql);
+	db_doom();
+	assert_int_equal(db_commit(), -1);
+	assert_int_equal(closed_failed, 2);
+
+	/* The turn's next write opens a new batch, which commits. */
+	assert_int_equal(db_begin_direct(), 0);
+	store_exec(touch_last_sql);
+	assert_int_equal(db_commit(), 0);
+}
+
+static void
+test_direct_write_failing_after_a_change_rolls_the_batch_back(void **state)
+{
+	(void)state;
+	run_turn(direct_turn_late_failure);
+	assert_int_equal(closed_ok, 1);
+	assert_int_equal(closed_failed, 2);
+	assert_int_equal(outside_int("SELECT count(*) FROM rows"), ROWS);
+	assert_int_equal(outside_int("SELECT tag FROM rows WHERE id = 1"), 0);
+	assert_int_equal(outside_int("SELECT sum(tag) FROM rows"), 1000);
+}
+
 static int
 setup(void **state)
 {
@@ -198,6 +309,7 @@ setup(void **state)
 	assert_true((int64_t)ROWS * ROW_BYTES > 2 * DB_SUBJOURNAL_SPILL);
 	db_batch_start(base, NULL, on_close);
 	closed_ok = -1;
+	closed_failed = 0;
 	return 0;
 }
 
@@ -220,6 +332,12 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_failed_requests_roll_back_alone_in_memory_or_spilled,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_direct_write_failing_before_its_first_change_leaves_the_batch,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_direct_write_failing_after_a_change_rolls_the_batch_back,
 		    setup, teardown),
 	};
 

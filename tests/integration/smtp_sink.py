@@ -12,8 +12,9 @@ N messages (of X-MediFlow-Kind KIND, if given) get "451 4.3.0" instead; each
 refusal is recorded as refused-NNNN.json. With --hang-mail N the first N
 transactions never get an answer to MAIL FROM (recorded as hung-NNNN.json),
 as if the server stalled mid-send. With --slow-data S every answer to the
-end of a message comes S seconds late (where libcurl's SMTP code blocks).
-Stops on SIGTERM.
+end of a message comes S seconds late (where libcurl's SMTP code blocks), or
+as soon as OUTDIR/release exists; each message held so is recorded as
+data-NNNN.json once it has arrived whole, before the wait. Stops on SIGTERM.
 """
 import argparse
 import asyncio
@@ -37,6 +38,7 @@ class Sink:
         self.accepted = 0
         self.refused = 0
         self.hung = 0
+        self.held = 0
 
     def write(self, name, obj):
         tmp = os.path.join(self.outdir, "." + name + ".tmp")
@@ -55,7 +57,16 @@ class Sink:
 
     async def handle_DATA(self, server, session, envelope):
         if self.slow_data > 0:
-            await asyncio.sleep(self.slow_data)
+            # The client has sent the end of the message and now waits:
+            # say so, then answer late, or when the test lets us.
+            self.held += 1
+            self.write("data-%04d.json" % self.held,
+                       {"rcpt_tos": envelope.rcpt_tos})
+            release = os.path.join(self.outdir, "release")
+            loop = asyncio.get_running_loop()
+            end = loop.time() + self.slow_data
+            while loop.time() < end and not os.path.exists(release):
+                await asyncio.sleep(0.05)
         raw = envelope.content
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         kind = str(msg.get("X-MediFlow-Kind", ""))

@@ -27,27 +27,14 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "store_fixture.h"
 
 #define ROWS		3000	/* of 1 KiB: some 750 pages, 3 MiB */
 #define ROW_BYTES	1024
 
-static char		 tmpdir[64];
-static char		 db_path[300];
-static struct event_base *base;
+static struct store_fixture fx;
 static int		 closed_ok = -1;	/* what the batch's commit said */
 static int		 closed_failed;	/* batches that ended rolled back */
-
-static void
-remove_db(const char *path)
-{
-	char	p[320];
-
-	unlink(path);
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
-}
 
 static void
 on_close(int ok)
@@ -73,24 +60,8 @@ store_exec(const char *sql)
 	assert_int_equal(db_step_done(st), SQLITE_DONE);
 }
 
-/* What a separate connection reads once the batch is on disk. */
-static int64_t
-outside_int(const char *sql)
-{
-	sqlite3		*c;
-	sqlite3_stmt	*st;
-	int64_t		 n = -1;
-
-	assert_int_equal(sqlite3_open_v2(db_path, &c, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(c, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(c);
-	return n;
-}
-
+/* What a separate connection reads once the batch is on disk: the first
+ * column of the first row. */
 static const char *
 outside_text(const char *sql, char *buf, size_t len)
 {
@@ -98,7 +69,7 @@ outside_text(const char *sql, char *buf, size_t len)
 	sqlite3_stmt	*st;
 
 	snprintf(buf, len, "(no row)");
-	assert_int_equal(sqlite3_open_v2(db_path, &c, SQLITE_OPEN_READONLY,
+	assert_int_equal(sqlite3_open_v2(fx.path, &c, SQLITE_OPEN_READONLY,
 	    NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(c, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -108,11 +79,53 @@ outside_text(const char *sql, char *buf, size_t len)
 	return buf;
 }
 
+static int64_t
+outside_int(const char *sql)
+{
+	char	buf[64];
+
+	return strtoll(outside_text(sql, buf, sizeof buf), NULL, 10);
+}
+
 static const char	 touch_all_sql[] = "UPDATE rows SET tag = tag + 1";
 static const char	 touch_one_sql[] = "UPDATE rows SET tag = tag + 100 WHERE id = 1";
 static const char	 touch_last_sql[] =
     "UPDATE rows SET tag = tag + 1000 WHERE id = (SELECT max(id) FROM rows)";
 static const char	 add_sql[] = "INSERT INTO rows (tag, pad) VALUES (7, 'new')";
+
+/* Runs cb as one loop turn, then the turn's commit. */
+static void
+run_turn(event_callback_fn cb)
+{
+	struct event	*ev = event_new(fx.base, -1, 0, cb, NULL);
+
+	assert_non_null(ev);
+	event_active(ev, EV_TIMEOUT, 0);
+	assert_int_equal(event_base_loop(fx.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(fx.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+	event_free(ev);
+	assert_int_equal(db_in_write(), 0);
+}
+
+/* A request that changes what sql changes and commits. */
+static void
+request_commits(int (*begin)(void), const char *sql)
+{
+	assert_int_equal(begin(), 0);
+	store_exec(sql);
+	assert_int_equal(db_commit(), 0);
+}
+
+/* A request that changes what sql changes, adds a row, then fails. */
+static void
+request_fails_late(int (*begin)(void), const char *sql)
+{
+	assert_int_equal(begin(), 0);
+	if (sql != NULL)
+		store_exec(sql);
+	store_exec(add_sql);
+	db_rollback();
+}
 
 /* The four requests of one turn: two commit, two fail after writing. */
 static void
@@ -122,44 +135,22 @@ turn(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 
-	/* One that commits. */
-	assert_int_equal(db_begin(), 0);
-	store_exec(touch_one_sql);
-	assert_int_equal(db_commit(), 0);
-
-	/* One that changes every page (its journal spills to a file),
-	 * then fails. */
-	assert_int_equal(db_begin(), 0);
-	store_exec(touch_all_sql);
-	store_exec(add_sql);
-	db_rollback();
-
-	/* One that changes a few pages (its journal stays in memory),
-	 * then fails. */
-	assert_int_equal(db_begin(), 0);
-	store_exec(touch_last_sql);
-	store_exec(add_sql);
-	db_rollback();
-
+	request_commits(db_begin, touch_one_sql);
+	/* One that changes every page (its journal spills to a file). */
+	request_fails_late(db_begin, touch_all_sql);
+	/* One that changes a few pages (its journal stays in memory). */
+	request_fails_late(db_begin, touch_last_sql);
 	/* One more that commits, after both rollbacks. */
-	assert_int_equal(db_begin(), 0);
-	store_exec(touch_last_sql);
-	assert_int_equal(db_commit(), 0);
+	request_commits(db_begin, touch_last_sql);
 }
 
 static void
 test_failed_requests_roll_back_alone_in_memory_or_spilled(void **state)
 {
-	struct event	*ev = event_new(base, -1, 0, turn, NULL);
-	char		 buf[64];
+	char	buf[64];
 
 	(void)state;
-	assert_non_null(ev);
-	event_active(ev, EV_TIMEOUT, 0);
-	/* The turn, then the zero-timeout timer's commit. */
-	assert_int_equal(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
-	assert_int_equal(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
-	event_free(ev);
+	run_turn(turn);
 	assert_int_equal(closed_ok, 1);
 
 	/* Only the two committed requests' changes are on disk. */
@@ -175,29 +166,13 @@ test_failed_requests_roll_back_alone_in_memory_or_spilled(void **state)
 	    sizeof buf), "ok");
 }
 
-/* Runs cb as one loop turn, then the turn's commit. */
-static void
-run_turn(event_callback_fn cb)
-{
-	struct event	*ev = event_new(base, -1, 0, cb, NULL);
-
-	assert_non_null(ev);
-	event_active(ev, EV_TIMEOUT, 0);
-	assert_int_equal(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
-	assert_int_equal(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
-	event_free(ev);
-	assert_int_equal(db_in_write(), 0);
-}
-
 static void
 direct_turn_clean_failure(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	(void)arg;
-	assert_int_equal(db_begin(), 0);
-	store_exec(touch_one_sql);
-	assert_int_equal(db_commit(), 0);
+	request_commits(db_begin, touch_one_sql);
 
 	/* Its checks fail before it changes anything. */
 	assert_int_equal(db_begin_direct(), 0);
@@ -240,15 +215,11 @@ direct_turn_late_failure(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	assert_int_equal(db_begin(), 0);
-	store_exec(touch_one_sql);
-	assert_int_equal(db_commit(), 0);
+	request_commits(db_begin, touch_one_sql);
 
 	/* Fails after a change: the batch, the first request's change
 	 * included, is rolled back now. */
-	assert_int_equal(db_begin_direct(), 0);
-	store_exec(add_sql);
-	db_rollback();
+	request_fails_late(db_begin_direct, NULL);
 	assert_int_equal(closed_failed, 1);
 	assert_int_equal(closed_ok, 0);
 	assert_int_equal(db_in_write(), 0);
@@ -261,9 +232,7 @@ direct_turn_late_failure(evutil_socket_t fd, short what, void *arg)
 	assert_int_equal(closed_failed, 2);
 
 	/* The turn's next write opens a new batch, which commits. */
-	assert_int_equal(db_begin_direct(), 0);
-	store_exec(touch_last_sql);
-	assert_int_equal(db_commit(), 0);
+	request_commits(db_begin_direct, touch_last_sql);
 }
 
 static void
@@ -281,21 +250,12 @@ test_direct_write_failing_after_a_change_rolls_the_batch_back(void **state)
 static int
 setup(void **state)
 {
-	char	*cause = NULL, sql[200];
-	int	 i;
+	char	sql[200];
+	int	i;
 
 	(void)state;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/mediflow-batch-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (store_fixture_open(&fx, "batch", 0, NULL, on_close) != 0)
 		return -1;
-	snprintf(db_path, sizeof db_path, "%s/t.db", tmpdir);
-	if ((base = event_base_new()) == NULL)
-		return -1;
-	if (db_open(db_path, 0, &cause) != 0) {
-		print_error("db_open: %s\n", cause);
-		free(cause);
-		return -1;
-	}
 	exec_ok("CREATE TABLE rows (id INTEGER PRIMARY KEY, tag INTEGER NOT NULL, "
 	    "pad TEXT NOT NULL)");
 	exec_ok("BEGIN");
@@ -307,7 +267,6 @@ setup(void **state)
 	exec_ok("COMMIT");
 	/* Bigger than the sub-journal's memory: the second request spills. */
 	assert_true((int64_t)ROWS * ROW_BYTES > 2 * DB_SUBJOURNAL_SPILL);
-	db_batch_start(base, NULL, on_close);
 	closed_ok = -1;
 	closed_failed = 0;
 	return 0;
@@ -317,12 +276,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	db_batch_stop();
-	db_close();
-	event_base_free(base);
-	base = NULL;
-	remove_db(db_path);
-	rmdir(tmpdir);
+	store_fixture_close(&fx);
 	return 0;
 }
 

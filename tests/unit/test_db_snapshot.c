@@ -37,10 +37,9 @@
 
 #include "db.h"
 #include "readcache.h"
+#include "store_fixture.h"
 
-static char		 tmpdir[64];
-static char		 db_path[300];
-static struct event_base *base;
+static struct store_fixture fx;
 static sqlite3		*other;		/* another process's connection */
 static int		 sv[2];		/* turn 2's "client" socket */
 
@@ -50,18 +49,6 @@ static const char	 rc_key[] = "snap:list";
 /* What turn 1 saw, checked by turn 2. */
 static uint64_t		 turn1_gen;
 static int		 turn2_ran;
-
-static void
-remove_db(const char *path)
-{
-	char	p[320];
-
-	unlink(path);
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
-}
 
 /* The store's SELECT, through the statement cache as handlers run it. */
 static int64_t
@@ -96,11 +83,11 @@ store_txn_state(void)
 static void
 run_turn(event_callback_fn cb)
 {
-	struct event	*ev = event_new(base, -1, 0, cb, NULL);
+	struct event	*ev = event_new(fx.base, -1, 0, cb, NULL);
 
 	assert_non_null(ev);
 	event_active(ev, EV_TIMEOUT, 0);
-	assert_int_equal(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(fx.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
 	event_free(ev);
 }
 
@@ -111,14 +98,14 @@ run_turn(event_callback_fn cb)
 static void
 run_io_iteration(event_callback_fn cb)
 {
-	struct event	*ev = event_new(base, sv[0], EV_READ, cb, NULL);
+	struct event	*ev = event_new(fx.base, sv[0], EV_READ, cb, NULL);
 	char		 c = 'x';
 
 	assert_non_null(ev);
 	assert_int_equal(event_add(ev, NULL), 0);
 	assert_int_equal(write(sv[1], &c, 1), 1);
 	turn2_ran = 0;
-	assert_int_equal(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(fx.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
 	assert_int_equal(turn2_ran, 1);
 	assert_int_equal(read(sv[0], &c, 1), 1);
 	event_free(ev);
@@ -131,7 +118,7 @@ run_io_turn(event_callback_fn cb)
 	run_io_iteration(cb);
 	/* Its read armed the timer again; the next iteration ends its
 	 * snapshot. */
-	assert_int_equal(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(fx.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
 	assert_int_equal(store_txn_state(), SQLITE_TXN_NONE);
 }
 
@@ -252,8 +239,8 @@ test_requests_of_one_turn_share_its_snapshot(void **state)
 
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv2), 0);
-	ev[0] = event_new(base, sv[0], EV_READ, shared_read, NULL);
-	ev[1] = event_new(base, sv2[0], EV_READ, shared_read, NULL);
+	ev[0] = event_new(fx.base, sv[0], EV_READ, shared_read, NULL);
+	ev[1] = event_new(fx.base, sv2[0], EV_READ, shared_read, NULL);
 	for (i = 0; i < 2; i++) {
 		assert_non_null(ev[i]);
 		assert_int_equal(event_add(ev[i], NULL), 0);
@@ -261,7 +248,7 @@ test_requests_of_one_turn_share_its_snapshot(void **state)
 	assert_int_equal(write(sv[1], &c, 1), 1);
 	assert_int_equal(write(sv2[1], &c, 1), 1);
 	shared_calls = 0;
-	assert_int_equal(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(fx.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
 	assert_int_equal(shared_calls, 2);
 	for (i = 0; i < 2; i++)
 		event_free(ev[i]);
@@ -330,25 +317,13 @@ test_next_turn_cache_lookup_before_the_timer_misses_after_an_outside_write(
 static int
 setup(void **state)
 {
-	char	*cause = NULL;
-
 	(void)state;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/mediflow-snapshot-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (store_fixture_open(&fx, "snapshot", 0, NULL, NULL) != 0)
 		return -1;
-	snprintf(db_path, sizeof db_path, "%s/t.db", tmpdir);
-	if ((base = event_base_new()) == NULL)
-		return -1;
-	if (db_open(db_path, 0, &cause) != 0) {
-		print_error("db_open: %s\n", cause);
-		free(cause);
-		return -1;
-	}
 	if (sqlite3_exec(db_handle(), "CREATE TABLE snap_rows (id INTEGER "
 	    "PRIMARY KEY, note TEXT NOT NULL)", NULL, NULL, NULL) != SQLITE_OK)
 		return -1;
-	db_batch_start(base, NULL, NULL);
-	if (sqlite3_open_v2(db_path, &other, SQLITE_OPEN_READWRITE, NULL) !=
+	if (sqlite3_open_v2(fx.path, &other, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK)
 		return -1;
 	sqlite3_busy_timeout(other, 5000);
@@ -370,12 +345,7 @@ teardown(void **state)
 	close(sv[1]);
 	sqlite3_close(other);
 	other = NULL;
-	db_batch_stop();
-	db_close();
-	event_base_free(base);
-	base = NULL;
-	remove_db(db_path);
-	rmdir(tmpdir);
+	store_fixture_close(&fx);
 	return 0;
 }
 

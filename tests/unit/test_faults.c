@@ -36,6 +36,7 @@
 #include "audit.h"
 #include "db.h"
 #include "records.h"
+#include "store_fixture.h"
 #include "util.h"
 
 #define N_MAX	2000	/* a bound, far above what one operation needs */
@@ -352,18 +353,6 @@ on_close(int ok)
 }
 
 static void
-remove_db(const char *path)
-{
-	char	p[320];
-
-	unlink(path);
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
-}
-
-static void
 copy_file(const char *from, const char *to)
 {
 	char	 buf[65536];
@@ -557,7 +546,7 @@ fault_loop(const struct op_case *c, int persist)
 	int	committed_despite_error = 0;
 
 	for (n = 1; n <= N_MAX; n++) {
-		remove_db(db_path);
+		store_fixture_remove(db_path);
 		copy_file(template_path, db_path);
 		store_open();
 
@@ -678,8 +667,8 @@ static int
 group_teardown(void **state)
 {
 	(void)state;
-	remove_db(db_path);
-	remove_db(template_path);
+	store_fixture_remove(db_path);
+	store_fixture_remove(template_path);
 	rmdir(tmpdir);
 	event_base_free(base);
 	return 0;

@@ -232,7 +232,8 @@ bench-deps: deps
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server redis-tools; }
 
 bench: bench-deps
-	@$(MAKE) --no-print-directory all $(O)/bench/loadgen $(O)/bench/gendata
+	@$(MAKE) --no-print-directory all $(O)/bench/loadgen $(O)/bench/gendata \
+	    $(O)/bench/bookfloor
 	sh bench/run.sh $(O) && sh bench/sched.sh $(O) && sh bench/http.sh $(O)
 
 # wrk on the HTTP adapter against an Express 5 hello-world route in the same
@@ -251,6 +252,9 @@ $(O)/bench/fanout: $(O)/bench/fanout.o $(CLIENT_LIB_OBJ) $(COMMON_OBJ)
 	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER) $(PKG_LIBS_CLIENT)
 
 $(O)/bench/loadgen: $(O)/bench/loadgen.o $(COMMON_OBJ)
+	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER)
+
+$(O)/bench/bookfloor: $(O)/bench/bookfloor.o $(SERVER_LIB_OBJ) $(COMMON_OBJ)
 	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER)
 
 install: all

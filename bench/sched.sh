@@ -31,6 +31,9 @@
 #      f3) the sustained rate: 20 connections with 50 requests in flight
 #      each, enough offered load to keep the one writer busy (other dates
 #      again; 20 desks notified)               (target >= 20k bookings/s)
+#      and, after g, its yardstick: bookfloor, the store alone doing what
+#      a booking keeps (server stopped, same files, 1,000 to a commit), so
+#      the ratio says what the server costs on top of the store
 #   g) durability: SIGKILL the server, start it again on the same files, stop
 #      it, and count the new appointments with sqlite3: they must equal the
 #      bookings f), f2) and f3) saw acknowledged.
@@ -96,8 +99,9 @@ NFREE=50
 
 LOADGEN=$O/bench/loadgen
 GENDATA=$O/bench/gendata
+BOOKFLOOR=$O/bench/bookfloor
 MEDIFLOWD=$O/mediflowd
-for f in "$LOADGEN" "$GENDATA" "$MEDIFLOWD"; do
+for f in "$LOADGEN" "$GENDATA" "$BOOKFLOOR" "$MEDIFLOWD"; do
 	[ -x "$f" ] || { echo "bench: $f not built (run 'make bench')" >&2; exit 1; }
 done
 for f in redis-server redis-benchmark sqlite3; do
@@ -437,6 +441,25 @@ if want g; then
 	fi
 fi
 
+# The store's floor, f3's yardstick in this run: bookfloor books on the same
+# files with the server stopped, 1,000 bookings to a commit, each the store
+# work of one appt.book (overlap checks, the row, its history, the audit row)
+# through the server's own functions, nothing else.
+FLOOR=
+if want f3; then
+	if [ -n "$MF_PID" ]; then
+		kill "$MF_PID"
+		wait "$MF_PID" 2>/dev/null
+		MF_PID=
+	fi
+	echo "bench: f3) the store's floor: bookfloor, 1,000 bookings a commit, ${SECS} s"
+	FLOOR=$("$BOOKFLOOR" "$TMP/data/mediflow.db" --doctors "$FIRST_FREE:$NFREE" \
+	    --patients "$NPAT" --from-day 800 --seconds "$SECS" --batch 1000 \
+	    --sync-full "$SYNC_FULL" 2>"$TMP/bookfloor.log" | grep '^RESULT') ||
+	    { cat "$TMP/bookfloor.log" >&2; die "bookfloor failed"; }
+	echo "$FLOOR"
+fi
+
 # --- the summary: the phases that ran ---
 
 row() {	# name line server-us
@@ -575,6 +598,11 @@ if want f3; then
 	BOOK20_OK_RPS=$(field "$BOOK20" ok_rps)
 	V_BOOK=$(verdict "$BOOK20_OK_RPS >= 20000")
 	book_line "f3) appt.book c=20x50" "$BOOK20" "target >= 20000/s   $V_BOOK"
+	awk -v b="$BOOK20_OK_RPS" -v f="$(field "$FLOOR" rps)" \
+	    -v fu="$(field "$FLOOR" cpu_us)" -v su="$BOOK20_US" 'BEGIN {
+		printf "f3) the store alone (bookfloor, 1,000 a commit, same fsync): %.0f bookings/s, %.1f us CPU each;\n", f, fu
+		printf "    appt.book c=20x50 = %.2fx the store'"'"'s floor (server %s us CPU a booking)\n", b / f, su }'
+	SUMMARY="$SUMMARY floor_rps=$(field "$FLOOR" rps) floor_cpu_us=$(field "$FLOOR" cpu_us)"
 	BOOK20_CONFLICTS=$(field "$BOOK20" err_conflict)
 	SUMMARY="$SUMMARY book_c20_ok_rps=$BOOK20_OK_RPS"
 	SUMMARY="$SUMMARY book_c20_p50_ms=$(field "$BOOK20" p50_ms) book_c20_p99_ms=$(field "$BOOK20" p99_ms)"

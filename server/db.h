@@ -57,9 +57,10 @@ int	 db_begin(void);
 /*
  * The same without the savepoint, for a write whose checks all come before
  * its first change, so that once it changes rows only a store error stops
- * it: a savepoint copies every page the write changes first, a tenth of a
- * booking. db_rollback before the first change leaves the batch as it was;
- * after it, it rolls the whole batch back and its replies say unavailable.
+ * it: a savepoint copies every page the write changes first, a twentieth
+ * of a booking's instructions. db_rollback before the first change leaves
+ * the batch as it was; after it, it rolls the whole batch back and its
+ * replies say unavailable.
  * Nested inside another write, or without group commit, it is db_begin.
  */
 int	 db_begin_direct(void);

@@ -388,6 +388,17 @@ db_batch_start(struct event_base *base, void (*on_open)(void),
 	batch_on_close = on_close;
 }
 
+/* The batch is over, committed (ok) or not: its replies go out. */
+static void
+batch_end(int ok)
+{
+	batch_open = 0;
+	if (batch_ev != NULL)
+		evtimer_del(batch_ev);
+	if (batch_on_close != NULL)
+		batch_on_close(ok);
+}
+
 int
 db_batch_flush(void)
 {
@@ -413,11 +424,7 @@ db_batch_flush(void)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		ok = 0;
 	}
-	batch_open = 0;
-	if (batch_ev != NULL)
-		evtimer_del(batch_ev);
-	if (batch_on_close != NULL)
-		batch_on_close(ok);
+	batch_end(ok);
 	return ok ? 0 : -1;
 }
 
@@ -471,10 +478,7 @@ batch_abort(void)
 	    "is rolled back and its replies say unavailable");
 	if (!sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	batch_open = 0;
-	evtimer_del(batch_ev);
-	if (batch_on_close != NULL)
-		batch_on_close(0);
+	batch_end(0);
 }
 
 int

@@ -16,6 +16,9 @@
 
 
 static sqlite3	*db;
+/* Counts db_open calls: a cache of what one store held names the store by
+ * it, since a later handle may have the address of a closed one. */
+static uint64_t	 open_serial;
 static int	 txn_open;	/* between db_begin and its end, outside batches */
 static int	 own_commit;	/* our COMMIT is running */
 static int	 batch_open;
@@ -48,6 +51,12 @@ sqlite3 *
 db_handle(void)
 {
 	return db;
+}
+
+uint64_t
+db_serial(void)
+{
+	return open_serial;
 }
 
 int
@@ -176,6 +185,7 @@ db_open(const char *path, int synchronous_full, char **cause)
 	 * that (31 pages; then a temp file).
 	 */
 	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, DB_SUBJOURNAL_SPILL);
+	open_serial++;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		*cause = xasprintf("%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");

@@ -29,6 +29,8 @@ extern const size_t		migrations_count;
 int	 db_open(const char *path, int synchronous_full, char **cause);
 void	 db_close(void);
 sqlite3	*db_handle(void);
+/* Which db_open the handle is from: each call makes a new one. */
+uint64_t db_serial(void);
 
 /* Applies pending migrations to any handle; used by db_open and the tests. */
 int	 db_migrate(sqlite3 *, const struct migration *, size_t, char **cause);

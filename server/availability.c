@@ -254,7 +254,9 @@ struct day_plan {
  *   might yet roll back, so none is kept until a lookup finds no write
  *   transaction open: the one that changed them has ended then;
  * - another process's commit (an operator's sqlite3 shell) moves PRAGMA
- *   data_version, which every lookup compares, and drops them all.
+ *   data_version, which every lookup compares, and drops them all;
+ * - a store opened anew (db_serial) has none: its handle may have the
+ *   address, and its data_version the value, of the closed one's.
  */
 #define PLANS_KEPT	1024	/* a power of two */
 #define PLAN_KEPT_MAX	8	/* sessions, and breaks, of a plan kept */
@@ -271,7 +273,7 @@ struct kept_plan {
 };
 
 static struct kept_plan	*plans;
-static sqlite3		*plans_handle;
+static uint64_t		 plans_serial;	/* db_serial of the store they are from */
 static int64_t		 plans_version = -1;
 static int		 plans_unsure;	/* changed in a transaction still open */
 
@@ -312,9 +314,9 @@ plan_kept(int64_t doctor_id, int64_t days)
 	sqlite3_reset(st);
 	if (version < 0)
 		return NULL;
-	if (h != plans_handle || version != plans_version) {
+	if (db_serial() != plans_serial || version != plans_version) {
 		plans_drop();
-		plans_handle = h;
+		plans_serial = db_serial();
 		plans_version = version;
 	}
 	if (plans == NULL)

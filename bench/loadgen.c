@@ -196,6 +196,8 @@ static struct {
 	int			 measuring;	/* past warm-up */
 	int			 stopping;
 	uint64_t		 measure_start_ns, measure_end_ns;
+	pid_t			 cpu_pid;	/* -C: the server measured */
+	long long		 cpu_start, cpu_end;	/* its clock ticks */
 	uint64_t		 requests, errors;
 	uint64_t		 err_by_code[ERR__COUNT + 1];	/* last: unknown code */
 	uint64_t		 bad_replies;			/* wrong id, malformed */
@@ -272,7 +274,7 @@ usage(void)
 	    "usage: loadgen [-h host] [-p port] [-c conns] [-d seconds | -n requests]\n"
 	    "               [-o op[:weight],...] [-a json-args]... [-e email -P password]\n"
 	    "               [-s] [-L] [-E] [-S suite] [-w warmup] [-q depth] [-r rate]\n"
-	    "               [-l label] [-Q]\n"
+	    "               [-l label] [-Q] [-C pid]\n"
 	    "  -h HOST    server address (default 127.0.0.1)\n"
 	    "  -p PORT    server port (default 7400)\n"
 	    "  -c N       connections (default 50)\n"
@@ -314,7 +316,10 @@ usage(void)
 	    "             do (at most -q in flight on each, the rest wait); latency\n"
 	    "             counts from when a request was due\n"
 	    "  -l LABEL   a name for the RESULT line (default the op string)\n"
-	    "  -Q         print only the RESULT line\n", MAX_DEPTH);
+	    "  -Q         print only the RESULT line\n"
+	    "  -C PID     the server's process: its CPU time over the measured\n"
+	    "             window, per request, goes on the RESULT line\n"
+	    "             (server_us)\n", MAX_DEPTH);
 	exit(2);
 }
 
@@ -1582,6 +1587,38 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_dead(c, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 }
 
+/* A process's user + system CPU in clock ticks, from /proc; -1 if gone. */
+static long long
+proc_ticks(pid_t pid)
+{
+	char		 path[64], buf[1024], *p;
+	unsigned long	 ut, st;
+	FILE		*f;
+	size_t		 n;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After the command's closing parenthesis: state is field 3, utime
+	 * and stime fields 14 and 15. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
+		return -1;
+	return (long long)ut + (long long)st;
+}
+
+/* The measured window opens or closes: the server's CPU then. */
+static void
+cpu_mark(long long *at)
+{
+	if (lg.cpu_pid > 0)
+		*at = proc_ticks(lg.cpu_pid);
+}
+
 static void
 warmup_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1592,6 +1629,7 @@ warmup_cb(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	lg.measuring = 1;
 	lg.measure_start_ns = now_ns();
+	cpu_mark(&lg.cpu_start);
 	if (lg.total == 0 || lg.duration > 0) {
 		tv.tv_sec = (time_t)lg.duration;
 		tv.tv_usec = (suseconds_t)((lg.duration - (double)tv.tv_sec) * 1e6);
@@ -1613,6 +1651,7 @@ stop_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	lg.stopping = 1;
 	lg.measure_end_ns = now_ns();
+	cpu_mark(&lg.cpu_end);
 	if (lg.inflight == 0) {
 		event_base_loopbreak(lg.base);
 		return;
@@ -1645,8 +1684,10 @@ sigint_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopbreak(lg.base);
 		return;
 	}
-	if (!lg.measuring)
+	if (!lg.measuring) {
 		lg.measure_start_ns = now_ns();
+		cpu_mark(&lg.cpu_start);
+	}
 	lg.measuring = 1;
 	stop_cb(-1, 0, NULL);
 }
@@ -1707,12 +1748,21 @@ report(void)
 {
 	double		 secs, rps, ok_rps;
 	uint64_t	 p50, p99, p999;
-	char		 errs[512];
+	char		 errs[512], srv[64];
 	size_t		 off = 0;
 	int		 i;
 
-	if (lg.measure_end_ns == 0)
+	if (lg.measure_end_ns == 0) {
 		lg.measure_end_ns = now_ns();
+		cpu_mark(&lg.cpu_end);
+	}
+	/* -C: the server's CPU in the measured window, a request. */
+	srv[0] = '\0';
+	if (lg.cpu_pid > 0 && lg.cpu_start >= 0 && lg.cpu_end >= lg.cpu_start &&
+	    lg.requests > 0)
+		snprintf(srv, sizeof srv, " server_us=%.1f",
+		    (double)(lg.cpu_end - lg.cpu_start) * 1e6 /
+		    (double)sysconf(_SC_CLK_TCK) / (double)lg.requests);
 	secs = lg.measuring ?
 	    (double)(lg.measure_end_ns - lg.measure_start_ns) / 1e9 : 0;
 	rps = secs > 0 ? (double)lg.requests / secs : 0;
@@ -1755,7 +1805,7 @@ report(void)
 	    "seconds=%.3f requests=%llu errors=%llu%s bad_replies=%llu "
 	    "conn_failures=%llu rps=%.1f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
 	    "max_ms=%.3f mean_ms=%.3f ok_rps=%.1f ok_total=%llu unanswered=%llu "
-	    "encrypted=%d offered_rps=%.1f max_backlog=%llu\n",
+	    "encrypted=%d offered_rps=%.1f max_backlog=%llu%s\n",
 	    lg.label, lg.ops_spec,
 	    lg.login_mode, lg.conns, lg.nready, lg.depth, secs,
 	    (unsigned long long)lg.requests, (unsigned long long)lg.errors, errs,
@@ -1765,7 +1815,7 @@ report(void)
 	    lg.hist.total ? lg.hist.sum / (double)lg.hist.total / 1e6 : 0.0,
 	    ok_rps, (unsigned long long)lg.ok_total,
 	    (unsigned long long)lg.unanswered, lg.encrypt, lg.rate,
-	    (unsigned long long)lg.max_backlog);
+	    (unsigned long long)lg.max_backlog, srv);
 	fflush(stdout);
 }
 
@@ -1783,7 +1833,7 @@ main(int argc, char **argv)
 	lg.duration = -1;
 	lg.warmup = 1;
 	lg.depth = 1;
-	while ((ch = getopt(argc, argv, "h:p:c:d:n:o:a:e:P:sLES:w:q:r:l:Q")) != -1) {
+	while ((ch = getopt(argc, argv, "h:p:c:d:n:o:a:e:P:sLES:w:q:r:l:QC:")) != -1) {
 		switch (ch) {
 		case 'h':
 			lg.host = optarg;
@@ -1846,6 +1896,11 @@ main(int argc, char **argv)
 			break;
 		case 'L':
 			lg.login_mode = 1;
+			break;
+		case 'C':
+			lg.cpu_pid = (pid_t)strtol(optarg, &end, 10);
+			if (*end != '\0' || lg.cpu_pid <= 0)
+				usage();
 			break;
 		case 'w':
 			lg.warmup = strtod(optarg, &end);

@@ -221,19 +221,14 @@ span_slot(int64_t doctor_id)
 static int64_t
 span_bound(int64_t doctor_id)
 {
-	static const char *version_sql = "PRAGMA data_version";
 	static const char *max_sql = "SELECT max(ends_at - starts_at) "
 	    "FROM appointments INDEXED BY appointments_active_span "
 	    "WHERE doctor_id = ? AND " APPT_ACTIVE_SQL;
 	struct kept_span	*k;
 	sqlite3_stmt		*st;
-	int64_t			 version = -1, span = -1;
+	int64_t			 version, span = -1;
 
-	st = db_prepare(version_sql);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (version < 0)
+	if ((version = db_data_version()) < 0)
 		return -1;
 	if (spans == NULL)
 		spans = xcalloc(SPANS_KEPT, sizeof *spans);

@@ -245,7 +245,8 @@ struct day_plan {
  * Days' plans kept, by doctor and date: every booking checks its time
  * against its day's plan inside its write transaction, where the read
  * cache serves nothing, and reading the plan was 12k instructions, a
- * twentieth of a booking; a kept one costs 2.5k, the PRAGMA below most.
+ * twentieth of a booking; a kept one cost 2.5k, PRAGMA data_version most
+ * of it, which db_data_version now reads once a write transaction.
  *
  * A kept plan is the committed one, always:
  * - this server changes the three tables only through the writers above,
@@ -296,10 +297,8 @@ plans_changed(void)
 static struct kept_plan *
 plan_kept(int64_t doctor_id, int64_t days)
 {
-	static const char *sql = "PRAGMA data_version";
 	sqlite3		*h = db_handle();
-	sqlite3_stmt	*st;
-	int64_t		 version = -1;
+	int64_t		 version;
 	uint64_t	 i;
 
 	if (h == NULL)
@@ -308,11 +307,7 @@ plan_kept(int64_t doctor_id, int64_t days)
 		plans_unsure = 0;
 	if (plans_unsure)
 		return NULL;
-	st = db_prepare(sql);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (version < 0)
+	if ((version = db_data_version()) < 0)
 		return NULL;
 	if (db_serial() != plans_serial || version != plans_version) {
 		plans_drop();

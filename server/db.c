@@ -19,6 +19,10 @@ static sqlite3	*db;
 /* Counts db_open calls: a cache of what one store held names the store by
  * it, since a later handle may have the address of a closed one. */
 static uint64_t	 open_serial;
+/* Transactions ended, committed or rolled back (the hooks count them). */
+static uint64_t	 txn_ends;
+static uint64_t	 dv_ends = UINT64_MAX;	/* txn_ends when dv_value was read */
+static int64_t	 dv_value;
 static int	 txn_open;	/* between db_begin and its end, outside batches */
 static int	 own_commit;	/* our COMMIT is running */
 static int	 batch_open;
@@ -57,6 +61,32 @@ uint64_t
 db_serial(void)
 {
 	return open_serial;
+}
+
+int64_t
+db_data_version(void)
+{
+	static const char *sql = "PRAGMA data_version";
+	sqlite3_stmt	*st;
+	int64_t		 v = -1;
+	int		 writing;
+
+	if (db == NULL)
+		return -1;
+	/* No other connection commits while this one holds the write lock:
+	 * what the write transaction read first stands until it ends. */
+	writing = sqlite3_txn_state(db, "main") == SQLITE_TXN_WRITE;
+	if (writing && dv_ends == txn_ends)
+		return dv_value;
+	st = db_prepare(sql);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (writing && v >= 0) {
+		dv_ends = txn_ends;
+		dv_value = v;
+	}
+	return v;
 }
 
 int
@@ -144,11 +174,19 @@ static int
 commit_hook(void *arg)
 {
 	(void)arg;
+	txn_ends++;
 	if (own_commit || !(batch_open || txn_open))
 		return 0;
 	log_err("store: a statement would commit outside its transaction (rolled "
 	    "back by an earlier error); refused");
 	return 1;
+}
+
+static void
+rollback_hook(void *arg)
+{
+	(void)arg;
+	txn_ends++;
 }
 
 /* Our COMMIT, the only one the hook lets through mid-transaction. */
@@ -198,6 +236,7 @@ db_open(const char *path, int synchronous_full, char **cause)
 	sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 1200, 400);
 	sqlite3_busy_timeout(db, 5000);
 	sqlite3_commit_hook(db, commit_hook, NULL);
+	sqlite3_rollback_hook(db, rollback_hook, NULL);
 	txn_open = own_commit = 0;
 	/* A 128 MiB page cache and reads through mmap: with SQLite's 2 MiB
 	 * default, lists and searches on a big clinic's data spend half

@@ -31,6 +31,13 @@ void	 db_close(void);
 sqlite3	*db_handle(void);
 /* Which db_open the handle is from: each call makes a new one. */
 uint64_t db_serial(void);
+/*
+ * PRAGMA data_version, through the statement cache (so it also opens the
+ * loop turn's read snapshot): it moves when another connection (an
+ * operator's sqlite3 shell) commits. Read once a write transaction, which
+ * no other commit can come into. -1 if it could not be read.
+ */
+int64_t	 db_data_version(void);
 
 /* Applies pending migrations to any handle; used by db_open and the tests. */
 int	 db_migrate(sqlite3 *, const struct migration *, size_t, char **cause);

@@ -51,7 +51,7 @@ static struct rc_slot	*slots;
 static uint32_t		*used;
 static size_t		 nused;
 static size_t		 bytes;
-static sqlite3		*state_handle;
+static uint64_t		 state_serial;	/* db_serial of the store checked */
 static int64_t		 state_version = -1, state_changes = -1;
 static uint64_t		 state_gen = UINT64_MAX;	/* the snapshot checked */
 static int		 usable;	/* the last get saw a state we may use */
@@ -99,10 +99,8 @@ readcache_clear(void)
 static int
 rc_check_state(void)
 {
-	static const char *sql = "PRAGMA data_version";
 	sqlite3		*h = db_handle();
-	sqlite3_stmt	*st;
-	int64_t		 version = -1, changes;
+	int64_t		 version, changes;
 	uint64_t	 gen;
 
 	if (h == NULL || sqlite3_txn_state(h, "main") == SQLITE_TXN_WRITE)
@@ -110,20 +108,16 @@ rc_check_state(void)
 	/* The loop turn's snapshot we checked already: no other process's
 	 * commit can show in it, and our own rows would move the count. */
 	changes = sqlite3_total_changes64(h);
-	if (db_read_snapshot(&gen) && gen == state_gen && h == state_handle &&
-	    changes == state_changes)
+	if (db_read_snapshot(&gen) && gen == state_gen &&
+	    db_serial() == state_serial && changes == state_changes)
 		return 0;
 	/* Stepping it also takes the read snapshot the op then reads from. */
-	st = db_prepare(sql);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (version < 0)
+	if ((version = db_data_version()) < 0)
 		return -1;
-	if (h != state_handle || version != state_version ||
+	if (db_serial() != state_serial || version != state_version ||
 	    changes != state_changes) {
 		readcache_clear();
-		state_handle = h;
+		state_serial = db_serial();
 		state_version = version;
 		state_changes = changes;
 	}
@@ -170,7 +164,7 @@ readcache_put(const void *key, size_t klen, const char *val, size_t vlen,
 	size_t		 i;
 
 	/* Only what was read under the state the last get checked. */
-	if (!usable || klen > READCACHE_KEY_MAX || h != state_handle ||
+	if (!usable || klen > READCACHE_KEY_MAX || db_serial() != state_serial ||
 	    sqlite3_txn_state(h, "main") == SQLITE_TXN_WRITE ||
 	    sqlite3_total_changes64(h) != state_changes)
 		return;

@@ -206,8 +206,7 @@ struct kept_span {
 };
 
 static struct kept_span	*spans;
-static uint64_t		 spans_serial;
-static int64_t		 spans_version = -1;
+static struct db_seen	 spans_seen;
 
 static struct kept_span *
 span_slot(int64_t doctor_id)
@@ -226,17 +225,15 @@ span_bound(int64_t doctor_id)
 	    "WHERE doctor_id = ? AND " APPT_ACTIVE_SQL;
 	struct kept_span	*k;
 	sqlite3_stmt		*st;
-	int64_t			 version, span = -1;
+	int64_t			 span = -1;
+	int			 moved;
 
-	if ((version = db_data_version()) < 0)
+	if ((moved = db_seen_moved(&spans_seen)) < 0)
 		return -1;
 	if (spans == NULL)
 		spans = xcalloc(SPANS_KEPT, sizeof *spans);
-	if (spans_serial != db_serial() || spans_version != version) {
+	else if (moved)
 		memset(spans, 0, SPANS_KEPT * sizeof *spans);
-		spans_serial = db_serial();
-		spans_version = version;
-	}
 	k = span_slot(doctor_id);
 	if (k->doctor_id == doctor_id)
 		return k->span;
@@ -258,7 +255,7 @@ span_raise(int64_t doctor_id, int64_t span)
 {
 	struct kept_span	*k;
 
-	if (spans == NULL || spans_serial != db_serial())
+	if (spans == NULL || spans_seen.serial != db_serial())
 		return;
 	k = span_slot(doctor_id);
 	if (k->doctor_id == doctor_id && k->span < span)

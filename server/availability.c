@@ -274,8 +274,7 @@ struct kept_plan {
 };
 
 static struct kept_plan	*plans;
-static uint64_t		 plans_serial;	/* db_serial of the store they are from */
-static int64_t		 plans_version = -1;
+static struct db_seen	 plans_seen;	/* the store they are from */
 static int		 plans_unsure;	/* changed in a transaction still open */
 
 static void
@@ -298,8 +297,8 @@ static struct kept_plan *
 plan_kept(int64_t doctor_id, int64_t days)
 {
 	sqlite3		*h = db_handle();
-	int64_t		 version;
 	uint64_t	 i;
+	int		 moved;
 
 	if (h == NULL)
 		return NULL;
@@ -307,13 +306,10 @@ plan_kept(int64_t doctor_id, int64_t days)
 		plans_unsure = 0;
 	if (plans_unsure)
 		return NULL;
-	if ((version = db_data_version()) < 0)
+	if ((moved = db_seen_moved(&plans_seen)) < 0)
 		return NULL;
-	if (db_serial() != plans_serial || version != plans_version) {
+	if (moved)
 		plans_drop();
-		plans_serial = db_serial();
-		plans_version = version;
-	}
 	if (plans == NULL)
 		plans = xcalloc(PLANS_KEPT, sizeof *plans);
 	i = ((uint64_t)doctor_id * 0x9e3779b97f4a7c15ULL + (uint64_t)days) &

@@ -90,6 +90,20 @@ db_data_version(void)
 }
 
 int
+db_seen_moved(struct db_seen *seen)
+{
+	int64_t	version;
+
+	if ((version = db_data_version()) < 0)
+		return -1;
+	if (seen->serial == open_serial && seen->version == version)
+		return 0;
+	seen->serial = open_serial;
+	seen->version = version;
+	return 1;
+}
+
+int
 db_user_version(sqlite3 *h)
 {
 	sqlite3_stmt	*st;

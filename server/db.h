@@ -38,6 +38,18 @@ uint64_t db_serial(void);
  * no other commit can come into. -1 if it could not be read.
  */
 int64_t	 db_data_version(void);
+/* The store a cache of its rows was read from: which db_open, and its
+ * data_version then. Zeroed, it matches no store. */
+struct db_seen {
+	uint64_t	serial;
+	int64_t		version;
+};
+/*
+ * Whether the store has moved since *seen (another process committed, or
+ * another store was opened): 1, with *seen brought up to now; 0 if not; -1
+ * if data_version could not be read.
+ */
+int	 db_seen_moved(struct db_seen *seen);
 
 /* Applies pending migrations to any handle; used by db_open and the tests. */
 int	 db_migrate(sqlite3 *, const struct migration *, size_t, char **cause);

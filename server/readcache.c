@@ -51,8 +51,8 @@ static struct rc_slot	*slots;
 static uint32_t		*used;
 static size_t		 nused;
 static size_t		 bytes;
-static uint64_t		 state_serial;	/* db_serial of the store checked */
-static int64_t		 state_version = -1, state_changes = -1;
+static struct db_seen	 state_seen;	/* the store checked */
+static int64_t		 state_changes = -1;
 static uint64_t		 state_gen = UINT64_MAX;	/* the snapshot checked */
 static int		 usable;	/* the last get saw a state we may use */
 static unsigned		 victim;	/* the next way a full set gives up */
@@ -100,8 +100,9 @@ static int
 rc_check_state(void)
 {
 	sqlite3		*h = db_handle();
-	int64_t		 version, changes;
+	int64_t		 changes;
 	uint64_t	 gen;
+	int		 moved;
 
 	if (h == NULL || sqlite3_txn_state(h, "main") == SQLITE_TXN_WRITE)
 		return -1;
@@ -109,16 +110,14 @@ rc_check_state(void)
 	 * commit can show in it, and our own rows would move the count. */
 	changes = sqlite3_total_changes64(h);
 	if (db_read_snapshot(&gen) && gen == state_gen &&
-	    db_serial() == state_serial && changes == state_changes)
+	    db_serial() == state_seen.serial && changes == state_changes)
 		return 0;
-	/* Stepping it also takes the read snapshot the op then reads from. */
-	if ((version = db_data_version()) < 0)
+	/* Reading data_version also takes the read snapshot the op then
+	 * reads from. */
+	if ((moved = db_seen_moved(&state_seen)) < 0)
 		return -1;
-	if (db_serial() != state_serial || version != state_version ||
-	    changes != state_changes) {
+	if (moved || changes != state_changes) {
 		readcache_clear();
-		state_serial = db_serial();
-		state_version = version;
 		state_changes = changes;
 	}
 	if (!db_read_snapshot(&state_gen))
@@ -164,7 +163,8 @@ readcache_put(const void *key, size_t klen, const char *val, size_t vlen,
 	size_t		 i;
 
 	/* Only what was read under the state the last get checked. */
-	if (!usable || klen > READCACHE_KEY_MAX || db_serial() != state_serial ||
+	if (!usable || klen > READCACHE_KEY_MAX ||
+	    db_serial() != state_seen.serial ||
 	    sqlite3_txn_state(h, "main") == SQLITE_TXN_WRITE ||
 	    sqlite3_total_changes64(h) != state_changes)
 		return;

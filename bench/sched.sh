@@ -622,6 +622,13 @@ if want f3; then
 	    -v fu="$(field "$FLOOR" cpu_us)" -v su="$BOOK20_US" 'BEGIN {
 		printf "f3) the store alone (bookfloor, 1,000 a commit, same fsync): %.0f bookings/s, %.1f us CPU each;\n", f, fu
 		printf "    appt.book c=20x50 = %.2fx the store'"'"'s floor (server %s us CPU a booking)\n", b / f, su }'
+	# Every booking is pushed to each of the 20 desks (appt.changed): the
+	# figure is a booking with its fan-out, which this shows happened.
+	BOOK20_EVENTS=$(awk -v e="$(field "$BOOK20" events)" \
+	    -v n="$(field "$BOOK20" ok_total)" \
+	    'BEGIN { printf "%.2f", (n > 0 ? e / n : 0) }')
+	echo "    appt.changed events the desks got: $BOOK20_EVENTS a booking (warm-up included)"
+	SUMMARY="$SUMMARY book_c20_events_per_booking=$BOOK20_EVENTS"
 	SUMMARY="$SUMMARY floor_rps=$(field "$FLOOR" rps) floor_cpu_us=$(field "$FLOOR" cpu_us)"
 	SUMMARY="$SUMMARY floor_conflicts=$(field "$FLOOR" conflicts)"
 	BOOK20_CONFLICTS=$(field "$BOOK20" err_conflict)

@@ -44,7 +44,7 @@ LDFLAGS_ALL = $(OPT) -pthread $(LDFLAGS)
 
 COMMON_SRC	= common/util.c common/log.c common/clock.c common/proto.c \
 		  common/frame.c common/mp.c common/json.c common/channel.c common/channel-ev.c
-SERVER_LIB_SRC	= server/server.c server/config.c server/db.c server/session.c server/ratelimit.c \
+SERVER_LIB_SRC	= server/server.c server/config.c server/db.c server/walbuf.c server/session.c server/ratelimit.c \
 		  server/worker.c server/audit.c server/users.c server/password.c \
 		  server/ops.c server/conn.c server/op-auth.c server/op-users.c \
 		  server/op-audit.c server/op-misc.c server/demo.c \

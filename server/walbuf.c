@@ -109,6 +109,7 @@ wb_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
 	if (f->buf == NULL)
 		return f->real->pMethods->xWrite(f->real, p, n, off);
 	stats.wal_writes++;
+	stats.wal_bytes_in += (uint64_t)n;
 	if (f->len > 0 && off == f->off + (sqlite3_int64)f->len &&
 	    f->len + (size_t)n <= WALBUF_CAP) {
 		memcpy(f->buf + f->len, p, (size_t)n);

@@ -38,6 +38,7 @@
 #include "records.h"
 #include "store_fixture.h"
 #include "util.h"
+#include "walbuf.h"
 
 #define N_MAX	2000	/* a bound, far above what one operation needs */
 
@@ -110,6 +111,12 @@ f_truncate(sqlite3_file *f, sqlite3_int64 size)
 static int
 f_sync(sqlite3_file *f, int flags)
 {
+	struct walbuf_stats	s;
+
+	/* The store's WAL buffer (walbuf.c) is empty at every sync: what
+	 * SQLite wrote before it is in the file the sync is for. */
+	walbuf_stats(&s);
+	assert_true(s.wal_bytes_in == s.wal_bytes);
 	if (fault_now())
 		return SQLITE_IOERR_FSYNC;
 	return REAL(f)->pMethods->xSync(REAL(f), flags);

@@ -14,7 +14,9 @@
  *  - a process killed right after its commits returned loses none of them.
  *
  * The I/O-error paths run through it as well: test_faults injects its
- * faults under it.
+ * faults under it, and checks at every sync that nothing SQLite wrote
+ * still waits in the buffer (the sync is what a commit's durability rests
+ * on; a power cut is not something a test here can make).
  */
 #include <sys/wait.h>
 

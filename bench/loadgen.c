@@ -201,7 +201,7 @@ static struct {
 	uint64_t		 requests, errors;
 	uint64_t		 err_by_code[ERR__COUNT + 1];	/* last: unknown code */
 	uint64_t		 bad_replies;			/* wrong id, malformed */
-	uint64_t		 pushes;			/* events pushed to us, not decoded */
+	uint64_t		 pushes;			/* events, counted only */
 	uint64_t		 conn_failures;
 	struct histogram	 hist;
 	msgpack_sbuffer		 sb;

@@ -39,7 +39,8 @@ wb_mutex(void)
 	return sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_VFS1);
 }
 
-/* Hands the waiting bytes on; whatever happens, the buffer is empty after. */
+/* Hands the waiting bytes on (none without a buffer); whatever happens,
+ * the buffer is empty after. */
 static int
 wb_flush(struct wb_file *f)
 {
@@ -68,7 +69,7 @@ wb_close(sqlite3_file *file)
 	struct wb_file	*f = (struct wb_file *)file, **pp;
 	int		 rc, rc2;
 
-	rc = f->buf != NULL ? wb_flush(f) : SQLITE_OK;
+	rc = wb_flush(f);
 	sqlite3_mutex_enter(wb_mutex());
 	open_files--;
 	if (f->is_main) {
@@ -95,7 +96,7 @@ wb_read(sqlite3_file *file, void *p, int n, sqlite3_int64 off)
 	struct wb_file	*f = (struct wb_file *)file;
 	int		 rc;
 
-	if (f->buf != NULL && (rc = wb_flush(f)) != SQLITE_OK)
+	if ((rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
 	return f->real->pMethods->xRead(f->real, p, n, off);
 }
@@ -137,7 +138,7 @@ wb_truncate(sqlite3_file *file, sqlite3_int64 size)
 	struct wb_file	*f = (struct wb_file *)file;
 	int		 rc;
 
-	if (f->buf != NULL && (rc = wb_flush(f)) != SQLITE_OK)
+	if ((rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
 	return f->real->pMethods->xTruncate(f->real, size);
 }
@@ -148,7 +149,7 @@ wb_sync(sqlite3_file *file, int flags)
 	struct wb_file	*f = (struct wb_file *)file;
 	int		 rc;
 
-	if (f->buf != NULL && (rc = wb_flush(f)) != SQLITE_OK)
+	if ((rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
 	return f->real->pMethods->xSync(f->real, flags);
 }
@@ -159,7 +160,7 @@ wb_file_size(sqlite3_file *file, sqlite3_int64 *size)
 	struct wb_file	*f = (struct wb_file *)file;
 	int		 rc;
 
-	if (f->buf != NULL && (rc = wb_flush(f)) != SQLITE_OK)
+	if ((rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
 	return f->real->pMethods->xFileSize(f->real, size);
 }
@@ -194,7 +195,7 @@ wb_file_control(sqlite3_file *file, int op, void *arg)
 	struct wb_file	*f = (struct wb_file *)file;
 	int		 rc;
 
-	if (f->buf != NULL && (rc = wb_flush(f)) != SQLITE_OK)
+	if ((rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
 	return f->real->pMethods->xFileControl(f->real, op, arg);
 }

@@ -34,7 +34,7 @@ int	walbuf_register(void);
 struct walbuf_stats {
 	uint64_t	wal_writes;	/* xWrite calls on WAL files */
 	uint64_t	wal_flushes;	/* writes handed on to the file */
-	uint64_t	wal_bytes_in;	/* bytes SQLite wrote to buffered WALs */
+	uint64_t	wal_bytes_in;	/* bytes SQLite wrote to them */
 	uint64_t	wal_bytes;	/* of them, handed on to the file */
 };
 void	walbuf_stats(struct walbuf_stats *);

@@ -148,7 +148,7 @@ $(O)/tests/integration/%: $(O)/tests/integration/%.o $(TEST_HELPERS) $(CLIENT_LI
 test: deps
 	@$(MAKE) --no-print-directory check-tests
 
-check-tests: all $(UNIT_TESTS) $(INTEG_TESTS)
+check-tests: all $(BENCH_BIN) $(UNIT_TESTS) $(INTEG_TESTS)
 	@O=$(O) sh tests/run.sh $(UNIT_TESTS) $(INTEG_TESTS) tests/tui/run.sh \
 	    tests/web/run.sh
 
@@ -224,6 +224,12 @@ run: deps
 		exec $(O)/mediflowd --demo --data-dir data/demo --listen $(RUN_ADDR); \
 	fi
 
+# The bench's programs. `make test` builds them too, so a change that breaks
+# their build (a new object the store needs, say) fails the tests, not the
+# next `make bench`.
+BENCH_BIN = $(O)/bench/loadgen $(O)/bench/gendata $(O)/bench/bookfloor \
+	$(O)/bench/fanout
+
 # redis-benchmark is the reference every figure is compared with.
 bench-deps: deps
 	@command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || { \
@@ -232,8 +238,7 @@ bench-deps: deps
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server redis-tools; }
 
 bench: bench-deps
-	@$(MAKE) --no-print-directory all $(O)/bench/loadgen $(O)/bench/gendata \
-	    $(O)/bench/bookfloor
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	sh bench/run.sh $(O) && sh bench/sched.sh $(O) && sh bench/http.sh $(O)
 
 # wrk on the HTTP adapter against an Express 5 hello-world route in the same
@@ -266,6 +271,6 @@ clean:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
-$(O)/bench/gendata: $(O)/bench/gendata.o $(O)/server/db.o $(O)/server/patients.o \
-		$(O)/server/users.o $(O)/server/clinic-time.o $(O)/migrations.o $(COMMON_OBJ)
+$(O)/bench/gendata: $(O)/bench/gendata.o $(O)/server/db.o $(O)/server/walbuf.o \
+		$(O)/server/patients.o $(O)/server/users.o $(O)/server/clinic-time.o $(O)/migrations.o $(COMMON_OBJ)
 	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(PKG_LIBS_SERVER)

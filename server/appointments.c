@@ -132,12 +132,13 @@ appt_by_id(int64_t id, struct appt *a)
 	return found ? 0 : -1;
 }
 
-/* The first active appointment other than except overlapping [from, to)
- * and starting after from - back, by the doctor's or the patient's index;
- * 0 when none. */
+/* The first active appointment overlapping [from, to) and starting after
+ * from - back, by the doctor's or the patient's index; 0 when none, -1 when
+ * the read failed. (A reschedule frees the old slot before it books the
+ * new one, so no appointment needs leaving out.) */
 static int64_t
 overlap_find(const char *sql, int64_t key, int64_t from, int64_t to,
-    int64_t except, int64_t back)
+    int64_t back)
 {
 	sqlite3_stmt	*st = db_prepare(sql);
 	int64_t		 id = 0;
@@ -145,8 +146,7 @@ overlap_find(const char *sql, int64_t key, int64_t from, int64_t to,
 	sqlite3_bind_int64(st, 1, key);
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
-	sqlite3_bind_int64(st, 4, except);
-	sqlite3_bind_int64(st, 5, back);
+	sqlite3_bind_int64(st, 4, back);
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
 		id = sqlite3_column_int64(st, 0);
@@ -171,11 +171,11 @@ overlap_find(const char *sql, int64_t key, int64_t from, int64_t to,
  */
 static const char *overlap_doctor_sql = "SELECT id FROM appointments "
     "INDEXED BY appointments_active_span "
-    "WHERE doctor_id = ?1 AND starts_at > ?2 - ?5 AND starts_at < ?3 "
-    "AND ends_at > ?2 AND " APPT_ACTIVE_SQL " AND id != ?4 LIMIT 1";
+    "WHERE doctor_id = ?1 AND starts_at > ?2 - ?4 AND starts_at < ?3 "
+    "AND ends_at > ?2 AND " APPT_ACTIVE_SQL " LIMIT 1";
 static const char *overlap_patient_sql = "SELECT id FROM appointments "
-    "WHERE patient_id = ?1 AND starts_at > ?2 - ?5 AND starts_at < ?3 "
-    "AND ends_at > ?2 AND " APPT_ACTIVE_SQL " AND id != ?4 LIMIT 1";
+    "WHERE patient_id = ?1 AND starts_at > ?2 - ?4 AND starts_at < ?3 "
+    "AND ends_at > ?2 AND " APPT_ACTIVE_SQL " LIMIT 1";
 #define PATIENT_LOOK_BACK	86400
 
 /*
@@ -295,9 +295,9 @@ appt_insert(struct appt *a, int64_t *conflict_id)
 		if ((back = span_bound(a->doctor_id)) < 0)
 			*conflict_id = -1;
 		else if ((*conflict_id = overlap_find(overlap_doctor_sql,
-		    a->doctor_id, a->starts_at, a->ends_at, 0, back)) == 0)
+		    a->doctor_id, a->starts_at, a->ends_at, back)) == 0)
 			*conflict_id = overlap_find(overlap_patient_sql,
-			    a->patient_id, a->starts_at, a->ends_at, 0,
+			    a->patient_id, a->starts_at, a->ends_at,
 			    PATIENT_LOOK_BACK);
 		if (*conflict_id < 0) {
 			*conflict_id = 0;

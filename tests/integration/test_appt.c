@@ -1240,6 +1240,14 @@ test_reschedule_is_atomic(void **state)
 	call_err(&r, "appt.reschedule", "conflict", "{s:I, s:I}", "id", (json_int_t)a,
 	    "starts_at", (json_int_t)at(mon, 11, 0));
 
+	/* Onto a time that overlaps its own old one (the patient's, now with
+	 * another doctor): the old one is freed first, so no conflict. */
+	res = call_ok(&r, "appt.reschedule", "{s:I, s:I, s:I}", "id", (json_int_t)n,
+	    "doctor_id", (json_int_t)okafor.id, "starts_at", (json_int_t)at(mon, 9, 0));
+	n = jint(res, "appointment.id");
+	assert_int_equal(jint(res, "appointment.ends_at"), at(mon, 9, 30));
+	assert_int_equal(jint(res, "appointment.patient_id"), p1);
+
 	/* To another doctor. */
 	res = call_ok(&r, "appt.reschedule", "{s:I, s:I, s:I}", "id", (json_int_t)n,
 	    "doctor_id", (json_int_t)okafor.id, "starts_at", (json_int_t)at(mon, 14, 0));

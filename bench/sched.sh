@@ -60,6 +60,14 @@
 #                          commas); e.g. "f f2 f3 g" for the write path
 #                          alone. d's ratio needs a; g counts what f, f2 and
 #                          f3 booked.
+#   BENCH_REMINDERS=none   sms runs the server with SMS reminders configured,
+#                          so each booking also writes its reminder rows
+#                          (24 h and 1 h before: gendata's patients have a
+#                          phone, no e-mail), as a clinic that sends them
+#                          would. The Twilio endpoint is 127.0.0.1:9, never
+#                          reached: the bookings are months ahead. bookfloor
+#                          writes no reminders, so its ratio is then not
+#                          like for like; the summary counts the rows.
 #   BENCH_SYNC_FULL=1      0 runs the server with db_synchronous_full = 0
 #                          (SQLite synchronous=NORMAL: a SIGKILL still loses
 #                          nothing acknowledged, a power cut may)
@@ -76,6 +84,7 @@ REGEN=${BENCH_REGEN:-0}
 STRICT=${BENCH_STRICT:-0}
 PHASES=$(printf '%s\n' "${BENCH_PHASES:-a b c d e f f2 f3 g}" | tr ',' ' ')
 SYNC_FULL=${BENCH_SYNC_FULL:-1}
+REMINDERS=${BENCH_REMINDERS:-none}
 HOST=127.0.0.1
 DESK=receptionist@test.com
 PASSWORD=password123
@@ -91,6 +100,10 @@ for p in $PHASES; do
 	*)	echo "bench: BENCH_PHASES: no phase '$p' (a b c d e f f2 f3 g)" >&2; exit 2 ;;
 	esac
 done
+case $REMINDERS in
+none|sms) ;;
+*)	echo "bench: BENCH_REMINDERS is none or sms, not '$REMINDERS'" >&2; exit 2 ;;
+esac
 case $SYNC_FULL in
 0|1) ;;
 *)	echo "bench: BENCH_SYNC_FULL is 0 or 1, not '$SYNC_FULL'" >&2; exit 2 ;;
@@ -206,6 +219,15 @@ login_timeout = 1h
 # The loadgen's dates and slots are UTC days.
 tz = UTC
 EOF
+if [ "$REMINDERS" = sms ]; then
+	cat >>"$CONF" <<EOF
+# BENCH_REMINDERS=sms: every booking plans its SMS reminders.
+twilio_account_sid = ACbench
+twilio_auth_token = bench
+twilio_from = +15550000000
+twilio_base_url = http://$HOST:9
+EOF
+fi
 
 MF_PORT=
 start_server() {	# log-suffix
@@ -260,7 +282,8 @@ want a && { [ -n "$REDIS_PORT" ] || die "redis-server would not start"; }
 echo "bench: scale $SCALE ($NPAT patients, $NDOC doctors + $NFREE free," \
     "$NAPPT appointments); mediflowd pid $MF_PID on $HOST:$MF_PORT," \
     "redis-server pid ${REDIS_PID:--} on $HOST:${REDIS_PORT:--}, $NCPU CPUs," \
-    "load $LOAD_START, phases $PHASES, db_synchronous_full=$SYNC_FULL"
+    "load $LOAD_START, phases $PHASES, db_synchronous_full=$SYNC_FULL," \
+    "reminders $REMINDERS"
 
 # --- the phases ---
 
@@ -467,6 +490,10 @@ if want f3; then
 		wait "$MF_PID" 2>/dev/null
 		MF_PID=
 	fi
+	# What the bookings wrote besides themselves: reminder rows (none
+	# unless BENCH_REMINDERS=sms), over every acknowledged booking.
+	REMINDER_ROWS=$(sqlite3 "$TMP/data/mediflow.db" \
+	    "SELECT count(*) FROM reminders" 2>&1) || die "sqlite3: $REMINDER_ROWS"
 	# From a month after the data set's last appointment: no overlaps.
 	FLOOR_DAY=$(sqlite3 "$TMP/data/mediflow.db" "SELECT max(starts_at) / 86400 -
 	    CAST(strftime('%s', 'now') AS INTEGER) / 86400 + 30 FROM appointments" 2>&1) ||
@@ -501,13 +528,14 @@ book_line() {	# label result-line note
 LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg 2>/dev/null || echo '?')
 ERRORS=0
 SUMMARY="scale=$SCALE phases=$(printf '%s' "$PHASES" | tr ' ' ',') sync_full=$SYNC_FULL"
+SUMMARY="$SUMMARY reminders=$REMINDERS"
 VERDICTS=
 
 echo
 echo "=== MediFlow scheduling bench ($(date -u +%Y-%m-%dT%H:%M:%SZ), scale $SCALE:" \
     "$NPAT patients, $NDOC doctors, $NAPPT appointments; $NCPU CPUs)"
 echo "load average before the run $LOAD_START, after $LOAD_END;" \
-    "server: WAL, db_synchronous_full=$SYNC_FULL, group commit"
+    "server: WAL, db_synchronous_full=$SYNC_FULL, group commit, reminders $REMINDERS"
 printf '%-30s %9s %9s %8s %8s %8s %8s %7s %8s\n' phase "req/s" "ok/s" "p50 ms" \
     "p99 ms" "p99.9 ms" "max ms" errors "srv us/req"
 want a && printf '%-30s %9s %9s %8s %8s %8s %8s %7s %8s\n' "a) redis GET (c=50)" \
@@ -628,6 +656,11 @@ if want f3; then
 	    -v n="$(field "$BOOK20" ok_total)" \
 	    'BEGIN { printf "%.2f", (n > 0 ? e / n : 0) }')
 	echo "    appt.changed events the desks got: $BOOK20_EVENTS a booking (warm-up included)"
+	REMINDERS_PER_BOOKING=$(awk -v r="$REMINDER_ROWS" -v n="$ACKED" \
+	    'BEGIN { printf "%.2f", (n > 0 ? r / n : 0) }')
+	echo "    reminder rows written: $REMINDERS_PER_BOOKING a booking (reminders $REMINDERS;" \
+	    "bookfloor writes none)"
+	SUMMARY="$SUMMARY reminder_rows_per_booking=$REMINDERS_PER_BOOKING"
 	SUMMARY="$SUMMARY book_c20_events_per_booking=$BOOK20_EVENTS"
 	SUMMARY="$SUMMARY floor_rps=$(field "$FLOOR" rps) floor_cpu_us=$(field "$FLOOR" cpu_us)"
 	SUMMARY="$SUMMARY floor_conflicts=$(field "$FLOOR" conflicts)"

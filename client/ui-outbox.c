@@ -19,6 +19,7 @@ struct outbox {
 	struct view	 view;
 	json_t		*messages;
 	int64_t		 total;
+	int		 total_capped;	/* more than the server counts */
 	struct tlist	 list;
 	int		 state;		/* index into outbox_states */
 	int		 loading;
@@ -79,6 +80,7 @@ outbox_loaded(const struct tconn_reply *reply, void *arg)
 	json_decref(o->messages);
 	o->messages = json_incref(jget_array(reply->result, "messages"));
 	o->total = jget_int(reply->result, "total");
+	o->total_capped = json_is_true(json_object_get(reply->result, "total_capped"));
 	tlist_set_count(&o->list, (int)json_array_size(o->messages));
 	tui_redraw();
 }
@@ -112,8 +114,9 @@ outbox_draw(struct view *v, int y, int x, int h, int w)
 	int		 i;
 	attr_t		 a;
 
-	snprintf(line, sizeof line, "Reminder outbox: %zu shown of %lld   state: %s%s",
-	    json_array_size(o->messages), (long long)o->total, outbox_states[o->state],
+	snprintf(line, sizeof line, "Reminder outbox: %zu shown of %lld%s   state: %s%s",
+	    json_array_size(o->messages), (long long)o->total,
+	    o->total_capped ? "+" : "", outbox_states[o->state],
 	    o->loading ? "   loading..." : "");
 	tui_put(y, x, w, A_BOLD, line);
 	if (o->error[0] != '\0') {

@@ -107,7 +107,7 @@ op_notify_outbox(struct req *r)
 	msgpack_sbuffer	sb;
 	msgpack_packer	pk;
 	int64_t		appointment_id = 0, limit = 50, offset = 0, total;
-	int		state = OUTBOX_ALL;
+	int		state = OUTBOX_ALL, capped;
 
 	if (args_only(r, "state", "appointment_id", "limit", "offset", NULL) != 0 ||
 	    arg_enum(r, "state", ARG_NULLABLE, outbox_state_names, &state, NULL) != 0 ||
@@ -119,9 +119,10 @@ op_notify_outbox(struct req *r)
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	reminders_outbox((enum outbox_filter)state, appointment_id, limit, offset,
-	    &pk, &total);
-	msgpack_pack_map(&r->pk, 2);
+	    &pk, &total, &capped);
+	msgpack_pack_map(&r->pk, 3);
 	mp_pack_kv_int(&r->pk, "total", total);
+	mp_pack_kv_bool(&r->pk, "total_capped", capped);
 	mp_pack_str(&r->pk, "messages");
 	msgpack_sbuffer_write(&r->result, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);

@@ -1269,57 +1269,102 @@ pack_row(msgpack_packer *pk, sqlite3_stmt *st)
 		msgpack_pack_nil(pk);
 }
 
-/* ?1: the filter's states (NULL: any), ?2: appointment id (NULL: any). */
-#define OUTBOX_WHERE "WHERE (?1 IS NULL OR instr(?1, ',' || r.state || ',') > 0) " \
-	"AND (?2 IS NULL OR r.appointment_id = ?2) "
-
-static const char *
+/* The states each filter covers; NULL: any. */
+static const char *const *
 outbox_states(enum outbox_filter f)
 {
+	static const char *const pending[] = { "pending", "sending", "retry", NULL };
+	static const char *const sent[] = { "sent", NULL };
+	static const char *const failed[] = { "failed", NULL };
+	static const char *const skipped[] = { "skipped", NULL };
+
 	switch (f) {
 	case OUTBOX_PENDING:
-		return ",pending,sending,retry,";
+		return pending;
 	case OUTBOX_SENT:
-		return ",sent,";
+		return sent;
 	case OUTBOX_FAILED:
-		return ",failed,";
+		return failed;
 	case OUTBOX_SKIPPED:
-		return ",skipped,";
+		return skipped;
 	default:
 		return NULL;
 	}
 }
 
+static int
+id_desc(const void *a, const void *b)
+{
+	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/*
+ * Appends to v (room for n more) the ids of the newest n rows of state
+ * (NULL: any) and of appointment_id (0: any); returns how many. Each is a
+ * walk down an index from its newest end: reminders_by_state (state, id)
+ * for a state, the table itself for any, reminders_by_appointment for an
+ * appointment's few rows.
+ */
+static size_t
+outbox_ids(const char *state, int64_t appointment_id, size_t n, int64_t *v)
+{
+	static const char *any_sql = "SELECT id FROM reminders "
+	    "ORDER BY id DESC LIMIT ?1";
+	static const char *state_sql = "SELECT id FROM reminders "
+	    "INDEXED BY reminders_by_state WHERE state = ?2 "
+	    "ORDER BY id DESC LIMIT ?1";
+	static const char *appt_sql = "SELECT id FROM reminders "
+	    "INDEXED BY reminders_by_appointment WHERE appointment_id = ?3 "
+	    "AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?1";
+	sqlite3_stmt	*st;
+	size_t		 k = 0;
+
+	st = db_prepare(appointment_id != 0 ? appt_sql : state != NULL ?
+	    state_sql : any_sql);
+	sqlite3_bind_int64(st, 1, (int64_t)n);
+	if (appointment_id != 0 || state != NULL)
+		db_bind_text(st, 2, state);
+	if (appointment_id != 0)
+		sqlite3_bind_int64(st, 3, appointment_id);
+	while (k < n && sqlite3_step(st) == SQLITE_ROW)
+		v[k++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return k;
+}
+
 int64_t
 reminders_outbox(enum outbox_filter f, int64_t appointment_id, int64_t limit,
-    int64_t offset, msgpack_packer *pk, int64_t *total)
+    int64_t offset, msgpack_packer *pk, int64_t *total, int *capped)
 {
-	static const char *count_sql = "SELECT count(*) FROM reminders r " OUTBOX_WHERE;
-	static const char *list_sql = "SELECT " OUTBOX_COLUMNS "FROM reminders r "
-	    OUTBOX_WHERE "ORDER BY r.id DESC LIMIT ?3 OFFSET ?4";
-	sqlite3_stmt	*st;
-	int64_t		 n = 0;
+	const char *const	*states = outbox_states(f);
+	size_t			 nstates = 1, i, n = 0, want = OUTBOX_REACH + 1;
+	int64_t			*ids, first, last, k;
 
-	st = db_prepare(count_sql);
-	db_bind_text(st, 1, outbox_states(f));
-	db_bind_opt_int(st, 2, appointment_id != 0, appointment_id);
-	*total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-
-	st = db_prepare(list_sql);
-	db_bind_text(st, 1, outbox_states(f));
-	db_bind_opt_int(st, 2, appointment_id != 0, appointment_id);
-	sqlite3_bind_int64(st, 3, limit);
-	sqlite3_bind_int64(st, 4, offset);
-	/* Counted first, so the array header is right. */
-	msgpack_pack_array(pk, (size_t)(*total - offset < limit ?
-	    (*total - offset > 0 ? *total - offset : 0) : limit));
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		pack_row(pk, st);
-		n++;
+	if (states != NULL)
+		for (nstates = 0; states[nstates] != NULL; nstates++)
+			;
+	/* The newest OUTBOX_REACH + 1 of each state, then of them all: as
+	 * many as tell whether there are more than OUTBOX_REACH. */
+	ids = xcalloc(nstates * want, sizeof *ids);
+	for (i = 0; i < nstates; i++)
+		n += outbox_ids(states != NULL ? states[i] : NULL, appointment_id,
+		    want, ids + n);
+	qsort(ids, n, sizeof *ids, id_desc);
+	*capped = n > OUTBOX_REACH;
+	*total = (int64_t)(n > OUTBOX_REACH ? OUTBOX_REACH : n);
+	first = offset < *total ? offset : *total;
+	last = first + limit < *total ? first + limit : *total;
+	msgpack_pack_array(pk, (size_t)(last - first));
+	for (k = first; k < last; k++) {
+		/* The turn's reads share one snapshot (db.c), so the row is
+		 * there; were it not, nil keeps the array its announced size. */
+		if (reminders_pack_one(ids[k], pk) != 0)
+			msgpack_pack_nil(pk);
 	}
-	sqlite3_reset(st);
-	return n;
+	free(ids);
+	return last - first;
 }
 
 int

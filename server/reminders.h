@@ -77,10 +77,21 @@ enum outbox_filter {
 	OUTBOX_FAILED,
 	OUTBOX_SKIPPED,
 };
-/* Packs matching rows (newest first) into pk as maps; returns how many and
- * sets *total to the count of all matching rows. */
+/*
+ * How deep the outbox counts and pages: a clinic's outbox keeps a row for
+ * every message ever planned (tens of millions at the bench's scale), and
+ * counting or paging through them all held the loop for seconds. The
+ * newest OUTBOX_REACH matching rows are reachable; past them, the count
+ * stops and says so.
+ */
+#define OUTBOX_REACH	10000
+/* Packs matching rows (newest first; those of the newest OUTBOX_REACH from
+ * offset on, at most limit) into pk as an array of maps; returns how many.
+ * *total is the count of matching rows up to OUTBOX_REACH, *capped 1 when
+ * there are more. */
 int64_t	 reminders_outbox(enum outbox_filter, int64_t appointment_id,
-	     int64_t limit, int64_t offset, msgpack_packer *pk, int64_t *total);
+	     int64_t limit, int64_t offset, msgpack_packer *pk, int64_t *total,
+	     int *capped);
 /* Packs one row as a map; -1 when there is none. */
 int	 reminders_pack_one(int64_t id, msgpack_packer *pk);
 /*

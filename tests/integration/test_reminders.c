@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "harness.h"
 #include "util.h"
@@ -1613,6 +1614,92 @@ test_without_settings_mail_and_sms_are_off_quietly(void **state)
 	srv_stop(&own_srv);
 }
 
+/*
+ * A clinic's outbox keeps every message ever planned: counting and paging
+ * stop at the newest OUTBOX_REACH (10,000) matching rows and say so, and
+ * every filter walks an index from its newest end. 10,040 sent rows and 10
+ * failed ones go in with the store's own connection.
+ */
+static void
+test_big_outbox_counts_and_pages_the_newest_10000(void **state)
+{
+	struct tcli	 admin;
+	sqlite3		*db;
+	json_t		*res, *msgs;
+	int64_t		 prev;
+	size_t		 i;
+
+	(void)state;
+	srv_start(&own_srv, NULL);
+	cli_open_as(&admin, &own_srv, DEMO_ADMIN);
+	assert_int_equal(sqlite3_open(own_srv.db_path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 "
+	    "UNION ALL SELECT i + 1 FROM n WHERE i < 10050) "
+	    "INSERT INTO reminders (appointment_id, kind, channel, due_at, state, "
+	    "created_at, updated_at) SELECT 900000 + i, '24h', 'sms', 1000 + i, "
+	    "CASE WHEN i % 1000 = 0 THEN 'failed' ELSE 'sent' END, 1, 1 FROM n",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	/* More than the reach: counted up to it, capped, newest first. */
+	res = call_ok(&admin, "notify.outbox", "{s:s, s:i}", "state", "sent",
+	    "limit", 200);
+	assert_int_equal(jint(res, "total"), 10000);
+	assert_true(json_is_true(jpath(res, "total_capped")));
+	msgs = jpath(res, "messages");
+	assert_int_equal(json_array_size(msgs), 200);
+	prev = INT64_MAX;
+	for (i = 0; i < json_array_size(msgs); i++) {
+		assert_jstr(json_array_get(msgs, i), "state", "sent");
+		assert_true(jint(json_array_get(msgs, i), "id") < prev);
+		prev = jint(json_array_get(msgs, i), "id");
+	}
+	assert_int_equal(jint(json_array_get(msgs, 0), "appointment_id"), 910050);
+	/* Pages end at the reach: the last one short, then none. */
+	res = call_ok(&admin, "notify.outbox", "{s:s, s:i, s:i}", "state", "sent",
+	    "offset", 9990, "limit", 50);
+	assert_int_equal(json_array_size(jpath(res, "messages")), 10);
+	res = call_ok(&admin, "notify.outbox", "{s:s, s:i}", "state", "sent",
+	    "offset", 10000);
+	assert_int_equal(json_array_size(jpath(res, "messages")), 0);
+	res = call_ok(&admin, "notify.outbox", "{s:s, s:i}", "state", "all",
+	    "offset", 2147483647);
+	assert_int_equal(json_array_size(jpath(res, "messages")), 0);
+	assert_int_equal(jint(res, "total"), 10000);
+	assert_true(json_is_true(jpath(res, "total_capped")));
+
+	/* Fewer than the reach: exact. */
+	res = call_ok(&admin, "notify.outbox", "{s:s}", "state", "failed");
+	assert_int_equal(jint(res, "total"), 10);
+	assert_true(json_is_false(jpath(res, "total_capped")));
+	msgs = jpath(res, "messages");
+	assert_int_equal(json_array_size(msgs), 10);
+	assert_int_equal(jint(json_array_get(msgs, 0), "appointment_id"), 910000);
+	assert_int_equal(jint(json_array_get(msgs, 9), "appointment_id"), 901000);
+	res = call_ok(&admin, "notify.outbox", "{s:s, s:i}", "state", "failed",
+	    "offset", 8);
+	assert_int_equal(json_array_size(jpath(res, "messages")), 2);
+	assert_int_equal(jint(json_array_get(jpath(res, "messages"), 1),
+	    "appointment_id"), 901000);
+	/* One appointment's rows, in any state or in its own. */
+	res = call_ok(&admin, "notify.outbox", "{s:i}", "appointment_id", 905000);
+	assert_int_equal(jint(res, "total"), 1);
+	assert_true(json_is_false(jpath(res, "total_capped")));
+	assert_jstr(json_array_get(jpath(res, "messages"), 0), "state", "failed");
+	res = call_ok(&admin, "notify.outbox", "{s:s, s:i}", "state", "sent",
+	    "appointment_id", 905000);
+	assert_int_equal(jint(res, "total"), 0);
+	assert_int_equal(json_array_size(jpath(res, "messages")), 0);
+	res = call_ok(&admin, "notify.outbox", "{s:s, s:i}", "state", "sent",
+	    "appointment_id", 905001);
+	assert_int_equal(jint(res, "total"), 1);
+	res = call_ok(&admin, "notify.outbox", "{s:s}", "state", "pending");
+	assert_true(json_is_false(jpath(res, "total_capped")));
+	cli_close(&admin);
+	srv_stop(&own_srv);
+}
+
 int
 main(void)
 {
@@ -1639,6 +1726,8 @@ main(void)
 		cmocka_unit_test_teardown(test_interrupted_sends_are_sent_again_after_stop_and_crash,
 		    own_teardown),
 		cmocka_unit_test_teardown(test_without_settings_mail_and_sms_are_off_quietly,
+		    own_teardown),
+		cmocka_unit_test_teardown(test_big_outbox_counts_and_pages_the_newest_10000,
 		    own_teardown),
 	};
 

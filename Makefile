@@ -75,7 +75,7 @@ UNIT_TESTS	= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/t
 INTEG_TESTS	= $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 TEST_HELPERS	= $(O)/tests/integration/harness.o $(O)/tests/integration/clinic.o
 
-.PHONY: FORCE all deps bench-deps test unit integration run asan bench install clean check-deps fmt bench-http bench-fanout fuzz valgrind
+.PHONY: FORCE all deps bench-deps test unit integration run asan bench install clean check-deps fmt bench-http bench-fanout bench-bin fuzz valgrind
 
 all: check-deps $(O)/mediflowd $(O)/mediflow
 
@@ -229,6 +229,7 @@ run: deps
 # next `make bench`.
 BENCH_BIN = $(O)/bench/loadgen $(O)/bench/gendata $(O)/bench/bookfloor \
 	$(O)/bench/fanout
+bench-bin: check-deps $(BENCH_BIN)
 
 # redis-benchmark is the reference every figure is compared with.
 bench-deps: deps

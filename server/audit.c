@@ -188,3 +188,40 @@ audit_req(struct req *r, const char *action, int64_t patient_id,
 		r->audit_failed = 1;
 	free(detail);
 }
+
+/*
+ * In the form (?N IS NULL OR column = ?N), which lets one statement serve
+ * every combination, no index can serve a filter: audit.list walked the
+ * table from its newest row until its page was full, the whole log (tens of
+ * millions of rows in a big clinic) for a patient with a few. Each leading
+ * filter is its own statement, on its own index, whose entries are (column,
+ * id): walked from (value, ?6) down, newest first, no sort.
+ */
+#define AUDIT_LIST_COLUMNS "SELECT id, ts, actor_id, actor_role, action, " \
+	"patient_id, target, detail, addr FROM audit "
+#define AUDIT_LIST_REST "(?1 IS NULL OR actor_id = ?1) AND " \
+	"(?2 IS NULL OR action = ?2) AND (?3 IS NULL OR patient_id = ?3) AND " \
+	"(?4 IS NULL OR ts >= ?4) AND (?5 IS NULL OR ts < ?5) AND id < ?6 " \
+	"ORDER BY id DESC LIMIT ?7"
+
+const char *
+audit_list_sql(int by_user, int by_action, int by_patient)
+{
+	static const char *const by_patient_sql = AUDIT_LIST_COLUMNS
+	    "INDEXED BY audit_patient WHERE patient_id = ?3 AND " AUDIT_LIST_REST;
+	static const char *const by_user_sql = AUDIT_LIST_COLUMNS
+	    "INDEXED BY audit_actor WHERE actor_id = ?1 AND " AUDIT_LIST_REST;
+	static const char *const by_action_sql = AUDIT_LIST_COLUMNS
+	    "INDEXED BY audit_action WHERE action = ?2 AND " AUDIT_LIST_REST;
+	static const char *const all_sql = AUDIT_LIST_COLUMNS
+	    "WHERE " AUDIT_LIST_REST;
+
+	/* A patient's rows are the fewest; then a user's; then an action's. */
+	if (by_patient)
+		return by_patient_sql;
+	if (by_user)
+		return by_user_sql;
+	if (by_action)
+		return by_action_sql;
+	return all_sql;
+}

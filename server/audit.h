@@ -29,6 +29,16 @@ int	audit_append(const struct audit_entry *);
  */
 int	audit_verify(int64_t *rows, int64_t *first_broken);
 
+/*
+ * audit.list's query for the filters given: ?1 actor_id, ?2 action, ?3
+ * patient_id, ?4 ts from (inclusive), ?5 ts to (exclusive), ?6 rows below
+ * this id (INT64_MAX: all), ?7 how many; newest first. A patient's, a
+ * user's or an action's rows are walked down their own index (audit_patient,
+ * audit_actor, audit_action: the first of them given), the others filtered
+ * on the way; with none of those, the table from ?6 down.
+ */
+const char *audit_list_sql(int by_user, int by_action, int by_patient);
+
 /* The row hash; exposed for the unit tests. */
 void	audit_hash(const unsigned char *prev, int64_t id,
 	    const struct audit_entry *, unsigned char *out);

@@ -12,12 +12,6 @@
 int
 op_audit_list(struct req *r)
 {
-	static const char *sql = "SELECT id, ts, actor_id, actor_role, action, "
-	    "patient_id, target, detail, addr FROM audit WHERE "
-	    "(?1 IS NULL OR actor_id = ?1) AND (?2 IS NULL OR action = ?2) AND "
-	    "(?3 IS NULL OR patient_id = ?3) AND (?4 IS NULL OR ts >= ?4) AND "
-	    "(?5 IS NULL OR ts < ?5) AND (?6 IS NULL OR id < ?6) "
-	    "ORDER BY id DESC LIMIT ?7";
 	const char	*action = NULL;
 	int64_t		 user_id = 0, patient_id = 0, from = 0, to = 0, before = 0;
 	int64_t		 limit = 100;
@@ -37,13 +31,13 @@ op_audit_list(struct req *r)
 	    arg_int(r, "before_id", ARG_NULLABLE, 1, INT64_MAX, &before, &has_before) != 0 ||
 	    arg_int(r, "limit", ARG_NULLABLE, 1, AUDIT_LIMIT_MAX, &limit, NULL) != 0)
 		return OP_FAIL;
-	st = db_prepare(sql);
+	st = db_prepare(audit_list_sql(has_user, action != NULL, has_patient));
 	db_bind_opt_int(st, 1, has_user, user_id);
 	db_bind_text(st, 2, action);
 	db_bind_opt_int(st, 3, has_patient, patient_id);
 	db_bind_opt_int(st, 4, has_from, from);
 	db_bind_opt_int(st, 5, has_to, to);
-	db_bind_opt_int(st, 6, has_before, before);
+	sqlite3_bind_int64(st, 6, has_before ? before : INT64_MAX);
 	sqlite3_bind_int64(st, 7, limit);
 
 	msgpack_sbuffer_init(&rows);

@@ -783,7 +783,13 @@ audit_reload(struct view *v)
 	struct audit	*au = v->data;
 
 	tconn_cancel(au);
+	/* Nothing of the last answer stays on screen under the new one's
+	 * header: no rows (the list is redrawn from au->shown) and no chain
+	 * state until the server answers again. */
 	json_array_clear(au->all);
+	audit_refilter(au);
+	json_decref(au->verify);
+	au->verify = NULL;
 	audit_load(au, 0);
 	tconn_call("audit.verify", NULL, au, audit_verified, au);
 	tui_redraw();

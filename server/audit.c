@@ -95,8 +95,12 @@ audit_append(const struct audit_entry *e)
 	return 0;
 }
 
-int
-audit_verify(int64_t *rows, int64_t *first_broken)
+/*
+ * The walk itself, on the connection given, in the read transaction the
+ * caller opened: one snapshot.
+ */
+static int
+audit_verify_on(sqlite3 *h, int64_t *rows, int64_t *first_broken)
 {
 	static const char *sql = "SELECT id, ts, actor_id, actor_role, action, "
 	    "patient_id, target, detail, addr, prev_hash, hash FROM audit ORDER BY id";
@@ -109,7 +113,8 @@ audit_verify(int64_t *rows, int64_t *first_broken)
 	*rows = 0;
 	*first_broken = 0;
 	memset(prev, 0, sizeof prev);
-	st = db_prepare(sql);
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		id = sqlite3_column_int64(st, 0);
 		e.ts = sqlite3_column_int64(st, 1);
@@ -137,10 +142,40 @@ audit_verify(int64_t *rows, int64_t *first_broken)
 		}
 		memcpy(prev, hash, sizeof prev);
 	}
-	sqlite3_reset(st);
+	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
 	return 0;
+}
+
+int
+audit_verify_file(const char *db_path, int64_t *rows, int64_t *first_broken,
+    char **cause)
+{
+	sqlite3	*h = NULL;
+	int	 rc = -1;
+
+	/* Read-write without CREATE, as the backup opens it: a WAL reader
+	 * may need to set up the -shm; nothing is written. */
+	if (sqlite3_open_v2(db_path, &h, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*cause = xasprintf("%s: %s", db_path,
+		    h != NULL ? sqlite3_errmsg(h) : "cannot open");
+		goto out;
+	}
+	sqlite3_busy_timeout(h, 5000);
+	if (sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    audit_verify_on(h, rows, first_broken) != 0) {
+		*cause = xasprintf("%s: %s", db_path, sqlite3_errmsg(h));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (h != NULL) {
+		sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(h);
+	}
+	return rc;
 }
 
 void

@@ -2,7 +2,7 @@
  *
  * Each row's hash is BLAKE2b-256 over the previous row's hash and this row's
  * fields, so editing, inserting or deleting a row in the middle breaks every
- * link after it; audit_verify finds the first broken one. */
+ * link after it; audit_verify_file finds the first broken one. */
 #ifndef MF_AUDIT_H
 #define MF_AUDIT_H
 
@@ -24,10 +24,15 @@ struct audit_entry {
 /* Appends one row (inside the caller's transaction, if any); 0 or -1. */
 int	audit_append(const struct audit_entry *);
 /*
- * Walks the chain. Returns 0 with *rows checked and *first_broken = 0 when
- * intact, or the id of the first row whose link does not hold.
+ * Walks the chain, on a connection of its own to the database file at
+ * db_path, in one read transaction: for a worker thread, so the loop goes
+ * on serving (and writing) while a big log is hashed. Returns 0 with *rows
+ * checked and *first_broken = 0 when intact, or the id of the first row
+ * whose link does not hold; -1 with *cause (the caller frees it) when the
+ * log cannot be read.
  */
-int	audit_verify(int64_t *rows, int64_t *first_broken);
+int	audit_verify_file(const char *db_path, int64_t *rows,
+	    int64_t *first_broken, char **cause);
 
 /*
  * audit.list's query for the filters given: ?1 actor_id, ?2 action, ?3

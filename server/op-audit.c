@@ -1,11 +1,15 @@
 /* op-audit.c -- audit.list and audit.verify (admin). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
 #include "db.h"
+#include "log.h"
 #include "mp.h"
 #include "ops.h"
+#include "server.h"
 #include "util.h"
+#include "worker.h"
 
 #define AUDIT_LIMIT_MAX	500
 
@@ -72,22 +76,84 @@ op_audit_list(struct req *r)
 	return OP_OK;
 }
 
+/*
+ * audit.verify hashes every row of the log: at tens of millions of rows,
+ * seconds. It runs on a worker thread with a connection of its own (as the
+ * backup does), so the loop goes on serving meanwhile; one at a time, so it
+ * holds at most one of the workers the logins' hashing shares.
+ */
+struct verify_job {
+	struct req	*req;
+	char		*db_path;
+	char		*cause;
+	int64_t		 rows;
+	int64_t		 broken;
+	int		 failed;
+};
+
+static int	verify_running;
+
+static void
+verify_job_free(void *arg)
+{
+	struct verify_job	*j = arg;
+
+	free(j->db_path);
+	free(j->cause);
+	free(j);
+}
+
+static void
+verify_job_work(void *arg)
+{
+	struct verify_job	*j = arg;
+
+	j->failed = audit_verify_file(j->db_path, &j->rows, &j->broken,
+	    &j->cause) != 0;
+}
+
+static void
+verify_job_done(void *arg)
+{
+	struct verify_job	*j = arg;
+	struct req		*r = j->req;
+
+	verify_running = 0;
+	if (j->failed) {
+		log_err("audit.verify: %s", j->cause);
+		req_finish(r, req_fail(r, ERR_UNAVAILABLE, "cannot read the audit log"));
+		return;
+	}
+	msgpack_pack_map(&r->pk, 3);
+	mp_pack_kv_bool(&r->pk, "ok", j->broken == 0);
+	mp_pack_kv_int(&r->pk, "rows", j->rows);
+	mp_pack_str(&r->pk, "first_broken_id");
+	if (j->broken == 0)
+		msgpack_pack_nil(&r->pk);
+	else
+		msgpack_pack_int64(&r->pk, j->broken);
+	req_finish(r, OP_OK);
+}
+
 int
 op_audit_verify(struct req *r)
 {
-	int64_t	rows, broken;
+	struct verify_job	*j;
 
 	if (args_only(r, NULL) != 0)
 		return OP_FAIL;
-	if (audit_verify(&rows, &broken) != 0)
-		return req_fail(r, ERR_UNAVAILABLE, "cannot read the audit log");
-	msgpack_pack_map(&r->pk, 3);
-	mp_pack_kv_bool(&r->pk, "ok", broken == 0);
-	mp_pack_kv_int(&r->pk, "rows", rows);
-	mp_pack_str(&r->pk, "first_broken_id");
-	if (broken == 0)
-		msgpack_pack_nil(&r->pk);
-	else
-		msgpack_pack_int64(&r->pk, broken);
-	return OP_OK;
+	if (verify_running)
+		return req_fail(r, ERR_CONFLICT, "a verification is already running");
+	j = xcalloc(1, sizeof *j);
+	j->req = r;
+	j->db_path = xasprintf("%s/mediflow.db", server.cfg.data_dir);
+	r->data = j;
+	r->free_data = verify_job_free;
+	if (worker_submit(verify_job_work, verify_job_done, j,
+	    server.cfg.hash_queue_max) != 0) {
+		r->retry_after = 1;
+		return req_fail(r, ERR_UNAVAILABLE, "server busy; try again");
+	}
+	verify_running = 1;
+	return OP_PENDING;
 }
